@@ -1,0 +1,22 @@
+// FFI signatures of the core section of native/include/samoyeds.h.
+export const coreSymbols = {
+  sy_last_error: { parameters: [], result: "pointer" },
+  sy_backend_name: { parameters: [], result: "pointer" },
+  sy_build_info: { parameters: ["buffer", "i32"], result: "i32" },
+  sy_device_count: { parameters: ["buffer"], result: "i32" },
+  sy_device_info: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  sy_set_device: { parameters: ["i32"], result: "i32" },
+  sy_malloc: { parameters: ["u64", "buffer"], result: "i32" },
+  sy_free: { parameters: ["pointer"], result: "i32" },
+  sy_copy_to_backend: { parameters: ["pointer", "buffer", "u64"], result: "i32" },
+  sy_copy_from_backend: { parameters: ["buffer", "pointer", "u64"], result: "i32" },
+  sy_copy_within: { parameters: ["pointer", "pointer", "u64"], result: "i32" },
+  sy_memset: { parameters: ["pointer", "i32", "u64"], result: "i32" },
+  sy_synchronize: { parameters: [], result: "i32" },
+  sy_convert: { parameters: ["pointer", "i32", "pointer", "i32", "u64"], result: "i32" },
+  sy_capture_begin: { parameters: [], result: "i32" },
+  sy_capture_end: { parameters: ["buffer"], result: "i32" },
+  sy_graph_time: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
+  sy_graph_destroy: { parameters: ["pointer"], result: "i32" },
+  sy_gemm: { parameters: ["i32", "i32", "i32", "i32", "pointer", "pointer", "pointer", "i32", "i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;

@@ -1,0 +1,96 @@
+/*
+ * libsamoyeds: the one public C ABI of this project.
+ *
+ * Two backends implement this same header:
+ *   build/lib/libsamoyeds_cpu.so   C++ reference backend (g++), ground truth for tests
+ *   build/lib/libsamoyeds_cuda.so  CUDA backend (nvcc), loaded only where a GPU is present
+ * A backend that does not implement an entry point still exports it and returns SY_ERR_UNSUPPORTED.
+ *
+ * Conventions (all entry points):
+ *  - Every function returns sy_status (0 = SY_OK). On failure sy_last_error() holds a message that
+ *    names the function, what was wrong and what to do. The message is process-global (guarded by a
+ *    mutex), so it survives Deno's nonblocking FFI threads.
+ *  - "Memory of the backend": for the CPU backend plain host memory, for the CUDA backend device memory
+ *    from sy_malloc. Compute entry points take pointers to memory of their backend.
+ *  - Matrix convention (paper's naming): a weight W is m x k row-major (m = output features,
+ *    k = reduction/hidden). Activations X are T x k row-major (token-major, T = all tokens).
+ *    A dense product is Y = X * W^T with Y n x m (token-major) or m x n (feature-major, "normal").
+ *  - dtypes: SY_F16, SY_BF16 for 16-bit operands (stored as uint16), SY_F32 for outputs/accumulation.
+ *  - CUDA backend: compute entry points enqueue on the library's current stream and return without
+ *    synchronizing (so they can be captured into a CUDA graph and timed); sy_synchronize() waits and
+ *    reports asynchronous errors. The CPU backend runs synchronously.
+ */
+#ifndef SAMOYEDS_H
+#define SAMOYEDS_H
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+#define SY_EXTERN extern "C"
+#else
+#define SY_EXTERN
+#endif
+#define SY_API SY_EXTERN __attribute__((visibility("default")))
+
+typedef int32_t sy_status;
+enum {
+  SY_OK = 0,
+  SY_ERR_INVALID = 1,      /* bad argument: shape, dtype, null pointer, out-of-range index */
+  SY_ERR_UNSUPPORTED = 2,  /* this backend does not implement this entry point or option */
+  SY_ERR_NO_DEVICE = 3,    /* no GPU / no CUDA driver */
+  SY_ERR_CUDA = 4,         /* a CUDA runtime error (message has cudaGetErrorString) */
+  SY_ERR_LIBRARY = 5,      /* a run-time loaded library (cuBLAS, cuSPARSELt) is missing or failed */
+  SY_ERR_OOM = 6,          /* allocation failed */
+  SY_ERR_PATTERN = 7,      /* a weight does not conform to the declared sparsity pattern */
+  SY_ERR_INTERNAL = 8
+};
+
+enum { SY_F16 = 0, SY_BF16 = 1, SY_F32 = 2, SY_I32 = 3, SY_U8 = 4, SY_U32 = 5 };
+
+/* ===== core: errors, build info, devices, memory (native/src/{cpu,cuda}/core.*) ===== */
+SY_API const char* sy_last_error(void);
+/* "cpu" or "cuda" */
+SY_API const char* sy_backend_name(void);
+/* JSON: {"backend","version","compiler","cuda_runtime","build_flags","arch"} */
+SY_API sy_status sy_build_info(char* json_out, int32_t capacity);
+SY_API sy_status sy_device_count(int32_t* count);
+/* JSON: {"name","cc_major","cc_minor","sm_count","memory_bytes","l2_bytes","driver_version","runtime_version",...} */
+SY_API sy_status sy_device_info(int32_t device, char* json_out, int32_t capacity);
+SY_API sy_status sy_set_device(int32_t device);
+SY_API sy_status sy_malloc(uint64_t bytes, void** ptr_out);
+SY_API sy_status sy_free(void* ptr);
+SY_API sy_status sy_copy_to_backend(void* dst, const void* host_src, uint64_t bytes);
+SY_API sy_status sy_copy_from_backend(void* host_dst, const void* src, uint64_t bytes);
+SY_API sy_status sy_copy_within(void* dst, const void* src, uint64_t bytes);
+SY_API sy_status sy_memset(void* dst, int32_t byte_value, uint64_t bytes);
+SY_API sy_status sy_synchronize(void);
+/* element conversion on backend memory between SY_F16 / SY_BF16 / SY_F32 */
+SY_API sy_status sy_convert(const void* src, int32_t src_dtype, void* dst, int32_t dst_dtype, uint64_t count);
+
+/* Timing (CUDA backend): capture the ops enqueued between begin and end into a graph, then replay it
+ * warmup times and iters times, each replay bracketed by CUDA events; times_ms gets iters entries. */
+typedef struct sy_graph sy_graph;
+SY_API sy_status sy_capture_begin(void);
+SY_API sy_status sy_capture_end(sy_graph** graph_out);
+SY_API sy_status sy_graph_time(sy_graph* graph, int32_t warmup, int32_t iters, float* times_ms);
+SY_API sy_status sy_graph_destroy(sy_graph* graph);
+
+/* ===== dense GEMM reference and cuBLAS baseline (native/src/{cpu,cuda}/gemm.*) =====
+ * Y = alpha * X[rows of X] * W^T.  X: n x k, W: m x k (both row-major, dtype), Y: f32 or dtype.
+ * y_layout 0 = token-major (n x m), 1 = feature-major (m x n). CUDA: cuBLAS (loaded at run time). */
+SY_API sy_status sy_gemm(int32_t dtype, int32_t n, int32_t m, int32_t k,
+                         const void* X, const void* W, void* Y, int32_t y_dtype, int32_t y_layout);
+
+/* ===== Samoyeds format, pruning, SSMM (issue 3; native/src/{common,cpu,cuda}/samoyeds_*) ===== */
+/* (declarations added by the format/SSMM work) */
+
+/* ===== Baselines: VENOM-style V:N:M SpMM, cuSPARSELt 2:4, token gather (issue 3) ===== */
+/* (declarations added by the baselines work) */
+
+/* ===== MoE layer (issue 4; native/src/{cpu,cuda}/moe_*) ===== */
+/* (declarations added by the MoE work) */
+
+/* ===== Hopper wgmma.sp SSMM (issue 5; native/src/cuda/ssmm_wgmma*) ===== */
+/* (declarations added by the Hopper work) */
+
+#endif
