@@ -1,0 +1,156 @@
+// CPU side of the Hopper wgmma.sp SSMM path (issue 5).
+//  * sy_ssmm_wgmma / sy_wgmma_peak / sy_ssmm_wgmma_bad_tokens: GPU-only, stubs here.
+//  * sy_ssmm_wgmma_emulate: a CPU emulation of the CUDA kernel's data path. It builds each pipeline stage's
+//    shared-memory image exactly as the producer warpgroup does (packed A block, metadata block, gathered token
+//    rows at b_stage_offset), computes the matrix descriptors with the kernel's code, and evaluates every
+//    wgmma.sp by locating each operand element through the descriptor fields and each 2:4 position through the
+//    per-thread metadata register layout (wgmma_layout.h). Then it routes the per-k-vector partial products into
+//    the two accumulator sets per thread as the kernel does. Checked against sy_gemm on the decoded weight in
+//    tests/wgmma.test.ts, so the packer, the metadata layout, the descriptor math and the routing are tested here
+//    even though the GPU itself is not.
+#include <cstring>
+#include <vector>
+#include "half.h"
+#include "wgmma_check.h"
+#include "wgmma_layout.h"
+
+using namespace sy;
+using namespace sy::wg;
+
+SY_API sy_status sy_ssmm_wgmma(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, const void*, const void*, const void*,
+                               const void*, int32_t, const int32_t*, int32_t, void*, int32_t, int32_t, int32_t,
+                               const float*, int32_t) {
+  return fail(SY_ERR_UNSUPPORTED, "sy_ssmm_wgmma: needs an sm_90 GPU (CUDA backend); the CPU backend has sy_ssmm_wgmma_emulate");
+}
+SY_API sy_status sy_wgmma_peak(int32_t, int32_t, int32_t, float*, double*) {
+  return fail(SY_ERR_UNSUPPORTED, "sy_wgmma_peak: needs an sm_90 GPU (CUDA backend)");
+}
+SY_API sy_status sy_ssmm_wgmma_bad_tokens(int32_t*) {
+  return fail(SY_ERR_UNSUPPORTED, "sy_ssmm_wgmma_bad_tokens: CUDA backend only (the CPU backend rejects bad tokens up front)");
+}
+
+namespace {
+inline float ld_half(const std::vector<uint8_t>& sm, uint32_t addr, int dtype) {
+  uint16_t h;
+  memcpy(&h, sm.data() + addr, 2);
+  return half_to_f32(h, dtype);
+}
+
+// One wgmma.sp m64nBNk32 (f32 accumulate) of a warpgroup: d[t][i] (+)= A*B, operands found through descriptors.
+sy_status emulate_wgmma_sp(std::vector<float>& d, const std::vector<uint8_t>& sm, uint64_t a_desc, uint64_t b_desc,
+                           const uint32_t* meta_reg, bool scale_d, int dtype) {
+  const Desc ad = decode_desc(a_desc), bd = decode_desc(b_desc);
+  if (ad.layout != 0 || bd.layout != 0) return fail(SY_ERR_INTERNAL, "wgmma emulation: only no-swizzle descriptors are modelled");
+  const int regs = kBN / 2;
+  for (int t = 0; t < 128; t++) {
+    for (int i = 0; i < regs; i++) {
+      const int row = d_row(t, i), col = d_col(t, i);
+      float sum = 0.f;
+      for (int q = 0; q < 8; q++) {
+        const int supplier = meta_thread(row, q);
+        if ((supplier & 3) > 1) return fail(SY_ERR_INTERNAL, "wgmma emulation: metadata supplier lane %d not in {0,1} of its quad", supplier & 31);
+        const uint32_t nib = meta_nibble(meta_reg[supplier], row, q);
+        const int p0 = nib & 3, p1 = nib >> 2;
+        if (p0 >= p1) return fail(SY_ERR_INTERNAL, "wgmma emulation: metadata code 0x%x (row %d, group %d) is not two ascending positions", nib, row, q);
+        const float a0 = ld_half(sm, desc_element_addr(ad, row, 2 * q), dtype);
+        const float a1 = ld_half(sm, desc_element_addr(ad, row, 2 * q + 1), dtype);
+        const float b0 = ld_half(sm, desc_element_addr(bd, col, 4 * q + p0), dtype);
+        const float b1 = ld_half(sm, desc_element_addr(bd, col, 4 * q + p1), dtype);
+        sum += a0 * b0 + a1 * b1;
+      }
+      float& acc = d[(size_t)t * regs + i];
+      acc = scale_d ? acc + sum : sum;
+    }
+  }
+  return SY_OK;
+}
+}  // namespace
+
+SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
+                                       const void* wvalues, const void* indices, const void* wmeta, const void* X,
+                                       int32_t x_rows, const int32_t* token_idx, int32_t n_sel, void* Y, int32_t y_dtype,
+                                       int32_t y_layout, int32_t epilogue, const float* row_scale, int32_t accum) {
+  const char* fn = "sy_ssmm_wgmma_emulate";
+  sy_status st = check_ssmm_wgmma_args(fn, dtype, m, k, V, N, M, wvalues, indices, wmeta, X, x_rows, token_idx, n_sel, Y,
+                                       y_dtype, y_layout, epilogue, row_scale, accum);
+  if (st) return st;
+  for (int j = 0; j < n_sel; j++)
+    if (token_idx[j] < 0 || token_idx[j] >= x_rows)
+      return fail(SY_ERR_INVALID, "%s: token_idx[%d] = %d is outside [0, x_rows=%d)", fn, j, token_idx[j], x_rows);
+  if (n_sel == 0) return SY_OK;
+  const int mc = m / 2, nv = ceil_div(k, V), nk = ceil_div(k, kBK), nsteps = num_ksteps(k), regs = kBN / 2;
+  const uint8_t* vals = (const uint8_t*)wvalues;
+  const uint8_t* metas = (const uint8_t*)wmeta;
+  const uint8_t* idx = (const uint8_t*)indices;
+  const uint16_t* x = (const uint16_t*)X;
+  // one stage of the kernel's shared memory: [A | B | meta]
+  const uint32_t a_off = 0, b_off = kAStageBytes, m_off = kAStageBytes + kBStageBytes;
+  std::vector<uint8_t> sm(kAStageBytes + kBStageBytes + kMetaStageBytes);
+  std::vector<float> T[kConsumerWgs], acc[kConsumerWgs][2];
+  for (int w = 0; w < kConsumerWgs; w++) {
+    T[w].assign(128 * regs, 0.f);
+    acc[w][0].resize(128 * regs);
+    acc[w][1].resize(128 * regs);
+  }
+  for (int tile = 0; tile < ceil_div(mc, kRowsPerCta); tile++) {
+    for (int ntile = 0; ntile < ceil_div(n_sel, kBN); ntile++) {
+      for (int w = 0; w < kConsumerWgs; w++) {
+        std::fill(acc[w][0].begin(), acc[w][0].end(), 0.f);
+        std::fill(acc[w][1].begin(), acc[w][1].end(), 0.f);
+      }
+      for (int kt = 0; kt < nk; kt++) {
+        // producer: A and metadata blocks are contiguous copies; tokens are gathered 16 bytes at a time
+        memcpy(sm.data() + a_off, vals + packed_value_block(tile, kt, k), kAStageBytes);
+        memcpy(sm.data() + m_off, metas + packed_meta_block(tile, kt, k), kMetaStageBytes);
+        for (int n = 0; n < kBN; n++) {
+          const int j = ntile * kBN + n;
+          for (int c = 0; c < kBK / 8; c++) {
+            uint8_t* dst = sm.data() + b_off + b_stage_offset(n, c);
+            const int kcol = kt * kBK + c * 8;
+            if (j < n_sel && kcol < k) memcpy(dst, x + (size_t)token_idx[j] * k + kcol, 16);
+            else memset(dst, 0, 16);
+          }
+        }
+        // consumers
+        for (int w = 0; w < kConsumerWgs; w++) {
+          for (int js = 0; js < kKSteps; js++) {
+            const int gk = kt * kKSteps + js;
+            uint32_t meta_reg[128];
+            for (int t = 0; t < 128; t++)
+              memcpy(&meta_reg[t], sm.data() + m_off + ((w * kKSteps + js) * kMetaWordsPerStep + meta_word_index(t)) * 4, 4);
+            const uint64_t a_desc = make_desc(a_off + (w * kKSteps + js) * kAStepBytes, kALbo, kASbo);
+            const uint64_t b_desc = make_desc(b_off + js * 4 * 128, kBLbo, kBSbo);
+            if ((st = emulate_wgmma_sp(T[w], sm, a_desc, b_desc, meta_reg, (gk * 32) % V != 0, dtype))) return st;
+            if (step_ends_kvec(gk, V, nsteps)) {
+              const int v = kvec_of_step(gk, V, nv);
+              for (int t = 0; t < 128; t++) {
+                for (int i = 0; i < regs; i++) {
+                  const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i);
+                  const int s = c < mc ? idx[(size_t)c * nv + v] : 0;
+                  acc[w][s & 1][(size_t)t * regs + i] += T[w][(size_t)t * regs + i];
+                }
+              }
+            }
+          }
+        }
+      }
+      // epilogue
+      for (int w = 0; w < kConsumerWgs; w++) {
+        for (int t = 0; t < 128; t++) {
+          for (int i = 0; i < regs; i++) {
+            const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i), j = ntile * kBN + d_col(t, i);
+            if (c >= mc || j >= n_sel) continue;
+            for (int s = 0; s < 2; s++) {
+              const int out = 2 * c + s;
+              const float v = apply_epilogue(acc[w][s][(size_t)t * regs + i], epilogue, row_scale, j);
+              const size_t at = y_layout == 0 ? (size_t)j * m + out : (size_t)out * n_sel + j;
+              if (y_dtype == SY_F32) ((float*)Y)[at] = v;
+              else ((uint16_t*)Y)[at] = f32_to_half(v, dtype);
+            }
+          }
+        }
+      }
+    }
+  }
+  return SY_OK;
+}

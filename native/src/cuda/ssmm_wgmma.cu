@@ -1,0 +1,381 @@
+// Hopper SSMM with wgmma.mma_async.sp (sm_90a), issue 5.  Y = X[token_idx] * W^T, W in the Samoyeds format (1:2 rows
+// x 2:4, V-wide k-vectors).
+//
+// DESIGN (dense-equivalent accounting; "dense-eq" = 2*m*k*n flops, as if W were dense)
+// The condensed weight C ((m/2) x k, 2:4 along k) is the sparse operand A of wgmma.sp, 64 condensed rows per
+// warpgroup instruction; the selected tokens are B (tokens along N). One wgmma.sp m64nNk32 costs the tensor core
+// what a dense m64nNk16 costs, so the useful work is (m/2) x k x n at half price: the ceiling is 2x the wgmma.sp
+// instruction peak in dense-eq terms (1730 x 2 = ~3460 dense-eq TFLOP/s measured-peak-based on H100), IF each
+// condensed row's product lands in the right one of its pair's two output rows.
+//
+// The catch: wgmma adds A row r into accumulator row r for all 64 rows at once, but condensed row r must go to
+// output row 2r or 2r+1 depending on indices[r][k-vector]. Options considered:
+//  (a) two masked wgmmas per step (rows with index 0 into set 0, rows with index 1 into set 1), or equivalently
+//      running wgmma.sp on the decoded m x k weight (dropped vectors are zero, trivially 2:4): half of every
+//      instruction multiplies zeros -> ceiling = 1x the wgmma.sp peak (~1730 dense-eq), no routing cost.
+//  (b) the paper's trick, adapted: each k-vector's partial product goes into a temporary accumulator set T
+//      (first wgmma of the vector with scale-d = 0), and when the vector closes, each thread adds T, row by row,
+//      into set 0 or set 1 according to indices (the thread knows its two rows: 16w + lane/4 and +8). No wasted
+//      tensor work -> ceiling 2x the wgmma.sp peak, paid for by (i) N FADD-slots per thread per k-vector
+//      (predicated adds: N/2 registers x 2), (ii) a wgmma.wait per k-vector, (iii) 3 accumulator sets of registers.
+//      For V = 128, N = 128 a k-vector is 4 wgmma.sp m64n128k32 = ~290 tensor cycles per warpgroup vs 128
+//      FADD issue slots per warp; with two consumer warpgroups the tensor core runs one warpgroup's wgmmas
+//      while the other routes, so (i)+(ii) hide behind the tensor work. V = 32 routes 4x as often (~1:1).
+// We implement (b). Registers: T, acc0, acc1 = 3 x 64 f32 at N = 128 per consumer warpgroup (setmaxnreg 232).
+//
+// CTA: 3 warpgroups (warp specialization). WG0 = producer: per 64-wide k stage it copies the packed A block
+// (8 KB, already in the shared-memory image order, see wgmma_layout.h), the metadata block (1 KB), and gathers
+// the BN = 128 selected token rows (16-byte cp.async, zero-fill past n_sel and k) into a 4-stage ring; it signals
+// a stage "full" on an mbarrier after cp.async.wait_group + fence.proxy.async (the tensor core reads through the
+// async proxy). WG1, WG2 = consumers, 64 condensed rows each (the CTA covers 128 condensed = 256 output rows x 128
+// tokens), sharing the B tile; they release a stage ("empty" mbarrier) once the wgmmas reading it completed.
+// Shared memory uses the no-swizzle K-major core-matrix layout (conflict-free 128-byte core matrices).
+// Epilogue straight from registers: rows 2c and 2c+1 are adjacent in token-major Y, so each thread writes pairs.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include "cuda_common.cuh"
+#include "wgmma_check.h"
+#include "wgmma_layout.h"
+#include "wgmma_ops.cuh"
+
+namespace sy {
+namespace wg {
+constexpr int kStages = 4;
+constexpr int kLag = 2;  // the producer publishes stage kt once the loads of stage kt + kLag are issued
+constexpr int kThreads = 128 * (1 + kConsumerWgs);
+constexpr int kSmemA = 0;
+constexpr int kSmemB = kSmemA + kStages * kAStageBytes;
+constexpr int kSmemMeta = kSmemB + kStages * kBStageBytes;
+constexpr int kSmemBar = kSmemMeta + kStages * kMetaStageBytes;
+constexpr int kSmemBytes = kSmemBar + 2 * kStages * 8 + 1024;  // + slack to align the base to 1024
+static_assert(kLag < kStages, "the producer must publish a stage before it needs that slot again");
+
+__device__ int g_bad_tokens;
+
+struct Params {
+  const uint8_t* wvalues;
+  const uint8_t* indices;
+  const uint8_t* wmeta;
+  const uint16_t* X;
+  const int32_t* token_idx;
+  const float* row_scale;
+  void* Y;
+  int m, k, V, x_rows, n_sel, y_f32, y_layout, epilogue;
+};
+
+__device__ __forceinline__ uint32_t smem_u32(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+// Waits until the phase with the given parity has completed.
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  uint32_t done;
+  do {
+    asm volatile(
+        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(bar), "r"(parity)
+        : "memory");
+  } while (!done);
+}
+// 16-byte global->shared copy; src_bytes = 0 writes zeros (padding tokens / k tail).
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, uint32_t src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ uint32_t lds32(uint32_t addr) {
+  uint32_t v;
+  asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
+  return v;
+}
+
+template <bool kBf16>
+__device__ __forceinline__ uint16_t to_half_bits(float v) {
+  if constexpr (kBf16) return __bfloat16_as_ushort(__float2bfloat16_rn(v));
+  else return __half_as_ushort(__float2half_rn(v));
+}
+
+template <bool kBf16>
+__global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p) {
+#ifdef SY_HAS_WGMMA
+  extern __shared__ uint8_t smem_raw[];
+  const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  const uint32_t full_bar = sbase + kSmemBar, empty_bar = sbase + kSmemBar + kStages * 8;
+  const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; s++) {
+      mbar_init(full_bar + 8 * s, 128);                   // every producer thread publishes its own copies
+      mbar_init(empty_bar + 8 * s, 128 * kConsumerWgs);   // every consumer thread releases
+    }
+  }
+  __syncthreads();
+  const int tile = blockIdx.y, ntile = blockIdx.x;
+  const int k = p.k, mc = p.m / 2, nk = ceil_div(k, kBK);
+
+  if (wg == 0) {
+    // ---------------- producer warpgroup ----------------
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+    // Thread t copies 16-byte chunk c of 8 tokens n_i; a warp's 32 writes cover 512 contiguous shared bytes.
+    const int chunk = (t >> 3) & 7;
+    int rows[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+      const int n = (t & 7) + 8 * (t >> 6) + 16 * i, j = ntile * kBN + n;
+      int r = -1;
+      if (j < p.n_sel) {
+        r = p.token_idx[j];
+        if (r < 0 || r >= p.x_rows) {
+          atomicAdd(&g_bad_tokens, 1);
+          r = r < 0 ? 0 : p.x_rows - 1;
+        }
+      }
+      rows[i] = r;
+    }
+    for (int kt = 0; kt < nk; kt++) {
+      const int s = kt % kStages;
+      if (kt >= kStages) mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+      const uint8_t* a_src = p.wvalues + packed_value_block(tile, kt, k);
+      const uint32_t a_dst = sbase + kSmemA + s * kAStageBytes;
+#pragma unroll
+      for (int i = 0; i < kAStageBytes / 16 / 128; i++) cp_async16(a_dst + (t + 128 * i) * 16, a_src + (t + 128 * i) * 16, 16);
+      if (t < kMetaStageBytes / 16)
+        cp_async16(sbase + kSmemMeta + s * kMetaStageBytes + t * 16, p.wmeta + packed_meta_block(tile, kt, k) + t * 16, 16);
+      const int kcol = kt * kBK + chunk * 8;
+      const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
+#pragma unroll
+      for (int i = 0; i < 8; i++) {
+        const int n = (t & 7) + 8 * (t >> 6) + 16 * i;
+        const bool ok = rows[i] >= 0 && kcol < k;
+        const uint16_t* src = ok ? p.X + (size_t)rows[i] * k + kcol : p.X;
+        cp_async16(b_dst + b_stage_offset(n, chunk), src, ok ? 16 : 0);
+      }
+      cp_async_commit();
+      if (kt >= kLag) {
+        cp_async_wait<kLag>();
+        fence_proxy_async();
+        mbar_arrive(full_bar + 8 * ((kt - kLag) % kStages));
+      }
+    }
+    cp_async_wait<0>();
+    fence_proxy_async();
+    for (int kt = nk - kLag < 0 ? 0 : nk - kLag; kt < nk; kt++) mbar_arrive(full_bar + 8 * (kt % kStages));
+  } else {
+    // ---------------- consumer warpgroups ----------------
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+    const int cw = wg - 1;
+    constexpr int R = kBN / 2;
+    float T[R], acc0[R], acc1[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) acc0[i] = acc1[i] = T[i] = 0.f;
+    const int c0 = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, 0), c1 = c0 + 8;
+    const int V = p.V, nv = ceil_div(k, V), nsteps = nk * kKSteps;
+    const uint32_t mword = (uint32_t)meta_word_index(t);
+    int pending = -1;  // a stage whose wgmmas finished reading only at the next k-vector end (V = 128)
+    for (int kt = 0; kt < nk; kt++) {
+      const int s = kt % kStages;
+      mbar_wait(full_bar + 8 * s, (kt / kStages) & 1);
+      const uint32_t mbase = sbase + kSmemMeta + s * kMetaStageBytes + (uint32_t)(cw * kKSteps * kMetaWordsPerStep) * 4;
+      const uint32_t meta_reg[kKSteps] = {lds32(mbase + mword * 4), lds32(mbase + (kMetaWordsPerStep + mword) * 4)};
+      wgmma_fence();
+      bool released = false;
+#pragma unroll
+      for (int js = 0; js < kKSteps; js++) {
+        const int gk = kt * kKSteps + js;
+        const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
+        const uint64_t b_desc = make_desc(sbase + kSmemB + s * kBStageBytes + js * 4 * 128, kBLbo, kBSbo);
+        fence_regs(T);
+        if constexpr (kBf16) wgmma_sp_m64n128k32_bf16(T, a_desc, b_desc, meta_reg[js], (gk * 32) % V != 0);
+        else wgmma_sp_m64n128k32_f16(T, a_desc, b_desc, meta_reg[js], (gk * 32) % V != 0);
+        fence_regs(T);
+        if (step_ends_kvec(gk, V, nsteps)) {
+          const int v = kvec_of_step(gk, V, nv);
+          const int sel0 = c0 < mc ? p.indices[(size_t)c0 * nv + v] : 0;
+          const int sel1 = c1 < mc ? p.indices[(size_t)c1 * nv + v] : 0;
+          wgmma_commit();
+          wgmma_wait<0>();
+          fence_regs(T);
+          if (js == kKSteps - 1) {  // every wgmma that read this stage (and a pending one) is complete
+            if (pending >= 0) mbar_arrive(empty_bar + 8 * pending);
+            mbar_arrive(empty_bar + 8 * s);
+            pending = -1;
+            released = true;
+          }
+#pragma unroll
+          for (int i = 0; i < R; i++) {
+            const int sel = ((i >> 1) & 1) ? sel1 : sel0;
+            if (sel) acc1[i] += T[i];
+            else acc0[i] += T[i];
+          }
+          wgmma_fence();
+        }
+      }
+      if (!released) {
+        wgmma_commit();
+        pending = s;
+      }
+    }
+    // ---------------- epilogue ----------------
+    const int n_sel = p.n_sel, m = p.m;
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+      const int c = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, i), j = ntile * kBN + d_col(t, i);
+      if (c >= mc || j >= n_sel) continue;
+      const float v0 = apply_epilogue(acc0[i], p.epilogue, p.row_scale, j);
+      const float v1 = apply_epilogue(acc1[i], p.epilogue, p.row_scale, j);
+      if (p.y_layout == 0) {  // token-major: output rows 2c, 2c+1 are adjacent
+        const size_t at = (size_t)j * m + 2 * c;
+        if (p.y_f32) *reinterpret_cast<float2*>((float*)p.Y + at) = make_float2(v0, v1);
+        else *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + at) = (uint32_t)to_half_bits<kBf16>(v0) | ((uint32_t)to_half_bits<kBf16>(v1) << 16);
+      } else {
+        const size_t a0 = (size_t)(2 * c) * n_sel + j, a1 = a0 + n_sel;
+        if (p.y_f32) {
+          ((float*)p.Y)[a0] = v0;
+          ((float*)p.Y)[a1] = v1;
+        } else {
+          ((uint16_t*)p.Y)[a0] = to_half_bits<kBf16>(v0);
+          ((uint16_t*)p.Y)[a1] = to_half_bits<kBf16>(v1);
+        }
+      }
+    }
+  }
+#endif
+}
+
+// ---------------- instruction-peak microbenchmark ----------------
+constexpr int kPeakIters = 4;  // wgmmas per commit group
+template <bool kSparse>
+__global__ void __launch_bounds__(256, 1) wgmma_peak_kernel(int iters, float* sink) {
+#ifdef SY_HAS_WGMMA
+  __shared__ __align__(1024) uint8_t sm[2048 + 256 * 64];  // A: 64 x 16 halves; B: 256 tokens x 32 (sparse) / 16 k
+  for (int i = threadIdx.x; i < (int)sizeof(sm) / 4; i += blockDim.x) reinterpret_cast<uint32_t*>(sm)[i] = 0;
+  fence_proxy_async();
+  __syncthreads();
+  const uint32_t base = smem_u32(sm);
+  const uint32_t kchunks = kSparse ? 4 : 2;
+  const uint64_t a_desc = make_desc(base, kALbo, kASbo);
+  const uint64_t b_desc = make_desc(base + 2048, 128, kchunks * 128);
+  float d[128];
+#pragma unroll
+  for (int i = 0; i < 128; i++) d[i] = 0.f;
+  for (int it = 0; it < iters; it += kPeakIters) {
+    wgmma_fence();
+#pragma unroll
+    for (int j = 0; j < kPeakIters; j++) {
+      fence_regs(d);
+      if constexpr (kSparse) wgmma_sp_m64n256k32_f16(d, a_desc, b_desc, 0x44444444u, 1);
+      else wgmma_m64n256k16_f16(d, a_desc, b_desc, 1);
+      fence_regs(d);
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_regs(d);
+  }
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < 128; i++) sum += d[i];
+  if (sum == 12345.f) sink[threadIdx.x] = sum;  // never true (all zeros); keeps the work observable
+#endif
+}
+
+sy_status require_sm90(const char* fn) {
+  int dev = current_device(), major = 0, minor = 0;
+  SY_CUDA(fn, cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+  SY_CUDA(fn, cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+  if (major != 9 || minor != 0)
+    return fail(SY_ERR_UNSUPPORTED, "%s: wgmma.mma_async.sp needs an sm_90 GPU (H100/H200, built for sm_90a); this device is sm_%d%d. Use sy_ssmm",
+                fn, major, minor);
+  return SY_OK;
+}
+}  // namespace wg
+}  // namespace sy
+
+using namespace sy;
+using namespace sy::wg;
+
+SY_API sy_status sy_ssmm_wgmma(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, const void* wvalues,
+                               const void* indices, const void* wmeta, const void* X, int32_t x_rows,
+                               const int32_t* token_idx, int32_t n_sel, void* Y, int32_t y_dtype, int32_t y_layout,
+                               int32_t epilogue, const float* row_scale, int32_t accum) {
+  const char* fn = "sy_ssmm_wgmma";
+  SY_ENTER(fn);
+  sy_status st = check_ssmm_wgmma_args(fn, dtype, m, k, V, N, M, wvalues, indices, wmeta, X, x_rows, token_idx, n_sel, Y,
+                                       y_dtype, y_layout, epilogue, row_scale, accum);
+  if (st) return st;
+  if ((st = require_sm90(fn))) return st;
+  if (n_sel == 0) return SY_OK;
+  const int row_tiles = ceil_div(m / 2, kRowsPerCta);
+  if (row_tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, m, row_tiles);
+  if (((uintptr_t)X & 15) || ((uintptr_t)wvalues & 15) || ((uintptr_t)wmeta & 15))
+    return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
+  Params p{(const uint8_t*)wvalues, (const uint8_t*)indices, (const uint8_t*)wmeta, (const uint16_t*)X, token_idx, row_scale,
+           Y, m, k, V, x_rows, n_sel, y_dtype == SY_F32, y_layout, epilogue};
+  const dim3 grid(ceil_div(n_sel, kBN), row_tiles);
+  if (dtype == SY_BF16) {
+    SY_CUDA(fn, cudaFuncSetAttribute(ssmm_wgmma_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+    ssmm_wgmma_kernel<true><<<grid, kThreads, kSmemBytes, stream()>>>(p);
+  } else {
+    SY_CUDA(fn, cudaFuncSetAttribute(ssmm_wgmma_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+    ssmm_wgmma_kernel<false><<<grid, kThreads, kSmemBytes, stream()>>>(p);
+  }
+  return check_launch(fn);
+}
+
+SY_API sy_status sy_ssmm_wgmma_emulate(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, const void*, const void*,
+                                       const void*, const void*, int32_t, const int32_t*, int32_t, void*, int32_t, int32_t,
+                                       int32_t, const float*, int32_t) {
+  return fail(SY_ERR_UNSUPPORTED, "sy_ssmm_wgmma_emulate: CPU backend only (the CUDA backend runs sy_ssmm_wgmma)");
+}
+
+SY_API sy_status sy_ssmm_wgmma_bad_tokens(int32_t* count_out) {
+  const char* fn = "sy_ssmm_wgmma_bad_tokens";
+  SY_ENTER(fn);
+  SY_CHECK(count_out, "sy_ssmm_wgmma_bad_tokens", "count_out is null");
+  SY_CUDA(fn, cudaStreamSynchronize(stream()));
+  int v = 0, zero = 0;
+  SY_CUDA(fn, cudaMemcpyFromSymbol(&v, g_bad_tokens, sizeof(int)));
+  SY_CUDA(fn, cudaMemcpyToSymbol(g_bad_tokens, &zero, sizeof(int)));
+  *count_out = v;
+  return SY_OK;
+}
+
+SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t, float* ms_out, double* flops_out) {
+  const char* fn = "sy_wgmma_peak";
+  SY_ENTER(fn);
+  SY_CHECK(kind == 0 || kind == 1, "sy_wgmma_peak", "kind must be 0 (wgmma.sp m64n256k32) or 1 (dense m64n256k16), got %d", kind);
+  SY_CHECK(iters > 0 && iters % kPeakIters == 0, "sy_wgmma_peak", "iters must be a positive multiple of %d, got %d", kPeakIters, iters);
+  SY_CHECK(ms_out && flops_out, "sy_wgmma_peak", "null output pointer");
+  sy_status st = require_sm90(fn);
+  if (st) return st;
+  int sms = 0;
+  SY_CUDA(fn, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, current_device()));
+  float* sink;
+  SY_CUDA(fn, cudaMalloc(&sink, 256 * sizeof(float)));
+  cudaEvent_t e0, e1;
+  SY_CUDA(fn, cudaEventCreate(&e0));
+  SY_CUDA(fn, cudaEventCreate(&e1));
+  auto launch = [&]() {
+    if (kind == 0) wgmma_peak_kernel<true><<<sms, 256, 0, stream()>>>(iters, sink);
+    else wgmma_peak_kernel<false><<<sms, 256, 0, stream()>>>(iters, sink);
+  };
+  launch();  // warm-up
+  SY_CUDA(fn, cudaEventRecord(e0, stream()));
+  launch();
+  SY_CUDA(fn, cudaEventRecord(e1, stream()));
+  if ((st = check_launch(fn))) return st;
+  SY_CUDA(fn, cudaEventSynchronize(e1));
+  float ms = 0;
+  SY_CUDA(fn, cudaEventElapsedTime(&ms, e0, e1));
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  cudaFree(sink);
+  *ms_out = ms;
+  const double per = kind == 0 ? 2.0 * 64 * 256 * 32 : 2.0 * 64 * 256 * 16;
+  *flops_out = per * (double)iters * 2 /* warpgroups */ * sms;
+  return SY_OK;
+}
