@@ -91,6 +91,36 @@ SY_API sy_status sy_gemm(int32_t dtype, int32_t n, int32_t m, int32_t k,
 /* (declarations added by the MoE work) */
 
 /* ===== Hopper wgmma.sp SSMM (issue 5; native/src/cuda/ssmm_wgmma*) ===== */
-/* (declarations added by the Hopper work) */
+/* The weight is re-packed offline for wgmma.sp (N=1, M=2, V in {32,64,128}, k % 8 == 0): values in tile order (each
+ * 128-row x 64-k block is the byte image of the kernel's shared-memory stage) and wgmma.sp metadata words; the
+ * format's indices are used as they are. Host memory in, host memory out (both backends); upload the results.
+ * bytes_out[2]: packed values, packed metadata. */
+SY_API sy_status sy_samoyeds_wgmma_sizes(int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, uint64_t* bytes_out);
+/* from the format's canonical arrays (through sy_samoyeds_decode) */
+SY_API sy_status sy_samoyeds_wgmma_pack(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
+                                        const void* values, const void* indices, const void* meta,
+                                        void* wvalues_out, void* wmeta_out);
+/* from a dense m x k weight already in the pattern plus the format's indices ((m/2) x ceil(k/V) uint8) */
+SY_API sy_status sy_samoyeds_wgmma_pack_dense(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
+                                              const void* W, const void* indices, void* wvalues_out, void* wmeta_out);
+/* SSMM with wgmma.mma_async.sp (sm_90a), same contract as sy_ssmm except: values/meta are the packed arrays above,
+ * accum must be 0 (f32). Out-of-range token indices are clamped and counted (sy_ssmm_wgmma_bad_tokens).
+ * Non-sm_90 GPUs and the CPU backend: SY_ERR_UNSUPPORTED. */
+SY_API sy_status sy_ssmm_wgmma(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
+                               const void* wvalues, const void* indices, const void* wmeta,
+                               const void* X, int32_t x_rows, const int32_t* token_idx, int32_t n_sel,
+                               void* Y, int32_t y_dtype, int32_t y_layout, int32_t epilogue, const float* row_scale, int32_t accum);
+/* CPU backend: emulation of sy_ssmm_wgmma's data path (shared-memory images, descriptors, metadata registers,
+ * accumulator routing), for tests on machines without a GPU. CUDA backend: SY_ERR_UNSUPPORTED. */
+SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
+                                       const void* wvalues, const void* indices, const void* wmeta,
+                                       const void* X, int32_t x_rows, const int32_t* token_idx, int32_t n_sel,
+                                       void* Y, int32_t y_dtype, int32_t y_layout, int32_t epilogue, const float* row_scale, int32_t accum);
+/* Synchronizes; returns and resets the count of token indices sy_ssmm_wgmma found out of range (and clamped). */
+SY_API sy_status sy_ssmm_wgmma_bad_tokens(int32_t* count_out);
+/* Instruction-peak microbenchmark (synchronizes): kind 0 = wgmma.sp m64n256k32, 1 = dense wgmma m64n256k16 (f16,
+ * f32 accumulate, operands in shared memory, no global traffic); one CTA of 2 warpgroups per SM, iters
+ * instructions per warpgroup. ms_out: kernel time; flops_out: dense-equivalent flops executed (2*M*N*K each). */
+SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t reserved, float* ms_out, double* flops_out);
 
 #endif
