@@ -1,6 +1,8 @@
 // Every FFI symbol table, merged. Each area of samoyeds.h has its own file; add new ones here.
 import { coreSymbols } from "./core.ts";
+import { wgmmaSymbols } from "./wgmma.ts";
 
 export const allSymbols = {
   ...coreSymbols,
+  ...wgmmaSymbols,
 } as const;
