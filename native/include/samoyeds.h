@@ -81,8 +81,59 @@ SY_API sy_status sy_graph_destroy(sy_graph* graph);
 SY_API sy_status sy_gemm(int32_t dtype, int32_t n, int32_t m, int32_t k,
                          const void* X, const void* W, void* Y, int32_t y_dtype, int32_t y_layout);
 
-/* ===== Samoyeds format, pruning, SSMM (issue 3; native/src/{common,cpu,cuda}/samoyeds_*) ===== */
-/* (declarations added by the format/SSMM work) */
+/* ===== Samoyeds format, pruning, SSMM (issue 3; native/src/{common,cpu,cuda}/samoyeds_*, ssmm*) =====
+ * Samoyeds weight format. W is m x k row-major (dtype f16/bf16). Rows are grouped in groups of M; k is cut into
+ * vectors of length V (32, 64 or 128). In each (row group, k-vector) cell N of the M row-vectors are kept, and each
+ * kept vector is 2:4 along k. Supported (N, M): (1, 2) (the paper's, density 25%), (2, 4) (25%), (1, 4) (12.5%).
+ * Rules: m > 0 and m % M == 0; k > 0 and k % V == 0 (V >= 32 also makes k a multiple of the 2:4 group and of 32).
+ * Arrays (host memory for encode/decode/prune, on every backend; uploaded as-is for the CUDA backend):
+ *   values : C x (k/2) dtype elements, C = m*N/M condensed rows; row G*N+i of group G holds, per k-vector, the
+ *            2:4-compressed kept vector (2 values per 4-wide group, in ascending position order).
+ *   indices: C x (k/V) uint8: which row (0..M-1) of its group condensed row c takes in each k-vector; within a
+ *            group the N indices of a k-vector are distinct and ascending.
+ *   meta   : ceil(C/16) x (k/32) blocks of 16 uint32 words (64 bytes), block (rb, s) at word (rb*(k/32)+s)*16.
+ *            Word 2*g+j of a block (g in 0..7, j in 0..1) is the mma.sp.m16n8k32 (sparsity selector 0) metadata
+ *            register of lanes 4g+j (and 4g+j+2, which load the same word): bits [16h+4q, 16h+4q+3] hold the two
+ *            2-bit positions (first in the low 2 bits, ascending: "ordered metadata") of 4-wide group q (k columns
+ *            32s+16j+4q .. +3) of condensed row 16rb+g+8h. Padding rows (c >= C) hold 0x4 nibbles (positions 0,1).
+ *            So each thread loads its metadata with one 32-bit load per 32-wide k-tile. */
+SY_API sy_status sy_samoyeds_sizes(int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, uint64_t* bytes_out /* [3]: values, indices, meta */);
+SY_API sy_status sy_samoyeds_encode(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
+                                    const void* W, void* values, void* indices, void* meta);  /* SY_ERR_PATTERN if W is not in the pattern */
+SY_API sy_status sy_samoyeds_decode(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
+                                    const void* values, const void* indices, const void* meta, void* W_out);
+/* magnitude pruner: keeps in each cell the N row-vectors of largest L2 norm (ties: lower row), then the 2 largest
+ * |w| of each 4 (ties: lower position). kept_energy_out (may be null) = sum(kept w^2) / sum(w^2) (1 for W = 0). */
+SY_API sy_status sy_samoyeds_prune(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
+                                   const void* W, void* W_pruned, double* kept_energy_out);
+
+/* SSMM: Y = X[token_idx] * W^T for the selected tokens only, W in the Samoyeds format (on the backend).
+ * X: x_rows x k token-major (all tokens); token_idx: n_sel int32 in [0, x_rows) (duplicates allowed; n_sel may be 0).
+ * Out of range index: SY_ERR_INVALID on the CPU backend; the CUDA kernel clamps it, counts it on the device and
+ * sy_ssmm_index_errors reports (and resets) the count. y_layout 0: Y is n_sel x m token-major; 1: Y is m x n_sel
+ * feature-major. epilogue: 0 none, 1 SiLU, 2 multiply row j by row_scale[j] (f32, n_sel). accum: 0 f32 (default),
+ * 1 f16 (paper's; f16 operands only; the CPU reference rounds each row's sum to f16 after every 32-wide k-tile).
+ * y_dtype: SY_F32 or the operand dtype. CUDA backend: (N, M) = (1, 2), (2, 4) and (1, 4) are supported. */
+SY_API sy_status sy_ssmm(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
+                         const void* values, const void* indices, const void* meta,
+                         const void* X, int32_t x_rows, const int32_t* token_idx, int32_t n_sel,
+                         void* Y, int32_t y_dtype, int32_t y_layout, int32_t epilogue, const float* row_scale, int32_t accum);
+
+/* Grouped SSMM over E experts in ONE launch (MoE). Expert e's values/indices/meta start at e times the
+ * per-expert byte sizes of sy_samoyeds_sizes. Selections of expert e are j in [offsets[e], offsets[e+1]) (offsets:
+ * E+1 int32 on the backend, non-decreasing, offsets[0] = 0, computed on the GPU: no host sync). max_selections bounds
+ * offsets[E] (grid sizing; selections beyond it are not computed and counted as index errors on CUDA).
+ * Row j loads X[load_idx[j]]. y_mode 0: Y row j (compact, token-major n x m, y_dtype; n = max_selections rows
+ * allocated); y_mode 1: atomically add the f32 row into Y[store_idx[j]] (Y: y_rows x m f32, y_dtype must be SY_F32).
+ * epilogue / row_scale[j] (indexed by selection j) / accum as in sy_ssmm. */
+SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, int32_t n_experts,
+                                 const void* values, const void* indices, const void* meta,
+                                 const void* X, int32_t x_rows, const int32_t* load_idx, const int32_t* offsets,
+                                 int32_t max_selections, void* Y, int32_t y_dtype, int32_t y_mode,
+                                 const int32_t* store_idx, int32_t y_rows, int32_t epilogue, const float* row_scale, int32_t accum);
+/* Device-side index errors counted by sy_ssmm / sy_ssmm_grouped since the last call (CUDA: synchronizes the stream,
+ * then reads and resets the counter; CPU: always 0, the CPU backend rejects bad indices up front). */
+SY_API sy_status sy_ssmm_index_errors(int32_t* count_out);
 
 /* ===== Baselines: VENOM-style V:N:M SpMM, cuSPARSELt 2:4, token gather (issue 3) ===== */
 /* (declarations added by the baselines work) */
