@@ -138,8 +138,53 @@ SY_API sy_status sy_ssmm_index_errors(int32_t* count_out);
 /* ===== Baselines: VENOM-style V:N:M SpMM, cuSPARSELt 2:4, token gather (issue 3) ===== */
 /* (declarations added by the baselines work) */
 
-/* ===== MoE layer (issue 4; native/src/{cpu,cuda}/moe_*) ===== */
-/* (declarations added by the MoE work) */
+/* ===== MoE layer (issue 4; native/src/{cpu,cuda}/moe_*) =====
+ * Building blocks of the MoE forward; lib/moe.ts composes them with sy_gemm and sy_ssmm_grouped. All run on
+ * the backend without host syncs (CUDA: capturable). T tokens, E experts, k = top-k, S = T*k selections.
+ * A selection is (token t, slot i), flat index f = t*k + i. Experts' selections are sorted by expert, then by f
+ * (a stable counting sort: deterministic). */
+/* Router: logits (T x E f32) -> softmax over all E -> top-k (descending, ties to the lower expert id) ->
+ * renormalize 1: divide the k weights by their sum (Mixtral, Qwen3), 0: keep softmax probabilities (Qwen1.5/2, OLMoE). */
+SY_API sy_status sy_moe_topk(int32_t T, int32_t E, int32_t k, int32_t renormalize, const float* logits,
+                             int32_t* topk_ids, float* topk_weights);
+/* Index lists from topk_ids (S int32 in [0, E); CUDA clamps bad ids into range, CPU rejects them):
+ * offsets (E+1): expert e's selections are j in [offsets[e], offsets[e+1]); token_of (S): token of selection j
+ * (load_idx of gate/up, store_idx of the down scatter); weight_of (S f32): its routing weight (topk_weights may
+ * be null -> 1); slot_of (S): selection position j of flat index f (inverse map, for the deterministic combine). */
+SY_API sy_status sy_moe_build_indices(int32_t T, int32_t k, int32_t E, const int32_t* topk_ids,
+                                      const float* topk_weights, int32_t* offsets, int32_t* token_of,
+                                      float* weight_of, int32_t* slot_of);
+/* out[j] = j for j < n (identity load_idx of the down projection over compact rows) */
+SY_API sy_status sy_moe_iota(int32_t n, int32_t* out);
+/* H = act(G) * U elementwise over n x width (dtype f16/bf16); apply_silu 1: act = SiLU, 0: G already holds SiLU(gate). */
+SY_API sy_status sy_moe_silu_mul(int32_t dtype, int32_t n, int32_t width, const void* G, const void* U, void* H,
+                                 int32_t apply_silu);
+/* Xg[j] = X[idx[j]] for j < n (rows of `width` dtype elements; idx in [0, x_rows)). */
+SY_API sy_status sy_moe_gather_rows(int32_t dtype, int32_t n, int32_t width, const void* X, int32_t x_rows,
+                                    const int32_t* idx, void* Xg);
+/* Deterministic combine: Y[t] (accumulate 1: +=, 0: =) sum over i = 0..k-1 in order of
+ * (weights ? weights[t*k+i] : 1) * C[slot_of[t*k+i]]. C: S x width (c_dtype f32 or f16/bf16), Y: T x width f32. */
+SY_API sy_status sy_moe_combine(int32_t T, int32_t k, int32_t width, const void* C, int32_t c_dtype,
+                                const int32_t* slot_of, const float* weights, float* Y, int32_t accumulate);
+/* Atomic scatter-add (Hugging Face index_add_): Y[store_idx[j]] += (row_weight ? row_weight[j] : 1) * C[j], j < n.
+ * Order of the float adds is not fixed on CUDA (not bitwise deterministic). */
+SY_API sy_status sy_moe_scatter_add(int32_t n, int32_t width, const void* C, int32_t c_dtype, const int32_t* store_idx,
+                                    const float* row_weight, float* Y, int32_t y_rows);
+/* Shared expert output: Y[t] += (gate_logit ? sigmoid(gate_logit[t]) : 1) * S[t]; S: T x width (f32 or f16/bf16). */
+SY_API sy_status sy_moe_add_shared(int32_t T, int32_t width, const void* S, int32_t s_dtype, const float* gate_logit,
+                                   float* Y);
+/* out (cols x rows) = in (rows x cols)^T, dtype f16/bf16/f32 (ablation: the layout transposes the +L step removes). */
+SY_API sy_status sy_moe_transpose(int32_t dtype, int32_t rows, int32_t cols, const void* in, void* out);
+/* Benchmark inputs without a host round trip: out[i] = uniform(-scale, scale) from a hash of (seed, i) for
+ * dtype f16/bf16/f32, or hash % modulo for SY_U8 (e.g. Samoyeds indices). Same values on both backends up to rounding. */
+SY_API sy_status sy_moe_fill_random(int32_t dtype, uint64_t count, uint32_t seed, float scale, int32_t modulo, void* out);
+/* Dense grouped GEMM baseline on gathered rows: for each expert e with c_e = counts_host[e] > 0 (counts on the HOST:
+ * this baseline knows them), Y[o_e .. o_e+c_e) = X[o_e .. o_e+c_e) * W_e^T, o_e = sum of earlier counts.
+ * W: E x m x k row-major; Y token-major (y_dtype f32 or dtype). impl 0: cublasGemmGroupedBatchedEx when the loaded
+ * cuBLAS has it, else a loop of cublasGemmEx; 1: always the loop. used_impl_out (nullable): 1 grouped, 2 loop, 0 CPU. */
+SY_API sy_status sy_moe_dense_grouped_gemm(int32_t dtype, int32_t E, int32_t m, int32_t k, const void* W,
+                                           const void* X, const int32_t* counts_host, void* Y, int32_t y_dtype,
+                                           int32_t impl, int32_t* used_impl_out);
 
 /* ===== Hopper wgmma.sp SSMM (issue 5; native/src/cuda/ssmm_wgmma*) ===== */
 /* The weight is re-packed offline for wgmma.sp (N=1, M=2, V in {32,64,128}, k % 8 == 0): values in tile order (each

@@ -1,0 +1,391 @@
+// The MoE layer forward on a libsamoyeds backend, and its baselines, on the same inputs and routing.
+//  samoyeds     : router GEMM -> top-k -> GPU-built index lists -> grouped SSMM gate (+SiLU) and up over ALL experts
+//                 in one launch each, reading only routed token rows -> SiLU*mul -> grouped SSMM down on the compact
+//                 rows with the routing weight in the epilogue -> deterministic combine (or atomic scatter-add).
+//                 No host loop and no host sync over experts.
+//  hfLoop       : Hugging Face style dense loop over experts (gather, 3 cuBLAS GEMMs, SiLU*mul, scaled index-add);
+//                 the host knows each expert's count (read once before timing: an advantage over real HF, which syncs).
+//  denseGrouped : gathered tokens, dense grouped GEMM (cublasGemmGroupedBatchedEx or a cublasGemmEx loop).
+// Ablation (paper's Figure 17) as switches of `samoyeds`: +W gathers tokens first (weight-only sparsity), +WI selects
+// tokens inside the kernel, +WIL drops the layout transposes, +WILS fuses SiLU and the routing weight into epilogues.
+import { Backend } from "./native/library.ts";
+import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn } from "./tensor.ts";
+import { MoeModelConfig } from "./models.ts";
+import { decodeSamoyeds, PAPER_PARAMS, SamoyedsParams, SamoyedsWeight, stackSamoyeds, toSamoyeds } from "./formats/samoyeds.ts";
+import { ssmmGrouped, StackedSamoyedsOnBackend } from "./kernels/ssmm.ts";
+
+export type MoeMethod = "samoyeds" | "hfLoop" | "denseGrouped";
+export type AblationStep = "W" | "WI" | "WIL" | "WILS";
+
+export interface MoeForwardOptions {
+  method: MoeMethod;
+  /** samoyeds only (default "WILS") */
+  step?: AblationStep;
+  /** samoyeds WILS only: atomic scatter-add in the down projection instead of the deterministic combine */
+  scatterAdd?: boolean;
+  /** include the shared experts (default true when the model has them) */
+  shared?: boolean;
+  /** denseGrouped: 0 auto (cuBLAS grouped when available), 1 cublasGemmEx loop */
+  groupedImpl?: 0 | 1;
+}
+
+type Ptr = Deno.PointerValue;
+const off = (p: Ptr, bytes: number): Ptr => (bytes === 0 ? p : Deno.UnsafePointer.offset(p as Deno.PointerObject, bytes));
+
+/** Weights of one MoE layer on a backend. Dense copies are what the baselines use. */
+export interface MoeLayerWeights {
+  config: MoeModelConfig;
+  dtype: HalfDType;
+  backend: Backend;
+  router: BackendTensor; // E x hidden
+  dense?: { gate: BackendTensor; up: BackendTensor; down: BackendTensor }; // E x I x H, E x I x H, E x H x I
+  sparse?: { gate: StackedSamoyedsOnBackend; up: StackedSamoyedsOnBackend; down: StackedSamoyedsOnBackend; params: SamoyedsParams };
+  shared?: { gate: BackendTensor; up: BackendTensor; down: BackendTensor; gateW?: BackendTensor }; // Is x H, Is x H, H x Is, 1 x H
+  free(): void;
+}
+
+/** Host-side weights of a (small) layer: dense weights pruned to the Samoyeds pattern, so that every method computes
+ * the same function (dense baselines run the pruned weights densely). For tests and the CPU reference. */
+export interface MoeHostWeights {
+  config: MoeModelConfig;
+  dtype: HalfDType;
+  router: HostTensor;
+  gate: HostTensor[]; // per expert I x H (pruned)
+  up: HostTensor[];
+  down: HostTensor[]; // H x I (pruned)
+  gateEnc: SamoyedsWeight[];
+  upEnc: SamoyedsWeight[];
+  downEnc: SamoyedsWeight[];
+  shared?: { gate: HostTensor; up: HostTensor; down: HostTensor; gateW?: HostTensor };
+  params: SamoyedsParams;
+}
+
+function halfTensor(dtype: HalfDType, shape: number[], seed: number, scale: number): HostTensor {
+  return HostTensor.fromF32(randn(shape[0] * shape[1], seed, scale), shape, dtype);
+}
+
+export function makeHostWeights(config: MoeModelConfig, dtype: HalfDType, seed = 1, params = PAPER_PARAMS): MoeHostWeights {
+  const { hidden: H, intermediate: I, experts: E } = config;
+  const prune = (t: HostTensor) => toSamoyeds(t, params).weight;
+  const gateEnc: SamoyedsWeight[] = [], upEnc: SamoyedsWeight[] = [], downEnc: SamoyedsWeight[] = [];
+  for (let e = 0; e < E; e++) {
+    gateEnc.push(prune(halfTensor(dtype, [I, H], seed * 1000 + 3 * e + 1, 1 / Math.sqrt(H))));
+    upEnc.push(prune(halfTensor(dtype, [I, H], seed * 1000 + 3 * e + 2, 1 / Math.sqrt(H))));
+    downEnc.push(prune(halfTensor(dtype, [H, I], seed * 1000 + 3 * e + 3, 1 / Math.sqrt(I))));
+  }
+  const dec = (w: SamoyedsWeight) => decodeDense(w);
+  let shared: MoeHostWeights["shared"];
+  if (config.shared) {
+    const Is = config.shared.intermediate;
+    shared = {
+      gate: halfTensor(dtype, [Is, H], seed * 7 + 101, 1 / Math.sqrt(H)),
+      up: halfTensor(dtype, [Is, H], seed * 7 + 102, 1 / Math.sqrt(H)),
+      down: halfTensor(dtype, [H, Is], seed * 7 + 103, 1 / Math.sqrt(Is)),
+      gateW: config.shared.sigmoidGate ? halfTensor(dtype, [1, H], seed * 7 + 104, 1 / Math.sqrt(H)) : undefined,
+    };
+  }
+  return {
+    config, dtype, params,
+    router: halfTensor(dtype, [E, H], seed * 7 + 100, 1 / Math.sqrt(H)),
+    gate: gateEnc.map(dec), up: upEnc.map(dec), down: downEnc.map(dec), gateEnc, upEnc, downEnc, shared,
+  };
+}
+
+function decodeDense(w: SamoyedsWeight): HostTensor {
+  return decodeSamoyeds(w);
+}
+
+function catHost(parts: HostTensor[], dtype: HalfDType): HostTensor {
+  const n = parts.reduce((a, p) => a + p.numel, 0);
+  const out = new HostTensor(dtype, [n]);
+  let at = 0;
+  for (const p of parts) {
+    (out.data as Uint16Array).set(p.data as Uint16Array, at);
+    at += p.numel;
+  }
+  return out;
+}
+
+/** Uploads host weights (both the sparse and the dense copies). */
+export function uploadWeights(b: Backend, w: MoeHostWeights): MoeLayerWeights {
+  const owned: { free(): void }[] = [];
+  const up = <T extends { free(): void }>(t: T): T => (owned.push(t), t);
+  const sh = w.shared;
+  return {
+    config: w.config, dtype: w.dtype, backend: b,
+    router: up(BackendTensor.from(b, w.router)),
+    dense: {
+      gate: up(BackendTensor.from(b, catHost(w.gate, w.dtype))),
+      up: up(BackendTensor.from(b, catHost(w.up, w.dtype))),
+      down: up(BackendTensor.from(b, catHost(w.down, w.dtype))),
+    },
+    sparse: {
+      gate: up(stackSamoyeds(b, w.gateEnc)), up: up(stackSamoyeds(b, w.upEnc)), down: up(stackSamoyeds(b, w.downEnc)),
+      params: w.params,
+    },
+    shared: sh && {
+      gate: up(BackendTensor.from(b, sh.gate)), up: up(BackendTensor.from(b, sh.up)), down: up(BackendTensor.from(b, sh.down)),
+      gateW: sh.gateW && up(BackendTensor.from(b, sh.gateW)),
+    },
+    free() {
+      for (const t of owned) t.free();
+    },
+  };
+}
+
+function fillRandom(b: Backend, t: BackendTensor, seed: number, scale: number, modulo = 0) {
+  b.call("sy_moe_fill_random", DTYPE_CODE[t.dtype], BigInt(t.numel), seed >>> 0, scale, modulo, t.ptr);
+}
+
+/** Random weights generated directly on the backend (benchmarks of full-size models: no host generation).
+ * Sparse weights get random values and row choices and a fixed valid 2:4 metadata (positions 0,1: the kernel's
+ * speed does not depend on it). Dense and sparse copies are independent random weights (timing only). */
+export function randomDeviceWeights(
+  b: Backend, config: MoeModelConfig, dtype: HalfDType, what: { dense: boolean; sparse: boolean },
+  sizes?: (m: number, k: number) => { values: number; indices: number; meta: number }, params = PAPER_PARAMS, seed = 7,
+): MoeLayerWeights {
+  const { hidden: H, intermediate: I, experts: E } = config;
+  const owned: { free(): void }[] = [];
+  const up = <T extends { free(): void }>(t: T): T => (owned.push(t), t);
+  const rnd = (dt: HalfDType | "u8" | "u32", shape: number[], scale: number, modulo = 0) => {
+    const t = up(new BackendTensor(b, dt, shape));
+    fillRandom(b, t, seed++, scale, modulo);
+    return t;
+  };
+  const stacked = (m: number, k: number): StackedSamoyedsOnBackend => {
+    if (!sizes) throw new Error("randomDeviceWeights: sparse weights need the Samoyeds sizes function");
+    const s = sizes(m, k);
+    const values = rnd(dtype, [E * s.values / 2], 1 / Math.sqrt(k));
+    const indices = rnd("u8", [E * s.indices], 0, params.M);
+    const meta = up(new BackendTensor(b, "u32", [E * s.meta / 4]));
+    meta.fill(0x44); // every 4-bit group = positions (0, 1): valid ordered 2:4 metadata
+    return { backend: b, dtype, m, k, nExperts: E, params: { ...params }, values, indices, meta };
+  };
+  const sh = config.shared;
+  return {
+    config, dtype, backend: b,
+    router: rnd(dtype, [E, H], 1 / Math.sqrt(H)),
+    dense: what.dense ? { gate: rnd(dtype, [E * I, H], 1 / Math.sqrt(H)), up: rnd(dtype, [E * I, H], 1 / Math.sqrt(H)), down: rnd(dtype, [E * H, I], 1 / Math.sqrt(I)) } : undefined,
+    sparse: what.sparse ? { gate: stacked(I, H), up: stacked(I, H), down: stacked(H, I), params } : undefined,
+    shared: sh && {
+      gate: rnd(dtype, [sh.intermediate, H], 1 / Math.sqrt(H)), up: rnd(dtype, [sh.intermediate, H], 1 / Math.sqrt(H)),
+      down: rnd(dtype, [H, sh.intermediate], 1 / Math.sqrt(sh.intermediate)),
+      gateW: sh.sigmoidGate ? rnd(dtype, [1, H], 1 / Math.sqrt(H)) : undefined,
+    },
+    free() {
+      for (const t of owned) t.free();
+    },
+  };
+}
+
+/** Activation buffers of one forward for up to `T` tokens; what each method allocates is in `moeActivationBytes`. */
+export class MoeWorkspace {
+  readonly tensors: BackendTensor[] = [];
+  readonly logits; readonly topkIds; readonly topkW; readonly offsets; readonly tokenOf; readonly weightOf; readonly slotOf;
+  readonly iota; readonly G; readonly U; readonly C; readonly Y; readonly Xg; readonly scratch;
+  readonly sharedG?: BackendTensor; readonly sharedU?: BackendTensor; readonly sharedD?: BackendTensor; readonly sharedLogit?: BackendTensor;
+  constructor(readonly backend: Backend, readonly config: MoeModelConfig, readonly dtype: HalfDType, readonly T: number,
+    need: { gathered: boolean; transposes: boolean } = { gathered: true, transposes: true }) {
+    const { hidden: H, intermediate: I, experts: E, topK: k } = config;
+    const S = Math.max(1, T * k), Tn = Math.max(1, T);
+    const t = <D extends "f32" | "i32" | HalfDType>(dt: D, shape: number[]) => {
+      const x = new BackendTensor(backend, dt, shape);
+      this.tensors.push(x);
+      return x;
+    };
+    this.logits = t("f32", [Tn, E]);
+    this.topkIds = t("i32", [S]);
+    this.topkW = t("f32", [S]);
+    this.offsets = t("i32", [E + 1]);
+    this.tokenOf = t("i32", [S]);
+    this.weightOf = t("f32", [S]);
+    this.slotOf = t("i32", [S]);
+    this.iota = t("i32", [S]);
+    this.G = t(dtype, [S, I]);
+    this.U = t(dtype, [S, I]);
+    this.C = t("f32", [S, H]);
+    this.Y = t("f32", [Tn, H]);
+    this.Xg = need.gathered ? t(dtype, [S, H]) : undefined;
+    this.scratch = need.transposes ? t("f32", [S, Math.max(H, I)]) : undefined;
+    if (config.shared) {
+      const Is = config.shared.intermediate;
+      this.sharedG = t(dtype, [Tn, Is]);
+      this.sharedU = t(dtype, [Tn, Is]);
+      this.sharedD = t("f32", [Tn, H]);
+      this.sharedLogit = t("f32", [Tn, 1]);
+    }
+    if (T > 0) backend.call("sy_moe_iota", S, this.iota.ptr);
+  }
+  free() {
+    for (const x of this.tensors) x.free();
+  }
+}
+
+/** Router and index lists: identical for every method (the same inputs give the same routing). */
+export function moeRoute(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T: number): void {
+  const b = w.backend, c = w.config, dt = DTYPE_CODE[w.dtype];
+  if (T === 0) {
+    b.call("sy_memset", ws.offsets.ptr, 0, BigInt(4 * (c.experts + 1)));
+    return;
+  }
+  b.call("sy_gemm", dt, T, c.experts, c.hidden, X.ptr, w.router.ptr, ws.logits.ptr, DTYPE_CODE.f32, 0);
+  b.call("sy_moe_topk", T, c.experts, c.topK, c.renormalize ? 1 : 0, ws.logits.ptr, ws.topkIds.ptr, ws.topkW.ptr);
+  b.call("sy_moe_build_indices", T, c.topK, c.experts, ws.topkIds.ptr, ws.topkW.ptr, ws.offsets.ptr, ws.tokenOf.ptr, ws.weightOf.ptr, ws.slotOf.ptr);
+}
+
+/** Per-expert counts on the host (synchronizes): what the dense baselines are given before timing. */
+export function hostCounts(ws: MoeWorkspace): Int32Array {
+  const o = ws.offsets.toHost().data as Int32Array;
+  const counts = new Int32Array(ws.config.experts);
+  for (let e = 0; e < counts.length; e++) counts[e] = o[e + 1] - o[e];
+  return counts;
+}
+
+function sharedExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T: number) {
+  const b = w.backend, c = w.config, dt = DTYPE_CODE[w.dtype], s = w.shared!, Is = c.shared!.intermediate, H = c.hidden;
+  b.call("sy_gemm", dt, T, Is, H, X.ptr, s.gate.ptr, ws.sharedG!.ptr, dt, 0);
+  b.call("sy_gemm", dt, T, Is, H, X.ptr, s.up.ptr, ws.sharedU!.ptr, dt, 0);
+  b.call("sy_moe_silu_mul", dt, T, Is, ws.sharedG!.ptr, ws.sharedU!.ptr, ws.sharedU!.ptr, 1);
+  b.call("sy_gemm", dt, T, H, Is, ws.sharedU!.ptr, s.down.ptr, ws.sharedD!.ptr, DTYPE_CODE.f32, 0);
+  if (s.gateW) b.call("sy_gemm", dt, T, 1, H, X.ptr, s.gateW.ptr, ws.sharedLogit!.ptr, DTYPE_CODE.f32, 0);
+  b.call("sy_moe_add_shared", T, H, ws.sharedD!.ptr, DTYPE_CODE.f32, s.gateW ? ws.sharedLogit!.ptr : null, ws.Y.ptr);
+}
+
+/**
+ * Expert part of the layer after moeRoute: writes ws.Y (T x hidden f32). `counts` (host) is required by the dense
+ * baselines and ignored by samoyeds. Everything is enqueued without host syncs (capturable).
+ */
+export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T: number, opts: MoeForwardOptions,
+  counts?: Int32Array): { groupedImpl?: number } {
+  const b = w.backend, c = w.config, dt = DTYPE_CODE[w.dtype], f32 = DTYPE_CODE.f32;
+  const { hidden: H, intermediate: I, experts: E, topK: k } = c;
+  const S = T * k;
+  const info: { groupedImpl?: number } = {};
+  if (T === 0) return info;
+  if (X.shape[0] < T || X.shape[1] !== H || X.dtype !== w.dtype) throw new TypeError(`moeExperts: X must be >= ${T} x ${H} ${w.dtype}, got [${X.shape}] ${X.dtype}`);
+  if (T > ws.T) throw new RangeError(`moeExperts: workspace was sized for ${ws.T} tokens, got T = ${T}`);
+  if (opts.method === "samoyeds") {
+    const sp = w.sparse;
+    if (!sp) throw new Error("moeExperts: method samoyeds needs sparse weights");
+    const step = opts.step ?? "WILS";
+    const inKernel = step !== "W", noTranspose = step === "WIL" || step === "WILS", fuse = step === "WILS";
+    // tensors may be larger than this call's T (workspace sized for a maximum): rows beyond are never indexed
+    let src = X, load = ws.tokenOf;
+    if (!inKernel) {
+      b.call("sy_moe_gather_rows", dt, S, H, X.ptr, T, ws.tokenOf.ptr, ws.Xg!.ptr);
+      src = ws.Xg!;
+      load = ws.iota;
+    }
+    const transposeCost = (t: BackendTensor, dtype: number, cols: number) => {
+      // pre-L pipeline: the kernel's feature-major output is transposed to token-major (emulated: same bytes moved)
+      if (!noTranspose) b.call("sy_moe_transpose", dtype, S, cols, t.ptr, ws.scratch!.ptr);
+    };
+    ssmmGrouped(b, sp.gate, src, load, ws.offsets, S, { yDtype: w.dtype, epilogue: fuse ? "silu" : "none", out: ws.G });
+    transposeCost(ws.G, dt, I);
+    ssmmGrouped(b, sp.up, src, load, ws.offsets, S, { yDtype: w.dtype, out: ws.U });
+    transposeCost(ws.U, dt, I);
+    b.call("sy_moe_silu_mul", dt, S, I, ws.G.ptr, ws.U.ptr, ws.U.ptr, fuse ? 0 : 1);
+    if (fuse && opts.scatterAdd) {
+      b.call("sy_memset", ws.Y.ptr, 0, BigInt(4 * T * H));
+      ssmmGrouped(b, sp.down, ws.U, ws.iota, ws.offsets, S, { mode: "scatterAdd", storeIdx: ws.tokenOf, out: ws.Y, epilogue: "rowScale", rowScale: ws.weightOf });
+    } else {
+      ssmmGrouped(b, sp.down, ws.U, ws.iota, ws.offsets, S, { yDtype: "f32", out: ws.C, epilogue: fuse ? "rowScale" : "none", rowScale: fuse ? ws.weightOf : undefined });
+      transposeCost(ws.C, f32, H);
+      b.call("sy_moe_combine", T, k, H, ws.C.ptr, f32, ws.slotOf.ptr, fuse ? null : ws.topkW.ptr, ws.Y.ptr, 0);
+    }
+  } else {
+    const d = w.dense;
+    if (!d) throw new Error(`moeExperts: method ${opts.method} needs dense weights`);
+    if (!counts || counts.length !== E) throw new Error(`moeExperts: method ${opts.method} needs the host counts (hostCounts)`);
+    if (opts.method === "denseGrouped") {
+      b.call("sy_moe_gather_rows", dt, S, H, X.ptr, T, ws.tokenOf.ptr, ws.Xg!.ptr);
+      const used = new Int32Array(1);
+      const impl = opts.groupedImpl ?? 0;
+      b.call("sy_moe_dense_grouped_gemm", dt, E, I, H, d.gate.ptr, ws.Xg!.ptr, counts, ws.G.ptr, dt, impl, used);
+      b.call("sy_moe_dense_grouped_gemm", dt, E, I, H, d.up.ptr, ws.Xg!.ptr, counts, ws.U.ptr, dt, impl, used);
+      b.call("sy_moe_silu_mul", dt, S, I, ws.G.ptr, ws.U.ptr, ws.U.ptr, 1);
+      b.call("sy_moe_dense_grouped_gemm", dt, E, H, I, d.down.ptr, ws.U.ptr, counts, ws.C.ptr, f32, impl, used);
+      b.call("sy_moe_combine", T, k, H, ws.C.ptr, f32, ws.slotOf.ptr, ws.topkW.ptr, ws.Y.ptr, 0);
+      info.groupedImpl = used[0];
+    } else {
+      // Hugging Face loop: per expert gather its tokens, gate/up GEMMs, SiLU*mul, down GEMM, scaled index_add
+      b.call("sy_memset", ws.Y.ptr, 0, BigInt(4 * T * H));
+      let o = 0;
+      for (let e = 0; e < E; e++) {
+        const n = counts[e];
+        if (n === 0) continue;
+        const xg = off(ws.Xg!.ptr, o * H * 2), g = off(ws.G.ptr, o * I * 2), u = off(ws.U.ptr, o * I * 2), cc = off(ws.C.ptr, o * H * 4);
+        b.call("sy_moe_gather_rows", dt, n, H, X.ptr, T, off(ws.tokenOf.ptr, o * 4), xg);
+        b.call("sy_gemm", dt, n, I, H, xg, off(d.gate.ptr, e * I * H * 2), g, dt, 0);
+        b.call("sy_gemm", dt, n, I, H, xg, off(d.up.ptr, e * I * H * 2), u, dt, 0);
+        b.call("sy_moe_silu_mul", dt, n, I, g, u, u, 1);
+        b.call("sy_gemm", dt, n, H, I, u, off(d.down.ptr, e * H * I * 2), cc, f32, 0);
+        b.call("sy_moe_scatter_add", n, H, cc, f32, off(ws.tokenOf.ptr, o * 4), off(ws.weightOf.ptr, o * 4), ws.Y.ptr, T);
+        o += n;
+      }
+    }
+  }
+  if (w.shared && (opts.shared ?? true)) sharedExperts(w, ws, X, T);
+  return info;
+}
+
+/** Whole layer: route, then experts (dense methods read the counts on the host between the two: one sync). */
+export function moeForward(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T: number, opts: MoeForwardOptions): HostTensor<"f32"> {
+  moeRoute(w, ws, X, T);
+  const counts = opts.method === "samoyeds" ? undefined : hostCounts(ws);
+  moeExperts(w, ws, X, T, opts, counts);
+  const y = ws.Y.toHost();
+  return new HostTensor("f32", [T, w.config.hidden], (y.data as Float32Array).slice(0, T * w.config.hidden));
+}
+
+/**
+ * Straightforward TypeScript reference of the layer on host weights (f32 math over the 16-bit values; the 16-bit
+ * roundings of the native pipeline are mirrored where it stores 16-bit intermediates: gate/up outputs and H).
+ */
+export function moeReferenceTs(hw: MoeHostWeights, X: HostTensor, T: number, withShared = true): Float32Array {
+  const c = hw.config, { hidden: H, intermediate: I, experts: E, topK: k } = c;
+  const round = (v: Float32Array) => HostTensor.fromF32(v, [v.length], hw.dtype).toF32();
+  const x = X.toF32();
+  const router = hw.router.toF32();
+  const y = new Float32Array(T * H);
+  const mv = (W: Float32Array, rows: number, cols: number, v: Float32Array, vo: number) => {
+    const out = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let a = 0;
+      for (let i = 0; i < cols; i++) a += W[r * cols + i] * v[vo + i];
+      out[r] = a;
+    }
+    return out;
+  };
+  const silu = (a: number) => a / (1 + Math.exp(-a));
+  const g32 = hw.gate.map((t) => t.toF32()), u32 = hw.up.map((t) => t.toF32()), d32 = hw.down.map((t) => t.toF32());
+  for (let t = 0; t < T; t++) {
+    const logits = mv(router, E, H, x, t * H);
+    const mx = Math.max(...logits);
+    let sum = 0;
+    for (const l of logits) sum += Math.exp(l - mx);
+    const order = [...logits.keys()].sort((a, b) => logits[b] - logits[a] || a - b).slice(0, k);
+    let wsum = 0;
+    const ws = order.map((e) => {
+      const p = Math.exp(logits[e] - mx) / sum;
+      wsum += p;
+      return p;
+    });
+    order.forEach((e, i) => {
+      const wgt = c.renormalize ? ws[i] / wsum : ws[i];
+      const g = round(mv(g32[e], I, H, x, t * H)), u = round(mv(u32[e], I, H, x, t * H));
+      const h = round(g.map((a, j) => silu(a) * u[j]));
+      const dn = mv(d32[e], H, I, h, 0);
+      for (let j = 0; j < H; j++) y[t * H + j] += wgt * dn[j];
+    });
+    if (withShared && hw.shared) {
+      const s = hw.shared, Is = c.shared!.intermediate;
+      const g = round(mv(s.gate.toF32(), Is, H, x, t * H)), u = round(mv(s.up.toF32(), Is, H, x, t * H));
+      const h = round(g.map((a, j) => silu(a) * u[j]));
+      const dn = mv(s.down.toF32(), H, Is, h, 0);
+      const gl = s.gateW ? 1 / (1 + Math.exp(-mv(s.gateW.toF32(), 1, H, x, t * H)[0])) : 1;
+      for (let j = 0; j < H; j++) y[t * H + j] += gl * dn[j];
+    }
+  }
+  return y;
+}

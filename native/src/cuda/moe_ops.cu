@@ -1,0 +1,504 @@
+// CUDA MoE building blocks: router top-k, per-expert index lists built on the GPU (no host sync), SiLU*mul,
+// gather, deterministic combine, atomic scatter-add, shared-expert add, transpose, and the dense grouped GEMM
+// baseline through cuBLAS. Every entry enqueues on sy::stream() and never synchronizes (graph-capturable).
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <vector>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include "cuda_common.cuh"
+#include "dynlib.h"
+#include "moe_check.h"
+
+namespace {
+constexpr int kWarp = 32;
+
+template <typename T>
+__device__ __forceinline__ float to_f32(T v);
+template <> __device__ __forceinline__ float to_f32<float>(float v) { return v; }
+template <> __device__ __forceinline__ float to_f32<__half>(__half v) { return __half2float(v); }
+template <> __device__ __forceinline__ float to_f32<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T>
+__device__ __forceinline__ T from_f32(float v);
+template <> __device__ __forceinline__ float from_f32<float>(float v) { return v; }
+template <> __device__ __forceinline__ __half from_f32<__half>(float v) { return __float2half(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) { return __float2bfloat16(v); }
+
+int grid_for(long long n, int threads) { return (int)std::max<long long>(1, std::min<long long>((n + threads - 1) / threads, 1 << 16)); }
+
+// ---------- router: one warp per token ----------
+// Selection compares logits (softmax is monotonic), ties to the lower expert id: identical picks to the CPU backend.
+__global__ void topk_kernel(int T, int E, int k, int renorm, const float* __restrict__ logits, int* __restrict__ ids,
+                            float* __restrict__ weights) {
+  __shared__ int chosen[8][32];
+  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  const int t = blockIdx.x * 8 + warp;
+  if (t >= T) return;
+  const float* l = logits + (size_t)t * E;
+  float mx = -INFINITY;
+  for (int e = lane; e < E; e += kWarp) mx = fmaxf(mx, l[e]);
+  for (int o = 16; o; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  float sum = 0.f;
+  for (int e = lane; e < E; e += kWarp) sum += expf(l[e] - mx);
+  for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  float wsum = 0.f, my_w = 0.f;
+  int my_id = 0;
+  for (int i = 0; i < k; i++) {
+    float bv = -INFINITY;
+    int bi = 0x7fffffff;
+    for (int e = lane; e < E; e += kWarp) {
+      bool taken = false;
+      for (int p = 0; p < i; p++) taken |= chosen[warp][p] == e;
+      float v = l[e];
+      if (!taken && (bi == 0x7fffffff || v > bv)) { bv = v; bi = e; }  // strided scan: first hit is the lowest id
+    }
+    for (int o = 16; o; o >>= 1) {
+      float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+      int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+      bool other_valid = oi != 0x7fffffff, mine_valid = bi != 0x7fffffff;
+      if (other_valid && (!mine_valid || ov > bv || (ov == bv && oi < bi))) { bv = ov; bi = oi; }
+    }
+    if (lane == 0) chosen[warp][i] = bi;
+    __syncwarp();
+    float p = expf(bv - mx) / sum;
+    wsum += p;
+    if (lane == i) { my_w = p; my_id = bi; }
+  }
+  if (lane < k) {
+    ids[(size_t)t * k + lane] = my_id;
+    weights[(size_t)t * k + lane] = renorm ? my_w / wsum : my_w;
+  }
+}
+
+// ---------- index lists: stable counting sort, one block per expert ----------
+constexpr int kIdxThreads = 256;
+__device__ __forceinline__ int clamp_expert(int id, int E) { return min(max(id, 0), E - 1); }
+
+__global__ void count_kernel(int S, int E, const int* __restrict__ ids, int* __restrict__ counts) {
+  const int e = blockIdx.x;
+  int c = 0;
+  for (int f = threadIdx.x; f < S; f += blockDim.x) c += clamp_expert(ids[f], E) == e;
+  for (int o = 16; o; o >>= 1) c += __shfl_xor_sync(0xffffffffu, c, o);
+  __shared__ int part[kIdxThreads / kWarp];
+  if (threadIdx.x % kWarp == 0) part[threadIdx.x / kWarp] = c;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int s = 0;
+    for (int w = 0; w < kIdxThreads / kWarp; w++) s += part[w];
+    counts[e] = s;
+  }
+}
+
+// counts[e] from count_kernel; writes offsets and, in ascending flat index, the selections of expert e
+__global__ void scatter_kernel(int S, int k, int E, const int* __restrict__ ids, const float* __restrict__ w,
+                               const int* __restrict__ counts, int* __restrict__ offsets, int* __restrict__ token_of,
+                               float* __restrict__ weight_of, int* __restrict__ slot_of) {
+  const int e = blockIdx.x;
+  __shared__ int warp_tot[kIdxThreads / kWarp];
+  __shared__ int base_sh;
+  // offset of expert e = sum of counts of lower experts (E is small: a block reduction)
+  int part = 0;
+  for (int q = threadIdx.x; q < e; q += blockDim.x) part += counts[q];
+  for (int o = 16; o; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
+  if (threadIdx.x % kWarp == 0) warp_tot[threadIdx.x / kWarp] = part;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int s = 0;
+    for (int q = 0; q < kIdxThreads / kWarp; q++) s += warp_tot[q];
+    base_sh = s;
+    offsets[e] = s;
+    if (e == E - 1) offsets[E] = s + counts[e];
+  }
+  __syncthreads();
+  int base = base_sh;
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  for (int start = 0; start < S; start += kIdxThreads) {
+    const int f = start + threadIdx.x;
+    const bool hit = f < S && clamp_expert(ids[f], E) == e;
+    const unsigned ballot = __ballot_sync(0xffffffffu, hit);
+    __syncthreads();  // warp_tot reuse
+    if (lane == 0) warp_tot[warp] = __popc(ballot);
+    __syncthreads();
+    int before = 0, total = 0;
+    for (int q = 0; q < kIdxThreads / kWarp; q++) {
+      before += q < warp ? warp_tot[q] : 0;
+      total += warp_tot[q];
+    }
+    if (hit) {
+      const int j = base + before + __popc(ballot & ((1u << lane) - 1u));
+      token_of[j] = f / k;
+      weight_of[j] = w ? w[f] : 1.f;
+      slot_of[f] = j;
+    }
+    base += total;
+  }
+}
+
+__global__ void iota_kernel(int n, int* out) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) out[i] = i;
+}
+
+template <typename T>
+__global__ void silu_mul_kernel(long long n, const T* __restrict__ g, const T* __restrict__ u, T* __restrict__ h, int apply) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+    float a = to_f32(g[i]);
+    if (apply) a = a / (1.f + __expf(-a));
+    h[i] = from_f32<T>(a * to_f32(u[i]));
+  }
+}
+
+// 16-byte copies when rows are 8-element aligned, else element copies
+__global__ void gather_kernel(int n, int width, const uint16_t* __restrict__ X, int x_rows, const int* __restrict__ idx,
+                              uint16_t* __restrict__ Xg) {
+  const int j = blockIdx.x;
+  if (j >= n) return;
+  const int src = min(max(idx[j], 0), x_rows - 1);
+  if (width % 8 == 0) {
+    const uint4* s = (const uint4*)(X + (size_t)src * width);
+    uint4* d = (uint4*)(Xg + (size_t)j * width);
+    for (int c = threadIdx.x; c < width / 8; c += blockDim.x) d[c] = s[c];
+  } else {
+    for (int c = threadIdx.x; c < width; c += blockDim.x) Xg[(size_t)j * width + c] = X[(size_t)src * width + c];
+  }
+}
+
+template <typename T>
+__global__ void combine_kernel(int T_, int k, int width, const T* __restrict__ C, int S, const int* __restrict__ slot_of,
+                               const float* __restrict__ weights, float* __restrict__ Y, int accumulate) {
+  const int t = blockIdx.y;
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= T_ || c >= width) return;
+  float acc = accumulate ? Y[(size_t)t * width + c] : 0.f;
+  for (int i = 0; i < k; i++) {  // fixed order: bitwise reproducible
+    const int j = min(max(slot_of[(size_t)t * k + i], 0), S - 1);
+    const float s = weights ? weights[(size_t)t * k + i] : 1.f;
+    acc += s * to_f32(C[(size_t)j * width + c]);
+  }
+  Y[(size_t)t * width + c] = acc;
+}
+
+template <typename T>
+__global__ void scatter_add_kernel(int n, int width, const T* __restrict__ C, const int* __restrict__ store_idx,
+                                   const float* __restrict__ rw, float* __restrict__ Y, int y_rows) {
+  const int j = blockIdx.y;
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= n || c >= width) return;
+  const int t = min(max(store_idx[j], 0), y_rows - 1);
+  atomicAdd(&Y[(size_t)t * width + c], (rw ? rw[j] : 1.f) * to_f32(C[(size_t)j * width + c]));
+}
+
+template <typename T>
+__global__ void add_shared_kernel(int T_, int width, const T* __restrict__ S, const float* __restrict__ gate, float* __restrict__ Y) {
+  const int t = blockIdx.y;
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= T_ || c >= width) return;
+  const float g = gate ? 1.f / (1.f + __expf(-gate[t])) : 1.f;
+  Y[(size_t)t * width + c] += g * to_f32(S[(size_t)t * width + c]);
+}
+
+template <typename T>
+__global__ void transpose_kernel(int rows, int cols, const T* __restrict__ in, T* __restrict__ out) {
+  __shared__ T tile[32][33];
+  const int c0 = blockIdx.x * 32, r0 = blockIdx.y * 32;
+  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+    const int r = r0 + i, c = c0 + threadIdx.x;
+    if (r < rows && c < cols) tile[i][threadIdx.x] = in[(size_t)r * cols + c];
+  }
+  __syncthreads();
+  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+    const int c = c0 + i, r = r0 + threadIdx.x;
+    if (r < rows && c < cols) out[(size_t)c * rows + r] = tile[threadIdx.x][i];
+  }
+}
+
+// dispatch on a row dtype (f16 / bf16 / f32)
+template <typename F>
+void by_dtype(int dt, F&& f) {
+  if (dt == SY_F32) f(float{});
+  else if (dt == SY_BF16) f(__nv_bfloat16{});
+  else f(__half{});
+}
+}  // namespace
+
+SY_API sy_status sy_moe_topk(int32_t T, int32_t E, int32_t k, int32_t renorm, const float* logits, int32_t* ids,
+                             float* weights) {
+  SY_ENTER("sy_moe_topk");
+  sy_status st = sy::check_moe_topk(T, E, k, renorm, logits, ids, weights);
+  if (st || T == 0) return st;
+  topk_kernel<<<(T + 7) / 8, 256, 0, sy::stream()>>>(T, E, k, renorm, logits, ids, weights);
+  return sy::check_launch("sy_moe_topk");
+}
+
+SY_API sy_status sy_moe_build_indices(int32_t T, int32_t k, int32_t E, const int32_t* ids, const float* w,
+                                      int32_t* offsets, int32_t* token_of, float* weight_of, int32_t* slot_of) {
+  SY_ENTER("sy_moe_build_indices");
+  sy_status st = sy::check_moe_indices(T, k, E, ids, offsets, token_of, weight_of, slot_of);
+  if (st) return st;
+  const int S = T * k;
+  if (S == 0) {
+    SY_CUDA("sy_moe_build_indices", cudaMemsetAsync(offsets, 0, sizeof(int) * (E + 1), sy::stream()));
+    return SY_OK;
+  }
+  // counts need E ints of scratch: a per-device buffer grown outside the hot path (cudaMalloc is allowed while a
+  // relaxed-mode capture is open; reuse across calls is safe because the stream serializes them)
+  static std::mutex mu;
+  static int* scratch[64] = {};
+  static int scratch_n[64] = {};
+  int* counts;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    const int dev = sy::current_device();
+    if (scratch_n[dev] < E) {
+      if (scratch[dev]) cudaFree(scratch[dev]);
+      scratch[dev] = nullptr;
+      scratch_n[dev] = 0;
+      SY_CUDA("sy_moe_build_indices", cudaMalloc(&scratch[dev], sizeof(int) * std::max(E, 1024)));
+      scratch_n[dev] = std::max(E, 1024);
+    }
+    counts = scratch[dev];
+  }
+  count_kernel<<<E, kIdxThreads, 0, sy::stream()>>>(S, E, ids, counts);
+  if ((st = sy::check_launch("sy_moe_build_indices"))) return st;
+  scatter_kernel<<<E, kIdxThreads, 0, sy::stream()>>>(S, k, E, ids, w, counts, offsets, token_of, weight_of, slot_of);
+  return sy::check_launch("sy_moe_build_indices");
+}
+
+SY_API sy_status sy_moe_iota(int32_t n, int32_t* out) {
+  SY_ENTER("sy_moe_iota");
+  SY_CHECK(n >= 0 && (n == 0 || out), "sy_moe_iota", "need n >= 0 and an output; got n=%d", n);
+  if (!n) return SY_OK;
+  iota_kernel<<<grid_for(n, 256), 256, 0, sy::stream()>>>(n, out);
+  return sy::check_launch("sy_moe_iota");
+}
+
+SY_API sy_status sy_moe_silu_mul(int32_t dt, int32_t n, int32_t width, const void* G, const void* U, void* H,
+                                 int32_t apply_silu) {
+  SY_ENTER("sy_moe_silu_mul");
+  sy_status st = sy::check_rows("sy_moe_silu_mul", n, width, dt, true);
+  if (st) return st;
+  SY_CHECK(n == 0 || (G && U && H), "sy_moe_silu_mul", "null pointer");
+  const long long cnt = (long long)n * width;
+  if (!cnt) return SY_OK;
+  by_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    silu_mul_kernel<T><<<grid_for(cnt, 256), 256, 0, sy::stream()>>>(cnt, (const T*)G, (const T*)U, (T*)H, apply_silu);
+  });
+  return sy::check_launch("sy_moe_silu_mul");
+}
+
+SY_API sy_status sy_moe_gather_rows(int32_t dt, int32_t n, int32_t width, const void* X, int32_t x_rows,
+                                    const int32_t* idx, void* Xg) {
+  SY_ENTER("sy_moe_gather_rows");
+  sy_status st = sy::check_rows("sy_moe_gather_rows", n, width, dt, true);
+  if (st) return st;
+  SY_CHECK(n == 0 || (X && idx && Xg && x_rows > 0), "sy_moe_gather_rows", "null pointer or x_rows <= 0");
+  if (!n) return SY_OK;
+  gather_kernel<<<n, 128, 0, sy::stream()>>>(n, width, (const uint16_t*)X, x_rows, idx, (uint16_t*)Xg);
+  return sy::check_launch("sy_moe_gather_rows");
+}
+
+SY_API sy_status sy_moe_combine(int32_t T, int32_t k, int32_t width, const void* C, int32_t cdt, const int32_t* slot_of,
+                                const float* weights, float* Y, int32_t accumulate) {
+  SY_ENTER("sy_moe_combine");
+  sy_status st = sy::check_rows("sy_moe_combine", T, width, cdt, false);
+  if (st) return st;
+  SY_CHECK(k > 0, "sy_moe_combine", "need k > 0, got %d", k);
+  SY_CHECK(T == 0 || (C && slot_of && Y), "sy_moe_combine", "null pointer (C, slot_of or Y)");
+  SY_CHECK(T <= 65535, "sy_moe_combine", "T=%d exceeds 65535 (grid limit)", T);
+  if (!T) return SY_OK;
+  dim3 grid((width + 255) / 256, T);
+  by_dtype(cdt, [&](auto tag) {
+    using E = decltype(tag);
+    combine_kernel<E><<<grid, 256, 0, sy::stream()>>>(T, k, width, (const E*)C, T * k, slot_of, weights, Y, accumulate);
+  });
+  return sy::check_launch("sy_moe_combine");
+}
+
+SY_API sy_status sy_moe_scatter_add(int32_t n, int32_t width, const void* C, int32_t cdt, const int32_t* store_idx,
+                                    const float* rw, float* Y, int32_t y_rows) {
+  SY_ENTER("sy_moe_scatter_add");
+  sy_status st = sy::check_rows("sy_moe_scatter_add", n, width, cdt, false);
+  if (st) return st;
+  SY_CHECK(n == 0 || (C && store_idx && Y && y_rows > 0), "sy_moe_scatter_add", "null pointer (C, store_idx or Y) or y_rows <= 0");
+  SY_CHECK(n <= 65535, "sy_moe_scatter_add", "n=%d exceeds 65535 (grid limit)", n);
+  if (!n) return SY_OK;
+  dim3 grid((width + 255) / 256, n);
+  by_dtype(cdt, [&](auto tag) {
+    using E = decltype(tag);
+    scatter_add_kernel<E><<<grid, 256, 0, sy::stream()>>>(n, width, (const E*)C, store_idx, rw, Y, y_rows);
+  });
+  return sy::check_launch("sy_moe_scatter_add");
+}
+
+SY_API sy_status sy_moe_add_shared(int32_t T, int32_t width, const void* S, int32_t sdt, const float* gate, float* Y) {
+  SY_ENTER("sy_moe_add_shared");
+  sy_status st = sy::check_rows("sy_moe_add_shared", T, width, sdt, false);
+  if (st) return st;
+  SY_CHECK(T == 0 || (S && Y), "sy_moe_add_shared", "null pointer (S or Y)");
+  SY_CHECK(T <= 65535, "sy_moe_add_shared", "T=%d exceeds 65535 (grid limit)", T);
+  if (!T) return SY_OK;
+  dim3 grid((width + 255) / 256, T);
+  by_dtype(sdt, [&](auto tag) {
+    using E = decltype(tag);
+    add_shared_kernel<E><<<grid, 256, 0, sy::stream()>>>(T, width, (const E*)S, gate, Y);
+  });
+  return sy::check_launch("sy_moe_add_shared");
+}
+
+SY_API sy_status sy_moe_transpose(int32_t dt, int32_t rows, int32_t cols, const void* in, void* out) {
+  SY_ENTER("sy_moe_transpose");
+  SY_CHECK(sy::is_row_dtype(dt) && rows >= 0 && cols >= 0, "sy_moe_transpose", "need dtype f16/bf16/f32 and rows, cols >= 0");
+  SY_CHECK((size_t)rows * cols == 0 || (in && out), "sy_moe_transpose", "null pointer");
+  if ((size_t)rows * cols == 0) return SY_OK;
+  SY_CHECK((rows + 31) / 32 <= 65535, "sy_moe_transpose", "rows=%d too large", rows);
+  dim3 grid((cols + 31) / 32, (rows + 31) / 32), block(32, 8);
+  by_dtype(dt, [&](auto tag) {
+    using E = decltype(tag);
+    transpose_kernel<E><<<grid, block, 0, sy::stream()>>>(rows, cols, (const E*)in, (E*)out);
+  });
+  return sy::check_launch("sy_moe_transpose");
+}
+
+// ---------- dense grouped GEMM baseline (cuBLAS) ----------
+namespace {
+typedef int (*GemmExFn)(void*, int, int, int, int, int, const void*, const void*, int, int, const void*, int, int,
+                        const void*, void*, int, int, int, int);
+typedef int (*GroupedExFn)(void*, const int*, const int*, const int*, const int*, const int*, const void*,
+                           const void* const*, int, const int*, const void* const*, int, const int*, const void*,
+                           void* const*, int, const int*, int, const int*, int);
+struct MoeCublas {
+  GemmExFn gemm_ex = nullptr;
+  GroupedExFn grouped = nullptr;  // cublasGemmGroupedBatchedEx (cuBLAS >= 12.5), may be absent
+  bool loaded = false;
+};
+constexpr int kMaxGroups = 256;
+// Pointer arrays are computed on the device from host-known counts passed by value, so no host->device copy
+// happens inside a graph capture.
+struct GroupFill {
+  const char* W; const char* X; char* Y;
+  long long w_stride, x_row, y_row;
+  int n;
+  int expert[kMaxGroups];
+  int row0[kMaxGroups];
+};
+__global__ void fill_ptrs_kernel(GroupFill p, const void** A, const void** B, void** C) {
+  const int g = threadIdx.x;
+  if (g >= p.n) return;
+  A[g] = p.W + p.expert[g] * p.w_stride;
+  B[g] = p.X + p.row0[g] * p.x_row;
+  C[g] = p.Y + p.row0[g] * p.y_row;
+}
+enum { OP_N = 0, OP_T = 1, R_32F = 0, R_16F = 2, R_16BF = 14, COMPUTE_32F = 68, GEMM_DEFAULT = -1 };
+
+sy_status moe_cublas(const char* fn, MoeCublas** out) {
+  static std::mutex mu;
+  static MoeCublas api;
+  static sy::DynLib lib;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!api.loaded) {
+    sy_status st = sy::open_library(fn, "cuBLAS (libcublas.so)", "SAMOYEDS_CUBLAS", {"libcublas.so.13", "libcublas.so.12", "libcublas.so"},
+                                    {"/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"}, lib);
+    if (st) return st;
+    void* p = nullptr;
+    if ((st = sy::find_symbol(fn, lib, "cublasGemmEx", &p))) return st;
+    api.gemm_ex = (GemmExFn)p;
+    p = nullptr;
+    if (sy::find_symbol(fn, lib, "cublasGemmGroupedBatchedEx", &p) == SY_OK) api.grouped = (GroupedExFn)p;
+    sy::clear_error();
+    api.loaded = true;
+  }
+  *out = &api;
+  return SY_OK;
+}
+}  // namespace
+
+SY_API sy_status sy_moe_dense_grouped_gemm(int32_t dt, int32_t E, int32_t m, int32_t k, const void* W, const void* X,
+                                           const int32_t* counts, void* Y, int32_t ydt, int32_t impl, int32_t* used) {
+  SY_ENTER("sy_moe_dense_grouped_gemm");
+  SY_CHECK(E > 0 && counts && W, "sy_moe_dense_grouped_gemm", "need E > 0, counts_host and W; got E=%d", E);
+  SY_CHECK(impl == 0 || impl == 1, "sy_moe_dense_grouped_gemm", "impl must be 0 (auto) or 1 (loop), got %d", impl);
+  sy_status st = sy::check_gemm_args("sy_moe_dense_grouped_gemm", dt, 0, m, k, X, W, Y, ydt, 0);
+  if (st) return st;
+  long long rows = 0;
+  for (int e = 0; e < E; e++) {
+    SY_CHECK(counts[e] >= 0, "sy_moe_dense_grouped_gemm", "counts_host[%d] = %d is negative", e, counts[e]);
+    rows += counts[e];
+  }
+  if (used) *used = 2;
+  if (!rows) return SY_OK;
+  SY_CHECK(X && Y, "sy_moe_dense_grouped_gemm", "null X or Y");
+  MoeCublas* api;
+  if ((st = moe_cublas("sy_moe_dense_grouped_gemm", &api))) return st;
+  sy::CublasApi* base;
+  void* h;
+  if ((st = sy::cublas("sy_moe_dense_grouped_gemm", &base, &h))) return st;  // shared handle, bound to sy::stream()
+  const int ab = dt == SY_BF16 ? R_16BF : R_16F, ct = ydt == SY_F32 ? R_32F : ab;
+  const size_t ys = ydt == SY_F32 ? 4 : 2;
+  const float alpha = 1.f, beta = 0.f;
+  std::vector<int> experts, row0;
+  {
+    long long r = 0;
+    for (int e = 0; e < E; e++) {
+      if (counts[e]) { experts.push_back(e); row0.push_back((int)r); }
+      r += counts[e];
+    }
+  }
+  const int G = (int)experts.size();
+  if (impl == 0 && api->grouped && G <= kMaxGroups) {
+    static std::mutex mu;
+    static void** ptrs[64] = {};
+    std::lock_guard<std::mutex> lock(mu);
+    const int dev = sy::current_device();
+    if (!ptrs[dev]) SY_CUDA("sy_moe_dense_grouped_gemm", cudaMalloc(&ptrs[dev], sizeof(void*) * 3 * kMaxGroups));
+    GroupFill f;
+    f.W = (const char*)W; f.X = (const char*)X; f.Y = (char*)Y;
+    f.w_stride = (long long)m * k * 2; f.x_row = (long long)k * 2; f.y_row = (long long)m * ys;
+    f.n = G;
+    for (int g = 0; g < G; g++) { f.expert[g] = experts[g]; f.row0[g] = row0[g]; }
+    void** A = ptrs[dev];
+    fill_ptrs_kernel<<<1, kMaxGroups, 0, sy::stream()>>>(f, (const void**)A, (const void**)(A + kMaxGroups), A + 2 * kMaxGroups);
+    if ((st = sy::check_launch("sy_moe_dense_grouped_gemm"))) return st;
+    std::vector<int> ta(G, OP_T), tb(G, OP_N), mm(G, m), nn(G), kk(G, k), lda(G, k), ldb(G, k), ldc(G, m), gs(G, 1);
+    std::vector<float> al(G, alpha), be(G, beta);
+    for (int g = 0; g < G; g++) nn[g] = counts[experts[g]];
+    int s = api->grouped(h, ta.data(), tb.data(), mm.data(), nn.data(), kk.data(), al.data(), (const void* const*)A, ab,
+                         lda.data(), (const void* const*)(A + kMaxGroups), ab, ldb.data(), be.data(), A + 2 * kMaxGroups,
+                         ct, ldc.data(), G, gs.data(), COMPUTE_32F);
+    if (s == 0) {
+      if (used) *used = 1;
+      return SY_OK;
+    }
+    // not supported for this type combination: fall through to the loop (nothing was enqueued by cuBLAS)
+  }
+  for (int g = 0; g < G; g++) {
+    const int e = experts[g], c = counts[e];
+    int s = api->gemm_ex(h, OP_T, OP_N, m, c, k, &alpha, (const char*)W + (size_t)e * m * k * 2, ab, k,
+                         (const char*)X + (size_t)row0[g] * k * 2, ab, k, &beta, (char*)Y + (size_t)row0[g] * m * ys, ct, m,
+                         COMPUTE_32F, GEMM_DEFAULT);
+    if (s) return sy::fail(SY_ERR_LIBRARY, "sy_moe_dense_grouped_gemm: cublasGemmEx failed with status %d (expert %d, n=%d m=%d k=%d)", s, e, c, m, k);
+  }
+  if (used) *used = 2;
+  return SY_OK;
+}
+
+namespace {
+__global__ void fill_random_kernel(int dt, uint64_t n, uint32_t seed, float scale, int modulo, void* out) {
+  for (uint64_t i = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; i < n; i += (uint64_t)gridDim.x * blockDim.x) {
+    uint32_t h = sy::moe_hash(seed, i);
+    if (dt == SY_U8) { ((uint8_t*)out)[i] = (uint8_t)(h % (uint32_t)modulo); continue; }
+    float v = ((float)(h >> 8) * (1.f / 16777216.f) * 2.f - 1.f) * scale;
+    if (dt == SY_F32) ((float*)out)[i] = v;
+    else if (dt == SY_BF16) ((__nv_bfloat16*)out)[i] = __float2bfloat16(v);
+    else ((__half*)out)[i] = __float2half(v);
+  }
+}
+}  // namespace
+
+SY_API sy_status sy_moe_fill_random(int32_t dt, uint64_t count, uint32_t seed, float scale, int32_t modulo, void* out) {
+  SY_ENTER("sy_moe_fill_random");
+  sy_status st = sy::check_fill(dt, count, modulo, out);
+  if (st || !count) return st;
+  fill_random_kernel<<<grid_for((long long)std::min<uint64_t>(count, 1ull << 40), 256), 256, 0, sy::stream()>>>(dt, count, seed, scale, modulo, out);
+  return sy::check_launch("sy_moe_fill_random");
+}

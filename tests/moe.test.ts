@@ -1,0 +1,173 @@
+// MoE layer: CPU backend vs a straightforward TypeScript reference; CUDA backend vs the CPU backend (gpuTest).
+import assert from "node:assert/strict";
+import { openBackend, SamoyedsError } from "../lib/native/library.ts";
+import { BackendTensor, HalfDType, HostTensor, randn, relativeError } from "../lib/tensor.ts";
+import { MoeModelConfig, MODELS, tinyModel } from "../lib/models.ts";
+import {
+  AblationStep, hostCounts, makeHostWeights, MoeForwardOptions, moeForward, MoeHostWeights, moeReferenceTs, moeRoute,
+  MoeWorkspace, uploadWeights,
+} from "../lib/moe.ts";
+import { gpuTest } from "./helpers.ts";
+
+const cpu = openBackend("cpu");
+
+function input(T: number, H: number, dtype: HalfDType, seed = 5): HostTensor {
+  return HostTensor.fromF32(randn(Math.max(T, 1) * H, seed, 1), [Math.max(T, 1), H], dtype);
+}
+
+/** Every method and ablation step of the layer. */
+const METHODS: [string, MoeForwardOptions][] = [
+  ["samoyeds WILS deterministic", { method: "samoyeds" }],
+  ["samoyeds WILS scatter-add", { method: "samoyeds", scatterAdd: true }],
+  ...(["W", "WI", "WIL"] as AblationStep[]).map((s) => [`samoyeds ${s}`, { method: "samoyeds", step: s }] as [string, MoeForwardOptions]),
+  ["hfLoop", { method: "hfLoop" }],
+  ["denseGrouped", { method: "denseGrouped" }],
+  ["denseGrouped loop", { method: "denseGrouped", groupedImpl: 1 }],
+];
+
+function runAll(backend: "cpu" | "cuda", hw: MoeHostWeights, X: HostTensor, T: number, shared = true) {
+  const b = openBackend(backend);
+  const w = uploadWeights(b, hw);
+  const ws = new MoeWorkspace(b, hw.config, hw.dtype, T);
+  const x = BackendTensor.from(b, X);
+  try {
+    return METHODS.map(([name, o]) => [name, moeForward(w, ws, x, T, { ...o, shared }).data as Float32Array] as const);
+  } finally {
+    x.free();
+    ws.free();
+    w.free();
+  }
+}
+
+const TINY: [string, MoeModelConfig][] = [
+  ["mixtral-like (renormalized top-2)", tinyModel()],
+  ["qwen-like (top-4 of 8, no renorm, sigmoid-gated shared)", tinyModel({ experts: 8, topK: 4, renormalize: false, shared: { intermediate: 256, sigmoidGate: true, count: 1 } })],
+  ["deepseek-like (top-3 of 6, 2 shared, no gate)", tinyModel({ experts: 6, topK: 3, renormalize: false, intermediate: 128, shared: { intermediate: 256, sigmoidGate: false, count: 2 } })],
+];
+
+for (const [label, cfg] of TINY) {
+  Deno.test(`moe CPU layer = TS reference: ${label}`, () => {
+    const hw = makeHostWeights(cfg, "f16", 3);
+    const T = 24;
+    const X = input(T, cfg.hidden, "f16");
+    const ref = moeReferenceTs(hw, X, T);
+    for (const [name, y] of runAll("cpu", hw, X, T)) {
+      const err = relativeError(y, ref);
+      assert.ok(err < 4e-3, `${name}: relative error ${err} vs the TS reference`);
+    }
+  });
+}
+
+Deno.test("moe CPU layer bf16 and T = 1 and no shared", () => {
+  const cfg = tinyModel({ shared: { intermediate: 128, sigmoidGate: true, count: 1 } });
+  const hw = makeHostWeights(cfg, "bf16", 4);
+  for (const T of [1, 7]) {
+    const X = input(T, cfg.hidden, "bf16", 9);
+    for (const shared of [true, false]) {
+      const ref = moeReferenceTs(hw, X, T, shared);
+      for (const [name, y] of runAll("cpu", hw, X, T, shared)) {
+        const err = relativeError(y, ref);
+        assert.ok(err < 2e-2, `T=${T} shared=${shared} ${name}: relative error ${err}`);
+      }
+    }
+  }
+});
+
+Deno.test("moe router and index lists (CPU): top-k order, renormalization, stable per-expert lists", () => {
+  const T = 33, E = 7, k = 3;
+  const logits = new HostTensor("f32", [T, E], randn(T * E, 2));
+  logits.data[5] = logits.data[6]; // a tie: the lower expert id wins
+  for (const renorm of [0, 1]) {
+    const ids = new Int32Array(T * k), w = new Float32Array(T * k);
+    cpu.call("sy_moe_topk", T, E, k, renorm, Deno.UnsafePointer.of(logits.data), Deno.UnsafePointer.of(ids), Deno.UnsafePointer.of(w));
+    for (let t = 0; t < T; t++) {
+      const l = logits.data.subarray(t * E, t * E + E);
+      const order = [...l.keys()].sort((a, b) => l[b] - l[a] || a - b).slice(0, k);
+      assert.deepEqual([...ids.subarray(t * k, t * k + k)], order, `token ${t}`);
+      const mx = Math.max(...l), z = l.reduce((a, v) => a + Math.exp(v - mx), 0);
+      const p = order.map((e) => Math.exp(l[e] - mx) / z), s = p.reduce((a, v) => a + v, 0);
+      p.forEach((v, i) => assert.ok(Math.abs(w[t * k + i] - (renorm ? v / s : v)) < 1e-6, `weight t=${t} i=${i}`));
+    }
+    const offsets = new Int32Array(E + 1), tokenOf = new Int32Array(T * k), weightOf = new Float32Array(T * k), slotOf = new Int32Array(T * k);
+    const P = (a: ArrayBufferView) => Deno.UnsafePointer.of(a as Int32Array);
+    cpu.call("sy_moe_build_indices", T, k, E, P(ids), P(w), P(offsets), P(tokenOf), P(weightOf), P(slotOf));
+    assert.equal(offsets[0], 0);
+    assert.equal(offsets[E], T * k);
+    for (let f = 0; f < T * k; f++) {
+      const j = slotOf[f], e = ids[f];
+      assert.ok(j >= offsets[e] && j < offsets[e + 1], `slot of ${f} inside expert ${e}'s range`);
+      assert.equal(tokenOf[j], Math.floor(f / k));
+      assert.equal(weightOf[j], w[f]);
+    }
+    for (let e = 0; e < E; e++) for (let j = offsets[e] + 1; j < offsets[e + 1]; j++) assert.ok(tokenOf[j] > tokenOf[j - 1], "ascending tokens");
+  }
+  const bad = new Int32Array([0, 9]);
+  assert.throws(() => cpu.call("sy_moe_build_indices", 1, 2, 4, Deno.UnsafePointer.of(bad), null, Deno.UnsafePointer.of(new Int32Array(5)),
+    Deno.UnsafePointer.of(new Int32Array(2)), Deno.UnsafePointer.of(new Float32Array(2)), Deno.UnsafePointer.of(new Int32Array(2))),
+    (e: unknown) => e instanceof SamoyedsError && /topk_ids\[1\] = 9/.test(e.message));
+  assert.throws(() => cpu.call("sy_moe_topk", 1, 4, 5, 0, null, null, null), /0 < k <= E/);
+});
+
+Deno.test("moe model table: shapes the Samoyeds format accepts (m % 2, k % 128) and sane routing", () => {
+  assert.equal(MODELS.length, 9);
+  for (const m of MODELS) {
+    assert.ok(m.topK <= m.experts, m.name);
+    for (const [rows, cols] of [[m.intermediate, m.hidden], [m.hidden, m.intermediate]]) {
+      assert.equal(rows % 2, 0, `${m.name} rows ${rows}`);
+      assert.equal(cols % 128, 0, `${m.name} k ${cols}`);
+    }
+    assert.equal(m.attention.heads % m.attention.kvHeads, 0, m.name);
+  }
+});
+
+// ---------- GPU: CUDA layer vs the CPU backend ----------
+function compareBackends(label: string, hw: MoeHostWeights, T: number, tol: number) {
+  const X = input(T, hw.config.hidden, hw.dtype, 11);
+  const want = new Map(runAll("cpu", hw, X, T));
+  for (const [name, y] of runAll("cuda", hw, X, T)) {
+    const err = relativeError(y, want.get(name)!);
+    assert.ok(err < tol, `${label} T=${T} ${name}: CUDA vs CPU relative error ${err}`);
+  }
+}
+
+gpuTest("moe CUDA layer = CPU layer, every method and ablation step (f16, bf16, T = 1, 64, 300)", () => {
+  for (const [label, cfg] of TINY) {
+    for (const dtype of ["f16", "bf16"] as HalfDType[]) {
+      const hw = makeHostWeights(cfg, dtype, 6);
+      for (const T of [1, 64, 300]) compareBackends(`${label} ${dtype}`, hw, T, dtype === "f16" ? 4e-3 : 2e-2);
+    }
+  }
+});
+
+gpuTest("moe CUDA skewed routing: all tokens to the same experts, the others empty", () => {
+  const cfg = tinyModel({ experts: 8, topK: 2, shared: { intermediate: 128, sigmoidGate: true, count: 1 } });
+  const hw = makeHostWeights(cfg, "f16", 8);
+  hw.router.data.fill(0); // every logit 0: ties -> experts 0 and 1 for every token, experts 2..7 empty
+  for (const T of [1, 100]) compareBackends("skewed", hw, T, 4e-3);
+  const b = openBackend("cuda");
+  const w = uploadWeights(b, hw), ws = new MoeWorkspace(b, cfg, "f16", 100), x = BackendTensor.from(b, input(100, cfg.hidden, "f16"));
+  moeRoute(w, ws, x, 100);
+  assert.deepEqual([...hostCounts(ws)], [100, 100, 0, 0, 0, 0, 0, 0]);
+  x.free(), ws.free(), w.free();
+});
+
+gpuTest("moe CUDA router and index lists equal the CPU backend's bit for bit", () => {
+  const T = 1000, E = 128, k = 8;
+  const logits = new HostTensor("f32", [T, E], randn(T * E, 3));
+  const run = (name: "cpu" | "cuda") => {
+    const b = openBackend(name);
+    const l = BackendTensor.from(b, logits);
+    const out = {
+      ids: new BackendTensor(b, "i32", [T * k]), w: new BackendTensor(b, "f32", [T * k]), off: new BackendTensor(b, "i32", [E + 1]),
+      tok: new BackendTensor(b, "i32", [T * k]), wo: new BackendTensor(b, "f32", [T * k]), slot: new BackendTensor(b, "i32", [T * k]),
+    };
+    b.call("sy_moe_topk", T, E, k, 1, l.ptr, out.ids.ptr, out.w.ptr);
+    b.call("sy_moe_build_indices", T, k, E, out.ids.ptr, out.w.ptr, out.off.ptr, out.tok.ptr, out.wo.ptr, out.slot.ptr);
+    const host = Object.fromEntries(Object.entries(out).map(([n, t]) => [n, t.toHost().data]));
+    for (const t of [l, ...Object.values(out)]) t.free();
+    return host;
+  };
+  const a = run("cpu"), g = run("cuda");
+  for (const n of ["ids", "off", "tok", "slot"]) assert.deepEqual([...g[n]], [...a[n]], n);
+  assert.ok(relativeError(g.w as Float32Array, a.w as Float32Array) < 1e-5);
+});
