@@ -131,7 +131,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
       if (j < p.n_sel) {
         r = p.token_idx[j];
         if (r < 0 || r >= p.x_rows) {
-          atomicAdd(&g_bad_tokens, 1);
+          if (chunk == 0 && blockIdx.y == 0) atomicAdd(&g_bad_tokens, 1);  // once per token, not per copy
           r = r < 0 ? 0 : p.x_rows - 1;
         }
       }
