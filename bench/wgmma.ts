@@ -121,6 +121,28 @@ function measureShape(m: number, k: number, nSel: number, seed: number, withPape
   // cuBLAS dense on the gathered tokens (equal work; gather excluded)
   const t = timeGraph(() => cuda.call("sy_gemm", DTYPE_CODE[dtype], nSel, m, k, Xg.ptr, Wd.ptr, Y.ptr, DTYPE_CODE.f32, 0));
   points.push({ m, k, n_sel: nSel, kernel: "cublas_dense (gathered tokens)", ms: t, tflops_dense_eq: flops / (t * 1e-3) / 1e12, bytes: m * k * 2 + nSel * k * 2 + nSel * m * 4 });
+  // cuSPARSELt 2:4 (baselines engineer's sy_splt_*, cached plan + searched algorithm) on the gathered tokens, if
+  // present. The Samoyeds-pruned weight is 2:4 along k (dropped vectors are all-zero groups), so no re-pruning.
+  // deno-lint-ignore no-explicit-any
+  const dyn = cuda as any;
+  if (dyn.symbols.sy_splt_create) {
+    const Yh = new BackendTensor(cuda, dtype, [nSel, m]);
+    try {
+      const plan = new BigUint64Array(1);
+      dyn.call("sy_splt_create", DTYPE_CODE[dtype], m, k, nSel, Wd.ptr, 0, null, plan);
+      const pp = Deno.UnsafePointer.create(plan[0]);
+      try {
+        const ts = timeGraph(() => dyn.call("sy_splt_matmul", pp, Xg.ptr, Yh.ptr));
+        points.push({ m, k, n_sel: nSel, kernel: "cusparselt_2:4 (gathered tokens)", ms: ts, tflops_dense_eq: flops / (ts * 1e-3) / 1e12, bytes: m * k + m * k / 8 + nSel * k * 2 + nSel * m * 2 });
+      } finally {
+        dyn.call("sy_splt_destroy", pp);
+      }
+    } catch (e) {
+      points.push({ m, k, n_sel: nSel, kernel: "cusparselt_2:4 (gathered tokens)", ms: NaN, tflops_dense_eq: NaN, bytes: 0, note: String(e) });
+    } finally {
+      Yh.free();
+    }
+  }
   if (withPaper) {
     // paper's protocol: the baseline multiplies all n = 4 * n_sel tokens, Samoyeds only the n_sel routed ones
     const tAll = timeGraph(() => cuda.call("sy_gemm", DTYPE_CODE[dtype], tokens, m, k, X.ptr, Wd.ptr, Y.ptr, DTYPE_CODE.f32, 0));
