@@ -103,6 +103,8 @@ function measureShape(m: number, k: number, nSel: number, seed: number, withPape
   const w = weight.toBackend(cuda);
   const Wd = BackendTensor.from(cuda, pruned);
   const Xg = new BackendTensor(cuda, dtype, [nSel, k]);
+  // real (random) data for the dense baselines: zeros would flatter them (less power, higher clocks)
+  cuda.call("sy_copy_within", Xg.ptr, X.ptr, BigInt(nSel * k * 2));
   const ssmmBytes = packed.wvalues.bytes + packed.wmeta.bytes + packed.indices.bytes + nSel * k * 2 + nSel * m * 4;
   const call = (name: "sy_ssmm_wgmma" | "sy_ssmm", n: number, values: BackendTensor, meta: BackendTensor) =>
     cuda.call(name, DTYPE_CODE[dtype], m, k, V, 1, 2, values.ptr, wb.indices.ptr, meta.ptr, X.ptr, tokens, tok.ptr, n, Y.ptr, DTYPE_CODE.f32, 0, 0, null, 0);
