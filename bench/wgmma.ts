@@ -11,7 +11,7 @@
 // Dense-equivalent TFLOP/s = 2*m*k*n / time for every kernel (the sparse ones count the zeros they skip).
 import { join } from "node:path";
 import { callJson, openBackend } from "../lib/native/library.ts";
-import { BackendTensor, DTYPE_CODE, HostTensor, randn, rng } from "../lib/tensor.ts";
+import { BackendTensor, DTYPE_CODE, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { packWgmma, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
 import { repoRoot } from "../lib/native/build.ts";
@@ -146,6 +146,22 @@ function measureShape(m: number, k: number, nSel: number, seed: number, withPape
     }
   }
   if (withPaper) {
+    // guard: the wgmma.sp result on tokens 0..nSel-1 against cuBLAS on the same (pruned) weight and tokens
+    const iota = BackendTensor.from(cuda, new HostTensor("i32", [nSel], Int32Array.from({ length: nSel }, (_, i) => i)));
+    const Y1 = new BackendTensor(cuda, "f32", [nSel, m]), Y2 = new BackendTensor(cuda, "f32", [nSel, m]);
+    try {
+      cuda.call("sy_ssmm_wgmma", DTYPE_CODE[dtype], m, k, V, 1, 2, wb.wvalues.ptr, wb.indices.ptr, wb.wmeta.ptr, X.ptr, tokens, iota.ptr, nSel, Y1.ptr, DTYPE_CODE.f32, 0, 0, null, 0);
+      cuda.call("sy_gemm", DTYPE_CODE[dtype], nSel, m, k, Xg.ptr, Wd.ptr, Y2.ptr, DTYPE_CODE.f32, 0);
+      const err = relativeError(Y1.toHost().data as Float32Array, Y2.toHost().data as Float32Array);
+      points[0].note = `relative error vs cuBLAS on the same weight: ${err.toExponential(2)}`;
+      (points[0] as Point & { rel_err_vs_cublas?: number }).rel_err_vs_cublas = err;
+    } catch (e) {
+      points[0].note = `check failed: ${e}`;
+    } finally {
+      iota.free();
+      Y1.free();
+      Y2.free();
+    }
     // paper's protocol: the baseline multiplies all n = 4 * n_sel tokens, Samoyeds only the n_sel routed ones
     const tAll = timeGraph(() => cuda.call("sy_gemm", DTYPE_CODE[dtype], tokens, m, k, X.ptr, Wd.ptr, Y.ptr, DTYPE_CODE.f32, 0));
     points.push({ m, k, n_sel: tokens, kernel: "cublas_dense (all tokens, paper protocol)", ms: tAll, tflops_dense_eq: (2 * m * k * tokens) / (tAll * 1e-3) / 1e12, bytes: 0 });
