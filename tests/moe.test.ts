@@ -171,3 +171,22 @@ gpuTest("moe CUDA router and index lists equal the CPU backend's bit for bit", (
   for (const n of ["ids", "off", "tok", "slot"]) assert.deepEqual([...g[n]], [...a[n]], n);
   assert.ok(relativeError(g.w as Float32Array, a.w as Float32Array) < 1e-5);
 });
+
+Deno.test("model-level figures render from a synthetic results file (no GPU numbers involved)", async () => {
+  const { figure14, figure15, figure16, figure17, targets, maxBatchTable } = await import("../lib/figures/model_level.ts");
+  const models = MODELS.slice(0, 2).map((m) => ({ ...m }));
+  const variants = ["samoyeds", "samoyeds_scatter_add", "ablation_W", "ablation_WI", "ablation_WIL", "hf_loop", "dense_grouped", "dense_gemm_loop"];
+  const j = {
+    provenance: { device: { name: "synthetic" }, dtype: "bf16" },
+    models,
+    layer: models.flatMap((m) => [256, 4096].flatMap((T) => variants.map((v, i) => ({ model: m.name, T, variant: v, ms: 1 + i })))),
+    memory: models.flatMap((m) => ["dense", "samoyeds", "weight_only_sparse"].map((method, i) => ({ model: m.name, seq: 1024, kv_cache: true, method, predicted_max_batch: 10 * (i + 1), measured_max_batch: 10 * (i + 1), weight_bytes: 1 }))),
+    throughput: models.flatMap((m) => [1, 2, 4].map((batch) => ({ model: m.name, seq: 1024, batch, T: batch * 1024, variant: "samoyeds", ms: 1, tokens_per_s: batch * 1e6, oom: batch > 2 }))),
+  };
+  for (const svg of [figure14(j), figure15(j), figure16(j), figure17(j)]) {
+    assert.match(svg, /^<svg/);
+    assert.match(svg, /random weights/);
+  }
+  assert.equal(maxBatchTable(j)[0].ratio, 2);
+  assert.equal(targets(j).length, 4);
+});
