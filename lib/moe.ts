@@ -203,10 +203,10 @@ export class MoeWorkspace {
     this.iota = t("i32", [S]);
     this.G = t(dtype, [S, I]);
     this.U = t(dtype, [S, I]);
-    this.C = t("f32", [S, H]);
+    this.C = t(dtype, [S, H]); // per-selection expert outputs in the operand dtype (as HF keeps them), summed in f32
     this.Y = t("f32", [Tn, H]);
     this.Xg = need.gathered ? t(dtype, [S, H]) : undefined;
-    this.scratch = need.transposes ? t("f32", [S, Math.max(H, I)]) : undefined;
+    this.scratch = need.transposes ? t(dtype, [S, Math.max(H, I)]) : undefined;
     if (config.shared) {
       const Is = config.shared.intermediate;
       this.sharedG = t(dtype, [Tn, Is]);
@@ -257,7 +257,7 @@ function sharedExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T
  */
 export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T: number, opts: MoeForwardOptions,
   counts?: Int32Array): { groupedImpl?: number } {
-  const b = w.backend, c = w.config, dt = DTYPE_CODE[w.dtype], f32 = DTYPE_CODE.f32;
+  const b = w.backend, c = w.config, dt = DTYPE_CODE[w.dtype];
   const { hidden: H, intermediate: I, experts: E, topK: k } = c;
   const S = T * k;
   const info: { groupedImpl?: number } = {};
@@ -289,9 +289,9 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
       b.call("sy_memset", ws.Y.ptr, 0, BigInt(4 * T * H));
       ssmmGrouped(b, sp.down, ws.U, ws.iota, ws.offsets, S, { mode: "scatterAdd", storeIdx: ws.tokenOf, out: ws.Y, epilogue: "rowScale", rowScale: ws.weightOf });
     } else {
-      ssmmGrouped(b, sp.down, ws.U, ws.iota, ws.offsets, S, { yDtype: "f32", out: ws.C, epilogue: fuse ? "rowScale" : "none", rowScale: fuse ? ws.weightOf : undefined });
-      transposeCost(ws.C, f32, H);
-      b.call("sy_moe_combine", T, k, H, ws.C.ptr, f32, ws.slotOf.ptr, fuse ? null : ws.topkW.ptr, ws.Y.ptr, 0);
+      ssmmGrouped(b, sp.down, ws.U, ws.iota, ws.offsets, S, { yDtype: w.dtype, out: ws.C, epilogue: fuse ? "rowScale" : "none", rowScale: fuse ? ws.weightOf : undefined });
+      transposeCost(ws.C, dt, H);
+      b.call("sy_moe_combine", T, k, H, ws.C.ptr, dt, ws.slotOf.ptr, fuse ? null : ws.topkW.ptr, ws.Y.ptr, 0);
     }
   } else {
     const d = w.dense;
@@ -304,8 +304,8 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
       b.call("sy_moe_dense_grouped_gemm", dt, E, I, H, d.gate.ptr, ws.Xg!.ptr, counts, ws.G.ptr, dt, impl, used);
       b.call("sy_moe_dense_grouped_gemm", dt, E, I, H, d.up.ptr, ws.Xg!.ptr, counts, ws.U.ptr, dt, impl, used);
       b.call("sy_moe_silu_mul", dt, S, I, ws.G.ptr, ws.U.ptr, ws.U.ptr, 1);
-      b.call("sy_moe_dense_grouped_gemm", dt, E, H, I, d.down.ptr, ws.U.ptr, counts, ws.C.ptr, f32, impl, used);
-      b.call("sy_moe_combine", T, k, H, ws.C.ptr, f32, ws.slotOf.ptr, ws.topkW.ptr, ws.Y.ptr, 0);
+      b.call("sy_moe_dense_grouped_gemm", dt, E, H, I, d.down.ptr, ws.U.ptr, counts, ws.C.ptr, dt, impl, used);
+      b.call("sy_moe_combine", T, k, H, ws.C.ptr, dt, ws.slotOf.ptr, ws.topkW.ptr, ws.Y.ptr, 0);
       info.groupedImpl = used[0];
     } else {
       // Hugging Face loop: per expert gather its tokens, gate/up GEMMs, SiLU*mul, down GEMM, scaled index_add
@@ -314,13 +314,13 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
       for (let e = 0; e < E; e++) {
         const n = counts[e];
         if (n === 0) continue;
-        const xg = off(ws.Xg!.ptr, o * H * 2), g = off(ws.G.ptr, o * I * 2), u = off(ws.U.ptr, o * I * 2), cc = off(ws.C.ptr, o * H * 4);
+        const xg = off(ws.Xg!.ptr, o * H * 2), g = off(ws.G.ptr, o * I * 2), u = off(ws.U.ptr, o * I * 2), cc = off(ws.C.ptr, o * H * 2);
         b.call("sy_moe_gather_rows", dt, n, H, X.ptr, T, off(ws.tokenOf.ptr, o * 4), xg);
         b.call("sy_gemm", dt, n, I, H, xg, off(d.gate.ptr, e * I * H * 2), g, dt, 0);
         b.call("sy_gemm", dt, n, I, H, xg, off(d.up.ptr, e * I * H * 2), u, dt, 0);
         b.call("sy_moe_silu_mul", dt, n, I, g, u, u, 1);
-        b.call("sy_gemm", dt, n, H, I, u, off(d.down.ptr, e * H * I * 2), cc, f32, 0);
-        b.call("sy_moe_scatter_add", n, H, cc, f32, off(ws.tokenOf.ptr, o * 4), off(ws.weightOf.ptr, o * 4), ws.Y.ptr, T);
+        b.call("sy_gemm", dt, n, H, I, u, off(d.down.ptr, e * H * I * 2), cc, dt, 0);
+        b.call("sy_moe_scatter_add", n, H, cc, dt, off(ws.tokenOf.ptr, o * 4), off(ws.weightOf.ptr, o * 4), ws.Y.ptr, T);
         o += n;
       }
     }

@@ -37,8 +37,8 @@ export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number
   const denseMlp = 3 * (m.denseIntermediate ?? I) * H * B2;
   const weightBytes = 2 * m.vocab * H * B2 + m.layers * attention + moeLayers * moeLayer + denseLayers * denseMlp;
   const kvBytesPerToken = includeKv ? m.layers * 2 * a.kvHeads * a.headDim * B2 : 0;
-  // one MoE layer's workspace per token (MoeWorkspace): X, logits, routing arrays, G and U, f32 compact rows, f32 Y
-  let act = H * B2 + E * 4 + k * 6 * 4 + k * I * B2 * 2 + k * H * 4 + H * 4;
+  // one MoE layer's workspace per token (MoeWorkspace): X, logits, routing arrays, G and U, compact expert rows, f32 Y
+  let act = H * B2 + E * 4 + k * 6 * 4 + k * I * B2 * 2 + k * H * B2 + H * 4;
   if (method !== "samoyeds") act += k * H * B2; // gathered copy of the routed tokens
   if (m.shared) act += m.shared.intermediate * B2 * 2 + H * 4 + 4;
   // attention block of the same layer (residual, q/k/v, output) is smaller than the MoE peak; count the larger
