@@ -136,7 +136,49 @@ SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V,
 SY_API sy_status sy_ssmm_index_errors(int32_t* count_out);
 
 /* ===== Baselines: VENOM-style V:N:M SpMM, cuSPARSELt 2:4, token gather (issue 3) ===== */
-/* (declarations added by the baselines work) */
+/* VENOM-style V:2:8 weight format (our own; the paper's Figure 12 baseline at the same 75% sparsity). W is m x k
+ * row-major f16/bf16. Rows in blocks of V (64 or 128; the last block may be shorter), k in 8-wide column blocks
+ * (k % 8 == 0). Each (row block, column block) cell keeps 4 of its 8 columns for all its rows (colmask), and each
+ * row keeps 2 of those 4 (2:4 on the condensed columns): density 2/8 = 25%. Arrays (host memory for
+ * encode/decode/prune; uploaded as-is for the CUDA backend), exact layout in native/src/common/vnm_layout.h:
+ *   values : ceil(k/64) x ceil(m/16) blocks of 256 halves: the mma.sp.m16n8k32 A-fragment registers of each lane
+ *   meta   : ceil(k/64) x ceil(m/16) blocks of 16 uint32 mma.sp metadata words (sparsity selector 0)
+ *   colmask: ceil(m/V) x (k/8) uint8, bit c set = column 8*cb + c kept (exactly 4 bits set).
+ * bytes_out[3]: values, meta, colmask. */
+SY_API sy_status sy_vnm_sizes(int32_t m, int32_t k, int32_t V, uint64_t* bytes_out);
+/* SY_ERR_PATTERN (naming the first offending block) if W is not V:2:8. */
+SY_API sy_status sy_vnm_encode(int32_t dtype, int32_t m, int32_t k, int32_t V, const void* W, void* values, void* meta,
+                               void* colmask);
+SY_API sy_status sy_vnm_decode(int32_t dtype, int32_t m, int32_t k, int32_t V, const void* values, const void* meta,
+                               const void* colmask, void* W_out);
+/* Magnitude pruner: per cell the 4 columns of largest summed w^2 (ties: lower column), then per row the 2 largest
+ * |w| of those 4 (ties: lower). kept_energy_out (nullable) = sum(kept w^2) / sum(w^2) (1 for W = 0). */
+SY_API sy_status sy_vnm_prune(int32_t dtype, int32_t m, int32_t k, int32_t V, const void* W, void* W_pruned,
+                              double* kept_energy_out);
+/* Weight-only SpMM on PRE-GATHERED tokens: Y (n x m, token-major, y_dtype f32 or dtype) = X (n x k) * W^T, f32
+ * accumulation. Any m, n >= 0; k % 8 == 0. CUDA: mma.sp.m16n8k32 kernel (X must be 16-byte aligned); CPU: an
+ * emulation of the kernel's fragment data path. */
+SY_API sy_status sy_vnm_spmm(int32_t dtype, int32_t m, int32_t k, int32_t V, const void* values, const void* meta,
+                             const void* colmask, const void* X, int32_t n, void* Y, int32_t y_dtype);
+/* Token gather (the baselines' routing step, timed separately): Xg[j] = X[idx[j]] for j < n, rows of `width`
+ * elements of dtype (f16/bf16/f32). idx in [0, x_rows): CPU rejects others with SY_ERR_INVALID; CUDA (no host sync)
+ * writes a zero row for an out-of-range index. */
+SY_API sy_status sy_gather_rows(int32_t dtype, int32_t n, int32_t width, const void* X, int32_t x_rows,
+                                const int32_t* idx, void* Xg);
+/* cuSPARSELt 2:4 baseline, called directly (libcusparseLt.so.0 loaded at run time: $SAMOYEDS_CUSPARSELT (file or
+ * folder), then the loader path, then typical folders incl. python site-packages nvidia/cusparselt/lib).
+ * sy_splt_create builds the plan for Y (n x m token-major, dtype) = X (n x k) * W^T once: W (m x k on the backend,
+ * dtype) is pruned to 2:4 along k by cuSPARSELt if prune = 1 (else it must already be 2:4: SY_ERR_PATTERN),
+ * the pruned weight is copied to W_pruned_out (nullable, m x k), compressed, and the algorithm searched
+ * (synchronizes). sy_splt_matmul enqueues one product on the library stream (capturable; no sync).
+ * No library: SY_ERR_LIBRARY; CPU backend: SY_ERR_UNSUPPORTED. sy_splt_info: JSON {"library","alg_id",
+ * "workspace_bytes","compressed_bytes","m","k","n"}. */
+typedef struct sy_splt sy_splt;
+SY_API sy_status sy_splt_create(int32_t dtype, int32_t m, int32_t k, int32_t n, const void* W, int32_t prune,
+                                void* W_pruned_out, sy_splt** plan_out);
+SY_API sy_status sy_splt_matmul(sy_splt* plan, const void* X, void* Y);
+SY_API sy_status sy_splt_destroy(sy_splt* plan);
+SY_API sy_status sy_splt_info(sy_splt* plan, char* json_out, int32_t capacity);
 
 /* ===== MoE layer (issue 4; native/src/{cpu,cuda}/moe_*) =====
  * Building blocks of the MoE forward; lib/moe.ts composes them with sy_gemm and sy_ssmm_grouped. All run on

@@ -1,12 +1,14 @@
 // Every FFI symbol table, merged. Each area of samoyeds.h has its own file; add new ones here.
 import { coreSymbols } from "./core.ts";
+import { baselineSymbols } from "./baselines.ts";
 import { moeSymbols } from "./moe.ts";
-import { samoyedsSymbols } from "./samoyeds.ts";
 import { wgmmaSymbols } from "./wgmma.ts";
+import { samoyedsSymbols } from "./samoyeds.ts";
 
 export const allSymbols = {
   ...coreSymbols,
+  ...baselineSymbols,
   ...moeSymbols,
-  ...samoyedsSymbols,
   ...wgmmaSymbols,
+  ...samoyedsSymbols,
 } as const;
