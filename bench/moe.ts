@@ -167,7 +167,6 @@ function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: numb
       for (const t of held) t.free();
     }
   };
-  if (!fits(0)) return 0;
   let lo = 0, hi: number;
   if (predicted > 0 && fits(predicted)) {
     lo = predicted;
@@ -175,6 +174,7 @@ function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: numb
     while (fits(lo + step) && step < 1 << 20) lo += step, step *= 2;
     hi = lo + step;
   } else {
+    if (!fits(0)) return 0; // not even the weights fit
     hi = Math.max(1, predicted);
   }
   while (hi - lo > 1) {
