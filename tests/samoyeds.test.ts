@@ -434,3 +434,19 @@ gpuTest("ssmm_grouped cuda: compact and scatter-add match the CPU backend", () =
     assert.equal(ssmmIndexErrors(cuda), 0);
   }
 });
+
+// ---------- CPU emulation of the CUDA kernel's per-thread data path ----------
+Deno.test("ssmm emulation: the mma.sp kernel's fragments, metadata, swizzle and row swaps reproduce the CPU reference", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const exe = await Deno.makeTempFile({ prefix: "ssmm_emulate_" });
+  const src = ["tests/native/ssmm_emulate.cpp", "native/src/common/samoyeds_format.cpp", "native/src/common/error.cpp", "native/src/cpu/ssmm.cpp"];
+  const cc = await new Deno.Command(Deno.env.get("CXX") ?? "g++", {
+    args: ["-std=c++17", "-O2", "-fopenmp", "-Inative/include", "-Inative/src/common", ...src, "-o", exe],
+    cwd: root, stdout: "piped", stderr: "piped",
+  }).output();
+  assert.ok(cc.success, `compiling the emulator failed:\n${new TextDecoder().decode(cc.stderr)}`);
+  const out = await new Deno.Command(exe, { stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  await Deno.remove(exe);
+  assert.ok(out.success && text.includes("OK"), text);
+});

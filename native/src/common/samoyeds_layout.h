@@ -47,5 +47,14 @@ SY_LAYOUT_HD bool valid_ordered_nibble(uint32_t nib) {
   uint32_t a = nib & 3, b = (nib >> 2) & 3;
   return a < b;
 }
+
+// Swizzled shared-memory offsets (bytes) of the CUDA kernel's pipeline stages (64 original k per stage).
+// A stage: rows of 64 bytes (4 x 16-byte chunks of 8 compressed halves); two rows share a 128-byte line and the 8
+// chunks of a line are XOR-ed with the line index, so the 8 row addresses of one ldmatrix phase hit 8 different
+// 16-byte bank groups. X stage: token rows of 128 bytes (8 chunks), chunk ^= row % 8.
+SY_LAYOUT_HD int a_smem_off(int row, int chunk) {
+  return (row >> 1) * 128 + (((((row & 1) << 2) | chunk) ^ ((row >> 1) & 7)) << 4);
+}
+SY_LAYOUT_HD int x_smem_off(int row, int chunk) { return row * 128 + ((chunk ^ (row & 7)) << 4); }
 }  // namespace samoyeds
 }  // namespace sy

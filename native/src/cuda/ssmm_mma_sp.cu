@@ -1,9 +1,499 @@
-// placeholder: replaced by the mma.sp kernel
+// SSMM on Sparse Tensor Cores: Y = X[selected tokens] * W^T, W in the Samoyeds format (N:M row-vectors x 2:4).
+// mma.sp::ordered_metadata.sync.aligned.m16n8k32 (sm_80+), ldmatrix, multi-stage cp.async pipeline, XOR-swizzled
+// shared memory, tokens gathered while loading (only rows token_idx[..] of X are read), row selection by keeping one
+// accumulator set per row of a group in registers and swapping the active set at V-wide k-vector boundaries.
+// One kernel serves sy_ssmm (one "expert") and sy_ssmm_grouped (all experts in one launch, tiles found on the device).
+//
+// Tiling (rows are condensed rows c = row group * N + i; the format's layout: samoyeds_layout.h):
+//   CTA: kWarpsM x kWarpsN warps; warp tile kWM m16 tiles x kWN n8 tiles; CTA tile kCtaC condensed rows x kBN tokens;
+//   pipeline stage: kBK = 64 original k (2 mma k32 steps) -> A stage kCtaC x 32 compressed halves, X stage kBN x 64.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <algorithm>
 #include "cuda_common.cuh"
-SY_API sy_status sy_ssmm(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, const void*, const void*, const void*, const void*, int32_t, const int32_t*, int32_t, void*, int32_t, int32_t, int32_t, const float*, int32_t) {
-  return sy::fail(SY_ERR_UNSUPPORTED, "sy_ssmm: CUDA kernel not built yet");
+#include "samoyeds_layout.h"
+#include "ssmm_check.h"
+
+namespace {
+namespace lay = sy::samoyeds;
+using lay::a_smem_off;
+using lay::x_smem_off;
+
+__device__ int g_ssmm_index_errors = 0;
+
+constexpr int kBK = 64;      // original k per stage
+constexpr int kBN = 64;      // tokens per CTA tile
+constexpr int kStages = 4;
+constexpr int kWarpsM = 2, kWarpsN = 2, kThreads = 32 * kWarpsM * kWarpsN;
+constexpr int kWN = kBN / kWarpsN / 8;  // n8 tiles per warp (4)
+
+struct Params {
+  const uint16_t* values;   // expert 0; expert e at + e * value_stride (elements)
+  const uint8_t* indices;
+  const uint32_t* meta;
+  int64_t value_stride, index_stride, meta_stride;
+  const uint16_t* X;
+  int x_rows;
+  const int32_t* load_idx;  // selection j -> token row of X
+  const int32_t* offsets;   // E+1 (grouped) or null (single: [0, n_sel))
+  int n_sel;                // single: number of selections; grouped: max_selections
+  int n_experts;
+  void* Y;
+  int y_dtype, y_layout, y_mode, y_rows;
+  const int32_t* store_idx;
+  int epilogue;
+  const float* row_scale;
+  int m, k, V, C, KV, KS;   // C condensed rows, KV k-vectors, KS k32 steps
+};
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool valid) {
+  // src-size 0 zero-fills the 16 bytes (tails: rows beyond C, tokens beyond the selection, k beyond k)
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
 }
-SY_API sy_status sy_ssmm_grouped(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, const void*, const void*, const void*, const void*, int32_t, const int32_t*, const int32_t*, int32_t, void*, int32_t, int32_t, const int32_t*, int32_t, int32_t, const float*, int32_t) {
-  return sy::fail(SY_ERR_UNSUPPORTED, "sy_ssmm_grouped: CUDA kernel not built yet");
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int n>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(n)); }
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
 }
-SY_API sy_status sy_ssmm_index_errors(int32_t* c) { if (c) *c = 0; return SY_OK; }
+
+// mma.sp m16n8k32, A 16x32 (compressed 16x16) x B 32x8, selector 0, ordered metadata.
+template <bool kBf16>
+__device__ __forceinline__ void mma_sp_f32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[4], uint32_t e) {
+  if constexpr (kBf16) {
+    asm volatile(
+        "mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9,%10,%11}, {%0,%1,%2,%3}, %12, 0x0;\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(e));
+  } else {
+    asm volatile(
+        "mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9,%10,%11}, {%0,%1,%2,%3}, %12, 0x0;\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(e));
+  }
+}
+__device__ __forceinline__ void mma_sp_f16acc(uint32_t (&d)[2], const uint32_t (&a)[4], const uint32_t (&b)[4], uint32_t e) {
+  asm volatile(
+      "mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f16.f16.f16.f16 {%0,%1}, {%2,%3,%4,%5}, "
+      "{%6,%7,%8,%9}, {%0,%1}, %10, 0x0;\n"
+      : "+r"(d[0]), "+r"(d[1])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(e));
+}
+
+template <int kM, int kWM>
+struct Cfg {
+  static constexpr int kCtaC = kWarpsM * kWM * 16;  // condensed rows per CTA
+  static constexpr int kAStage = kCtaC * (kBK / 2) * 2;
+  static constexpr int kXStage = kBN * kBK * 2;
+  static constexpr int kMetaBlocks = kCtaC / 16 * (kBK / 32);
+  static constexpr int kMStage = kMetaBlocks * 64;
+  static constexpr int kStageBytes = kAStage + kXStage + kMStage;
+  static constexpr int kSmem = kStages * kStageBytes + kBN * 4 /* token rows */;
+};
+
+__device__ __forceinline__ float silu(float y) { return y / (1.f + __expf(-y)); }
+
+template <bool kBf16>
+__device__ __forceinline__ void store_out(const Params& p, int64_t at, float y) {
+  if (p.y_dtype == SY_F32) ((float*)p.Y)[at] = y;
+  else if (kBf16) ((__nv_bfloat16*)p.Y)[at] = __float2bfloat16(y);
+  else ((__half*)p.Y)[at] = __float2half(y);
+}
+
+// kN:kM row selection, kWM m16 tiles per warp, kF16Acc: f16 accumulators (f16 operands only).
+template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc>
+__global__ void __launch_bounds__(kThreads) ssmm_kernel(Params p) {
+  using C = Cfg<kM, kWM>;
+  constexpr int kRegs = kF16Acc ? 2 : 4;   // accumulator registers per (m16, n8) tile per thread
+  constexpr int kHalfRegs = kRegs / 2;     // registers of one of the two rows (g, g+8)
+  using Reg = typename std::conditional<kF16Acc, uint32_t, float>::type;
+  extern __shared__ __align__(128) unsigned char smem[];
+  int* s_tok = (int*)(smem + kStages * C::kStageBytes);
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int warp_m = warp / kWarpsN, warp_n = warp % kWarpsN;
+  const int g = lane >> 2, t = lane & 3;
+
+  // ---- which (expert, token tile) this CTA computes ----
+  int expert = 0, sel_begin = 0, sel_end = p.n_sel, tile = blockIdx.y;
+  if (p.offsets) {
+    // grouped: tile prefix sums over experts, computed by warp 0 in shared memory (no host sync, no scratch)
+    __shared__ int s_prefix[33];
+    __shared__ int s_found[3];
+    if (warp == 0) {
+      const int E = p.n_experts, per = (E + 31) / 32;
+      int lo = min(E, lane * per), hi = min(E, lo + per), local = 0;
+      for (int e = lo; e < hi; e++) local += max(0, (p.offsets[e + 1] - p.offsets[e] + kBN - 1) / kBN);
+      int incl = local;
+      for (int d = 1; d < 32; d <<= 1) {
+        int v = __shfl_up_sync(0xffffffffu, incl, d);
+        if (lane >= d) incl += v;
+      }
+      s_prefix[lane + 1] = incl;
+      if (lane == 0) s_prefix[0] = 0;
+      __syncwarp();
+      // the lane whose expert range holds this tile finds the expert by a linear walk over its <= per experts
+      int y = blockIdx.y;
+      if (lane == 0) s_found[0] = -1;
+      __syncwarp();
+      if (y >= s_prefix[lane] && y < s_prefix[lane + 1]) {
+        int acc = s_prefix[lane];
+        for (int e = lo; e < hi; e++) {
+          int n = max(0, (p.offsets[e + 1] - p.offsets[e] + kBN - 1) / kBN);
+          if (y < acc + n) { s_found[0] = e; s_found[1] = y - acc; break; }
+          acc += n;
+        }
+      }
+      __syncwarp();
+      if (lane == 0 && blockIdx.x == 0 && blockIdx.y == 0 && p.offsets[E] > p.n_sel)
+        atomicAdd(&g_ssmm_index_errors, 1);  // selections beyond max_selections are not computed
+    }
+    __syncthreads();
+    if (s_found[0] < 0) return;  // beyond the last tile: nothing to do (uniform over the CTA)
+    expert = s_found[0];
+    tile = s_found[1];
+    sel_begin = p.offsets[expert];
+    sel_end = min(p.offsets[expert + 1], p.n_sel);
+  }
+  const int j0 = sel_begin + tile * kBN;
+  if (j0 >= sel_end) return;
+  const int m0c = blockIdx.x * C::kCtaC;  // first condensed row of the CTA
+  const uint16_t* values = p.values + expert * p.value_stride;
+  const uint8_t* indices = p.indices + expert * p.index_stride;
+  const uint32_t* meta = p.meta + expert * p.meta_stride;
+
+  // token rows of this tile (gather on load); out-of-range ids are clamped and counted once (by the m-tile 0 CTA)
+  for (int i = tid; i < kBN; i += kThreads) {
+    int j = j0 + i, row = -1;
+    if (j < sel_end) {
+      row = p.load_idx[j];
+      if (row < 0 || row >= p.x_rows) {
+        if (blockIdx.x == 0) atomicAdd(&g_ssmm_index_errors, 1);
+        row = min(max(row, 0), p.x_rows - 1);
+      }
+    }
+    s_tok[i] = row;
+  }
+  __syncthreads();
+
+  const int n_kstages = (p.KS + 1) / 2;
+  const int meta_rblocks = (p.C + 15) / 16;
+  auto load_stage = [&](int buf, int ks) {
+    unsigned char* st = smem + buf * C::kStageBytes;
+    const uint32_t a_base = smem_addr(st), x_base = smem_addr(st + C::kAStage), m_base = smem_addr(st + C::kAStage + C::kXStage);
+    const int k0 = ks * kBK;
+    // A: kCtaC rows x 4 chunks (16 bytes = 8 compressed halves)
+#pragma unroll
+    for (int i = tid; i < C::kCtaC * 4; i += kThreads) {
+      int row = i >> 2, ch = i & 3, cr = m0c + row, kc = k0 / 2 + ch * 8;
+      bool ok = cr < p.C && kc < p.k / 2;
+      const uint16_t* src = values + (ok ? (int64_t)cr * (p.k / 2) + kc : 0);
+      cp_async16(a_base + a_smem_off(row, ch), src, ok);
+    }
+    // X: kBN token rows x 8 chunks of the selected tokens
+#pragma unroll
+    for (int i = tid; i < kBN * 8; i += kThreads) {
+      int row = i >> 3, ch = i & 7, kk = k0 + ch * 8, tok = s_tok[row];
+      bool ok = tok >= 0 && kk < p.k;
+      const uint16_t* src = p.X + (ok ? (int64_t)tok * p.k + kk : 0);
+      cp_async16(x_base + x_smem_off(row, ch), src, ok);
+    }
+    // metadata: (kCtaC/16) row blocks x 2 k32 steps x 64 bytes; missing blocks get valid padding nibbles
+    for (int i = tid; i < C::kMetaBlocks * 4; i += kThreads) {
+      int blk = i >> 2, ch = i & 3, rb = blk >> 1, s = blk & 1;
+      int grb = m0c / 16 + rb, gs = ks * 2 + s;
+      uint32_t dst = m_base + blk * 64 + ch * 16;
+      if (grb < meta_rblocks && gs < p.KS) {
+        cp_async16(dst, meta + lay::meta_block_word(grb, gs, p.k) + ch * 4, true);
+      } else {
+        asm volatile("st.shared.v4.u32 [%0], {%1,%1,%1,%1};\n" ::"r"(dst), "r"(lay::kPadWord));
+      }
+    }
+  };
+
+  // accumulators: phys[0] is the active set the mma writes; phys[1..kM-1] are parked. perm[mi][h] packs, 2 bits per
+  // physical set, which row of the group (0..kM-1) each set accumulates for this thread's row g + 8h of tile mi.
+  Reg acc[kM][kWM][kWN][kRegs];
+#pragma unroll
+  for (int s = 0; s < kM; s++)
+#pragma unroll
+    for (int mi = 0; mi < kWM; mi++)
+#pragma unroll
+      for (int ni = 0; ni < kWN; ni++)
+#pragma unroll
+        for (int r = 0; r < kRegs; r++) acc[s][mi][ni][r] = Reg(0);
+  uint32_t perm[kWM][2];
+#pragma unroll
+  for (int mi = 0; mi < kWM; mi++) perm[mi][0] = perm[mi][1] = (kM == 2) ? 0x4u : 0xE4u;  // identity 0,1(,2,3)
+
+  // the condensed rows of this thread: cr(mi, h) = m0c + (warp_m*kWM + mi)*16 + g + 8h
+  auto row_index = [&](int mi, int h, int v) -> int {
+    int cr = m0c + (warp_m * kWM + mi) * 16 + g + 8 * h;
+    return cr < p.C ? __ldg(indices + (int64_t)cr * p.KV + v) : 0;
+  };
+  // makes the set of group row `want` active for (mi, h) by swapping it into phys[0]
+  auto activate = [&](int mi, int h, int want) {
+    uint32_t pm = perm[mi][h];
+    if ((int)(pm & 3) == want) return;
+#pragma unroll
+    for (int s = 1; s < kM; s++) {
+      if ((int)((pm >> (2 * s)) & 3) == want) {
+#pragma unroll
+        for (int ni = 0; ni < kWN; ni++)
+#pragma unroll
+          for (int r = 0; r < kHalfRegs; r++) {
+            Reg tmp = acc[0][mi][ni][h * kHalfRegs + r];
+            acc[0][mi][ni][h * kHalfRegs + r] = acc[s][mi][ni][h * kHalfRegs + r];
+            acc[s][mi][ni][h * kHalfRegs + r] = tmp;
+          }
+        uint32_t a = pm & 3, b = (pm >> (2 * s)) & 3;
+        pm = (pm & ~(3u | (3u << (2 * s)))) | b | (a << (2 * s));
+      }
+    }
+    perm[mi][h] = pm;
+  };
+
+#pragma unroll
+  for (int s = 0; s < kStages - 1; s++) {
+    if (s < n_kstages) load_stage(s, s);
+    cp_async_commit();
+  }
+  const int wl = lay::meta_word_of_lane(lane);
+  for (int it = 0; it < n_kstages; it++) {
+    cp_async_wait<kStages - 2>();
+    __syncthreads();
+    {
+      int nxt = it + kStages - 1;
+      if (nxt < n_kstages) load_stage(nxt % kStages, nxt);
+      cp_async_commit();
+    }
+    const unsigned char* st = smem + (it % kStages) * C::kStageBytes;
+    const uint32_t a_base = smem_addr(st), x_base = smem_addr(st + C::kAStage);
+    const uint32_t* m_st = (const uint32_t*)(st + C::kAStage + C::kXStage);
+#pragma unroll
+    for (int s = 0; s < 2; s++) {
+      const int gks = it * 2 + s;  // global k32 step
+      if (gks >= p.KS) break;      // k % 64 == 32: the last stage has one step
+      // row selection: at the first step of a k-vector, activate each row's chosen set
+      if ((gks * 32) % p.V == 0) {
+        const int v = gks * 32 / p.V;
+#pragma unroll
+        for (int mi = 0; mi < kWM; mi++) {
+          activate(mi, 0, row_index(mi, 0, v));
+          activate(mi, 1, row_index(mi, 1, v));
+        }
+      }
+      uint32_t a[kWM][4], b[kWN][4], e[kWM];
+#pragma unroll
+      for (int mi = 0; mi < kWM; mi++) {
+        const int row = (warp_m * kWM + mi) * 16 + (lane & 7) + 8 * ((lane >> 3) & 1);
+        ldmatrix_x4(a[mi], a_base + a_smem_off(row, 2 * s + (lane >> 4)));
+        e[mi] = m_st[(((warp_m * kWM + mi) * 2) + s) * 16 + wl];
+      }
+#pragma unroll
+      for (int ni = 0; ni < kWN; ni++) {
+        const int row = (warp_n * kWN + ni) * 8 + (lane & 7);
+        ldmatrix_x4(b[ni], x_base + x_smem_off(row, 4 * s + (lane >> 3)));
+      }
+#pragma unroll
+      for (int mi = 0; mi < kWM; mi++)
+#pragma unroll
+        for (int ni = 0; ni < kWN; ni++) {
+          if constexpr (kF16Acc) mma_sp_f16acc(acc[0][mi][ni], a[mi], b[ni], e[mi]);
+          else mma_sp_f32<kBf16>(acc[0][mi][ni], a[mi], b[ni], e[mi]);
+        }
+    }
+  }
+  cp_async_wait<0>();
+
+  // ---- epilogue: un-permute the sets, combine the N condensed rows of a group, apply, store ----
+#pragma unroll
+  for (int mi = 0; mi < kWM; mi++)
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      const int cr = m0c + (warp_m * kWM + mi) * 16 + g + 8 * h;
+      const uint32_t pm = perm[mi][h];
+#pragma unroll
+      for (int ni = 0; ni < kWN; ni++) {
+        float out[kM][2];
+#pragma unroll
+        for (int want = 0; want < kM; want++) {
+          out[want][0] = out[want][1] = 0.f;
+#pragma unroll
+          for (int s = 0; s < kM; s++) {
+            if ((int)((pm >> (2 * s)) & 3) == want) {
+              if constexpr (kF16Acc) {
+                uint32_t u = acc[s][mi][ni][h];
+                __half2 hv = *reinterpret_cast<__half2*>(&u);
+                out[want][0] = __low2float(hv);
+                out[want][1] = __high2float(hv);
+              } else {
+                out[want][0] = acc[s][mi][ni][2 * h];
+                out[want][1] = acc[s][mi][ni][2 * h + 1];
+              }
+            }
+          }
+          if constexpr (kN == 2) {  // rows 2G, 2G+1 sit in quads g, g^1 (lanes 4 apart): add the partner's sets
+            out[want][0] += __shfl_xor_sync(0xffffffffu, out[want][0], 4);
+            out[want][1] += __shfl_xor_sync(0xffffffffu, out[want][1], 4);
+          }
+        }
+        if (cr >= p.C || (kN == 2 && (cr & 1))) continue;
+        const int G = cr / kN;
+#pragma unroll
+        for (int c = 0; c < 2; c++) {
+          const int jl = (warp_n * kWN + ni) * 8 + 2 * t + c, j = j0 + jl;
+          if (j >= sel_end) continue;
+          const float scale = p.epilogue == 2 ? p.row_scale[j] : 1.f;
+          int64_t dst_row = j;
+          if (p.y_mode == 1) dst_row = p.store_idx[j];
+          if (p.y_mode == 1 && (dst_row < 0 || dst_row >= p.y_rows)) {
+            if (blockIdx.x == 0 && mi == 0 && h == 0 && warp_m == 0 && g == 0) atomicAdd(&g_ssmm_index_errors, 1);
+            continue;
+          }
+#pragma unroll
+          for (int want = 0; want < kM; want++) {
+            const int row = G * kM + want;
+            float y = out[want][c];
+            if (p.epilogue == 1) y = silu(y);
+            else if (p.epilogue == 2) y *= scale;
+            if (p.y_mode == 1) atomicAdd((float*)p.Y + dst_row * p.m + row, y);
+            else store_out<kBf16>(p, p.y_layout == 0 ? dst_row * p.m + row : (int64_t)row * p.n_sel + j, y);
+          }
+        }
+      }
+    }
+}
+
+template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc>
+sy_status launch_one(const char* fn, const Params& p, int token_tiles) {
+  using C = Cfg<kM, kWM>;
+  auto kern = ssmm_kernel<kN, kM, kWM, kBf16, kF16Acc>;
+  static bool attr_set[64] = {};  // per device
+  int dev = sy::current_device();
+  if (!attr_set[dev]) {
+    SY_CUDA(fn, cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmem));
+    attr_set[dev] = true;
+  }
+  dim3 grid((p.C + C::kCtaC - 1) / C::kCtaC, token_tiles);
+  if (grid.y > 65535u)
+    return sy::fail(SY_ERR_INVALID, "%s: %d token tiles exceed the grid limit 65535 (at most %d selections per call)", fn,
+                    token_tiles, 65535 * kBN);
+  kern<<<grid, kThreads, C::kSmem, sy::stream()>>>(p);
+  return sy::check_launch(fn);
+}
+
+template <bool kBf16, bool kF16Acc>
+sy_status launch_nm(const char* fn, const Params& p, int N, int M, int token_tiles) {
+  // 1:2 and 2:4 keep 2 / 4 sets per row: warp tile 64 (1:2) or 32 (x:4) condensed rows keeps registers <= ~200
+  if (N == 1 && M == 2) return launch_one<1, 2, 4, kBf16, kF16Acc>(fn, p, token_tiles);
+  if (N == 2 && M == 4) return launch_one<2, 4, 2, kBf16, kF16Acc>(fn, p, token_tiles);
+  return launch_one<1, 4, 2, kBf16, kF16Acc>(fn, p, token_tiles);
+}
+
+sy_status launch(const char* fn, int dtype, int N, int M, int accum, const Params& p, int token_tiles) {
+  if (dtype == SY_BF16) return launch_nm<true, false>(fn, p, N, M, token_tiles);
+  if (accum == 1) return launch_nm<false, true>(fn, p, N, M, token_tiles);
+  return launch_nm<false, false>(fn, p, N, M, token_tiles);
+}
+
+sy_status check_alignment(const char* fn, const void* values, const void* meta, const void* X) {
+  if (((uintptr_t)values | (uintptr_t)meta | (uintptr_t)X) & 15)
+    return sy::fail(SY_ERR_INVALID, "%s: values, meta and X must be 16-byte aligned device pointers (sy_malloc memory is)", fn);
+  return SY_OK;
+}
+
+Params make_params(int m, int k, int V, int N, int M, const void* values, const void* indices, const void* meta,
+                   const void* X, int x_rows) {
+  sy::SamoyedsShape s{m, k, V, N, M};
+  Params p{};
+  p.values = (const uint16_t*)values;
+  p.indices = (const uint8_t*)indices;
+  p.meta = (const uint32_t*)meta;
+  p.value_stride = (int64_t)(s.value_bytes() / 2);
+  p.index_stride = (int64_t)s.index_bytes();
+  p.meta_stride = (int64_t)(s.meta_bytes() / 4);
+  p.X = (const uint16_t*)X;
+  p.x_rows = x_rows;
+  p.m = m;
+  p.k = k;
+  p.V = V;
+  p.C = (int)s.c_rows();
+  p.KV = k / V;
+  p.KS = k / 32;
+  p.n_experts = 1;
+  return p;
+}
+}  // namespace
+
+SY_API sy_status sy_ssmm(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, const void* values,
+                         const void* indices, const void* meta, const void* X, int32_t x_rows, const int32_t* token_idx,
+                         int32_t n_sel, void* Y, int32_t y_dtype, int32_t y_layout, int32_t epilogue, const float* row_scale,
+                         int32_t accum) {
+  const char* fn = "sy_ssmm";
+  SY_ENTER(fn);
+  if (sy_status st = sy::check_ssmm_args(fn, dtype, m, k, V, N, M, values, indices, meta, X, x_rows, token_idx, n_sel, Y,
+                                         y_dtype, y_layout, epilogue, row_scale, accum))
+    return st;
+  if (n_sel == 0) return SY_OK;
+  if (sy_status st = check_alignment(fn, values, meta, X)) return st;
+  Params p = make_params(m, k, V, N, M, values, indices, meta, X, x_rows);
+  p.load_idx = token_idx;
+  p.offsets = nullptr;
+  p.n_sel = n_sel;
+  p.Y = Y;
+  p.y_dtype = y_dtype;
+  p.y_layout = y_layout;
+  p.y_mode = 0;
+  p.epilogue = epilogue;
+  p.row_scale = row_scale;
+  return launch(fn, dtype, N, M, accum, p, (n_sel + kBN - 1) / kBN);
+}
+
+SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, int32_t n_experts,
+                                 const void* values, const void* indices, const void* meta, const void* X, int32_t x_rows,
+                                 const int32_t* load_idx, const int32_t* offsets, int32_t max_selections, void* Y,
+                                 int32_t y_dtype, int32_t y_mode, const int32_t* store_idx, int32_t y_rows, int32_t epilogue,
+                                 const float* row_scale, int32_t accum) {
+  const char* fn = "sy_ssmm_grouped";
+  SY_ENTER(fn);
+  if (sy_status st = sy::check_ssmm_grouped_args(fn, dtype, m, k, V, N, M, n_experts, values, indices, meta, X, x_rows,
+                                                 load_idx, offsets, max_selections, Y, y_dtype, y_mode, store_idx, y_rows,
+                                                 epilogue, row_scale, accum))
+    return st;
+  if (max_selections == 0) return SY_OK;
+  if (n_experts > 32 * 1024)
+    return sy::fail(SY_ERR_UNSUPPORTED, "%s: at most 32768 experts per launch, got %d", fn, n_experts);
+  if (sy_status st = check_alignment(fn, values, meta, X)) return st;
+  Params p = make_params(m, k, V, N, M, values, indices, meta, X, x_rows);
+  p.load_idx = load_idx;
+  p.offsets = offsets;
+  p.n_sel = max_selections;
+  p.n_experts = n_experts;
+  p.Y = Y;
+  p.y_dtype = y_dtype;
+  p.y_layout = 0;
+  p.y_mode = y_mode;
+  p.store_idx = store_idx;
+  p.y_rows = y_rows;
+  p.epilogue = epilogue;
+  p.row_scale = row_scale;
+  // upper bound of the tiles over all experts: sum ceil(c_e / kBN) <= ceil(total / kBN) + E
+  return launch(fn, dtype, N, M, accum, p, (max_selections + kBN - 1) / kBN + n_experts);
+}
+
+SY_API sy_status sy_ssmm_index_errors(int32_t* count_out) {
+  const char* fn = "sy_ssmm_index_errors";
+  SY_ENTER(fn);
+  SY_CHECK(count_out, "sy_ssmm_index_errors", "count_out is null");
+  SY_CUDA(fn, cudaStreamSynchronize(sy::stream()));
+  int zero = 0, count = 0;
+  SY_CUDA(fn, cudaMemcpyFromSymbol(&count, g_ssmm_index_errors, sizeof(int)));
+  SY_CUDA(fn, cudaMemcpyToSymbol(g_ssmm_index_errors, &zero, sizeof(int)));
+  *count_out = count;
+  return SY_OK;
+}
