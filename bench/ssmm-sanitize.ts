@@ -1,0 +1,66 @@
+// Small SSMM + grouped SSMM run for compute-sanitizer (memcheck / racecheck / synccheck), checked against the CPU
+// backend. Run on the GPU machine:
+//   compute-sanitizer --tool memcheck --error-exitcode 1 deno run --allow-all bench/ssmm-sanitize.ts
+// Prints "ssmm sanitize OK" when every result matches; exits 1 otherwise.
+import { openBackend } from "../lib/native/library.ts";
+import { BackendTensor, HostTensor, randn, relativeError } from "../lib/tensor.ts";
+import { SamoyedsParams, stackSamoyeds, toSamoyeds } from "../lib/formats/samoyeds.ts";
+import { ssmm, ssmmGrouped, ssmmIndexErrors } from "../lib/kernels/ssmm.ts";
+
+const cpu = openBackend("cpu"), cuda = openBackend("cuda");
+let failed = 0;
+function check(name: string, got: Float32Array, want: Float32Array, bound = 2e-3) {
+  const err = relativeError(got, want);
+  const ok = err <= bound;
+  if (!ok) failed++;
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}: rel err ${err.toExponential(2)}`);
+}
+// tails everywhere: m not a multiple of the CTA rows, k % 64 == 32, n_sel not a multiple of 64, duplicates
+const cases: { m: number; k: number; xRows: number; nSel: number; p: SamoyedsParams }[] = [
+  { m: 258, k: 96, xRows: 37, nSel: 67, p: { V: 32, N: 1, M: 2 } },
+  { m: 68, k: 128, xRows: 5, nSel: 1, p: { V: 64, N: 2, M: 4 } },
+  { m: 132, k: 256, xRows: 20, nSel: 33, p: { V: 128, N: 1, M: 4 } },
+];
+let seed = 1;
+for (const c of cases) {
+  const W = HostTensor.fromF32(randn(c.m * c.k, seed++), [c.m, c.k], "f16");
+  const X = HostTensor.fromF32(randn(c.xRows * c.k, seed++), [c.xRows, c.k], "f16");
+  const idx = Int32Array.from({ length: c.nSel }, (_, j) => (j * 7 + 3) % c.xRows);
+  const { weight } = toSamoyeds(W, c.p);
+  const run = (b: typeof cpu, layout: "token" | "feature") => {
+    using wb = weight.toBackend(b);
+    using Xb = BackendTensor.from(b, X);
+    using ib = BackendTensor.from(b, new HostTensor("i32", [c.nSel], idx));
+    using Y = ssmm(b, wb, Xb, ib, { layout, epilogue: "silu" });
+    return Y.toHost().data as Float32Array;
+  };
+  for (const layout of ["token", "feature"] as const) check(`ssmm ${JSON.stringify(c)} ${layout}`, run(cuda, layout), run(cpu, layout));
+}
+{
+  const p = { V: 64, N: 1, M: 2 }, m = 130, k = 192, E = 3, xRows = 50;
+  const experts = Array.from({ length: E }, (_, e) => toSamoyeds(HostTensor.fromF32(randn(m * k, 100 + e), [m, k], "f16"), p).weight);
+  const X = HostTensor.fromF32(randn(xRows * k, 7), [xRows, k], "f16");
+  const offsets = Int32Array.from([0, 70, 70, 71]);
+  const loadIdx = Int32Array.from({ length: 71 }, (_, j) => (j * 5) % xRows);
+  const run = (b: typeof cpu, mode: "compact" | "scatterAdd") => {
+    using st = stackSamoyeds(b, experts);
+    using Xb = BackendTensor.from(b, X);
+    using lb = BackendTensor.from(b, new HostTensor("i32", [71], loadIdx));
+    using ob = BackendTensor.from(b, new HostTensor("i32", [E + 1], offsets));
+    if (mode === "compact") {
+      using Y = ssmmGrouped(b, st, Xb, lb, ob, 80);
+      return (Y.toHost().data as Float32Array).slice(0, 71 * m);
+    }
+    using Y = new BackendTensor(b, "f32", [xRows, m]).fill(0);
+    ssmmGrouped(b, st, Xb, lb, ob, 80, { mode: "scatterAdd", storeIdx: lb, out: Y });
+    return Y.toHost().data as Float32Array;
+  };
+  for (const mode of ["compact", "scatterAdd"] as const) check(`grouped ${mode}`, run(cuda, mode), run(cpu, mode));
+}
+const bad = ssmmIndexErrors(cuda);
+if (bad !== 0) {
+  failed++;
+  console.log(`FAIL device index errors: ${bad}`);
+}
+console.log(failed ? `ssmm sanitize: ${failed} FAILED` : "ssmm sanitize OK");
+if (failed) Deno.exit(1);
