@@ -75,6 +75,7 @@ function variants(m: MoeModelConfig): [string, MoeForwardOptions][] {
     ["hf_loop", { method: "hfLoop" }],
     ["dense_grouped", { method: "denseGrouped", groupedImpl: 0 }],
     ["dense_gemm_loop", { method: "denseGrouped", groupedImpl: 1 }],
+    ["vnm_loop", { method: "vnmLoop" }],
   ];
   if (m.shared) {
     for (const [n, o] of v.slice()) {
@@ -132,7 +133,7 @@ const sizes = (mm: number, kk: number) => samoyedsSizes(mm, kk, PAPER_PARAMS);
 for (const m of models) {
   let w;
   try {
-    w = randomDeviceWeights(cuda, m, dtype, { dense: true, sparse: true }, sizes);
+    w = randomDeviceWeights(cuda, m, dtype, { dense: true, sparse: true, vnm: true }, sizes);
   } catch (e) {
     layerRows.push({ model: m.name, T: 0, variant: "weights", error: errText(e) });
     continue;
@@ -245,7 +246,7 @@ const result = {
     notes: [
       "hf_loop and dense_*: per-expert counts are read on the host before capture (real HF code synchronizes each step).",
       "ablation_W / _WI: the pre-L layout transposes are emulated with a transpose kernel moving the same bytes.",
-      "weight-only sparse baselines (VENOM V:N:M SpMM, cuSPARSELt 2:4 on gathered tokens): not measured here; ablation_W is weight-only sparsity with our kernel on gathered tokens.",
+      "vnm_loop: weight-only sparse baseline, V:2:8 mma.sp SpMM (75% sparse, random values, fixed valid metadata) per expert on gathered tokens, host-known counts. cuSPARSELt on gathered tokens: not measured here (per-expert plans depend on each expert's token count). ablation_W is weight-only sparsity with our grouped kernel on gathered tokens.",
       "memory: whole-model inference (all layers' weights, KV cache of batch x seq tokens, the peak activations of one MoE layer at a time).",
       "throughput: one MoE layer at T = batch x seq; oom marks batches above the method's measured max batch without a KV cache (forward pass).",
     ],

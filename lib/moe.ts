@@ -6,6 +6,8 @@
 //  hfLoop       : Hugging Face style dense loop over experts (gather, 3 cuBLAS GEMMs, SiLU*mul, scaled index-add);
 //                 the host knows each expert's count (read once before timing: an advantage over real HF, which syncs).
 //  denseGrouped : gathered tokens, dense grouped GEMM (cublasGemmGroupedBatchedEx or a cublasGemmEx loop).
+//  vnmLoop      : weight-only sparse baseline: gathered tokens, per-expert V:2:8 mma.sp SpMM (lib/kernels/baselines.ts;
+//                 75% sparse like ours), host-known counts.
 // Ablation (paper's Figure 17) as switches of `samoyeds`: +W gathers tokens first (weight-only sparsity), +WI selects
 // tokens inside the kernel, +WIL drops the layout transposes, +WILS fuses SiLU and the routing weight into epilogues.
 import { Backend } from "./native/library.ts";
@@ -13,8 +15,12 @@ import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn } from "./tenso
 import { MoeModelConfig } from "./models.ts";
 import { decodeSamoyeds, PAPER_PARAMS, SamoyedsParams, SamoyedsWeight, stackSamoyeds, toSamoyeds } from "./formats/samoyeds.ts";
 import { ssmmGrouped, StackedSamoyedsOnBackend } from "./kernels/ssmm.ts";
+import { decodeVnm, encodeVnm, pruneToVnm, VnmBytes, vnmSizes, VnmV, VnmWeight } from "./kernels/baselines.ts";
 
-export type MoeMethod = "samoyeds" | "hfLoop" | "denseGrouped";
+/** Experts' V:2:8 weights stacked: expert e's arrays start at e times the per-expert byte sizes. */
+export interface VnmStack { m: number; k: number; V: VnmV; bytes: VnmBytes; values: BackendTensor; meta: BackendTensor; colmask: BackendTensor }
+
+export type MoeMethod = "samoyeds" | "hfLoop" | "denseGrouped" | "vnmLoop";
 export type AblationStep = "W" | "WI" | "WIL" | "WILS";
 
 export interface MoeForwardOptions {
@@ -40,6 +46,7 @@ export interface MoeLayerWeights {
   router: BackendTensor; // E x hidden
   dense?: { gate: BackendTensor; up: BackendTensor; down: BackendTensor }; // E x I x H, E x I x H, E x H x I
   sparse?: { gate: StackedSamoyedsOnBackend; up: StackedSamoyedsOnBackend; down: StackedSamoyedsOnBackend; params: SamoyedsParams };
+  vnm?: { gate: VnmStack; up: VnmStack; down: VnmStack };
   shared?: { gate: BackendTensor; up: BackendTensor; down: BackendTensor; gateW?: BackendTensor }; // Is x H, Is x H, H x Is, 1 x H
   free(): void;
 }
@@ -56,6 +63,10 @@ export interface MoeHostWeights {
   gateEnc: SamoyedsWeight[];
   upEnc: SamoyedsWeight[];
   downEnc: SamoyedsWeight[];
+  /** V:2:8 encodings (format "vnm": the dense copies are then V:2:8-pruned and the Samoyeds ones are empty) */
+  gateVnm?: VnmWeight[];
+  upVnm?: VnmWeight[];
+  downVnm?: VnmWeight[];
   shared?: { gate: HostTensor; up: HostTensor; down: HostTensor; gateW?: HostTensor };
   params: SamoyedsParams;
 }
@@ -64,16 +75,22 @@ function halfTensor(dtype: HalfDType, shape: number[], seed: number, scale: numb
   return HostTensor.fromF32(randn(shape[0] * shape[1], seed, scale), shape, dtype);
 }
 
-export function makeHostWeights(config: MoeModelConfig, dtype: HalfDType, seed = 1, params = PAPER_PARAMS): MoeHostWeights {
+export function makeHostWeights(config: MoeModelConfig, dtype: HalfDType, seed = 1, params = PAPER_PARAMS,
+  format: "samoyeds" | "vnm" = "samoyeds"): MoeHostWeights {
   const { hidden: H, intermediate: I, experts: E } = config;
-  const prune = (t: HostTensor) => toSamoyeds(t, params).weight;
+  const raw = (rows: number, cols: number, s: number) => halfTensor(dtype, [rows, cols], s, 1 / Math.sqrt(cols));
   const gateEnc: SamoyedsWeight[] = [], upEnc: SamoyedsWeight[] = [], downEnc: SamoyedsWeight[] = [];
+  const gateVnm: VnmWeight[] = [], upVnm: VnmWeight[] = [], downVnm: VnmWeight[] = [];
   for (let e = 0; e < E; e++) {
-    gateEnc.push(prune(halfTensor(dtype, [I, H], seed * 1000 + 3 * e + 1, 1 / Math.sqrt(H))));
-    upEnc.push(prune(halfTensor(dtype, [I, H], seed * 1000 + 3 * e + 2, 1 / Math.sqrt(H))));
-    downEnc.push(prune(halfTensor(dtype, [H, I], seed * 1000 + 3 * e + 3, 1 / Math.sqrt(I))));
+    const mats = [raw(I, H, seed * 1000 + 3 * e + 1), raw(I, H, seed * 1000 + 3 * e + 2), raw(H, I, seed * 1000 + 3 * e + 3)];
+    if (format === "samoyeds") {
+      [gateEnc, upEnc, downEnc].forEach((list, i) => list.push(toSamoyeds(mats[i], params).weight));
+    } else {
+      [gateVnm, upVnm, downVnm].forEach((list, i) => list.push(encodeVnm(pruneToVnm(mats[i], 128).pruned, 128)));
+    }
   }
-  const dec = (w: SamoyedsWeight) => decodeDense(w);
+  const dec = format === "samoyeds" ? (w: SamoyedsWeight) => decodeSamoyeds(w) : undefined;
+  const decV = (w: VnmWeight) => decodeVnm(w);
   let shared: MoeHostWeights["shared"];
   if (config.shared) {
     const Is = config.shared.intermediate;
@@ -87,12 +104,11 @@ export function makeHostWeights(config: MoeModelConfig, dtype: HalfDType, seed =
   return {
     config, dtype, params,
     router: halfTensor(dtype, [E, H], seed * 7 + 100, 1 / Math.sqrt(H)),
-    gate: gateEnc.map(dec), up: upEnc.map(dec), down: downEnc.map(dec), gateEnc, upEnc, downEnc, shared,
+    gate: dec ? gateEnc.map(dec) : gateVnm.map(decV), up: dec ? upEnc.map(dec) : upVnm.map(decV),
+    down: dec ? downEnc.map(dec) : downVnm.map(decV),
+    gateEnc, upEnc, downEnc, shared,
+    ...(format === "vnm" ? { gateVnm, upVnm, downVnm } : {}),
   };
-}
-
-function decodeDense(w: SamoyedsWeight): HostTensor {
-  return decodeSamoyeds(w);
 }
 
 function catHost(parts: HostTensor[], dtype: HalfDType): HostTensor {
@@ -104,6 +120,19 @@ function catHost(parts: HostTensor[], dtype: HalfDType): HostTensor {
     at += p.numel;
   }
   return out;
+}
+
+function stackVnm(b: Backend, list: VnmWeight[]): VnmStack & { free(): void } {
+  const w0 = list[0];
+  const cat = (parts: HostTensor[]) => {
+    const out = new HostTensor("u8", [parts.reduce((a, p) => a + p.numel, 0)]);
+    let at = 0;
+    for (const p of parts) (out.data as Uint8Array).set(p.data as Uint8Array, at), at += p.numel;
+    return BackendTensor.from(b, out);
+  };
+  const values = cat(list.map((w) => w.values)), meta = cat(list.map((w) => w.meta)), colmask = cat(list.map((w) => w.colmask));
+  return { m: w0.m, k: w0.k, V: w0.V, bytes: vnmSizes(w0.m, w0.k, w0.V), values, meta, colmask,
+    free: () => (values.free(), meta.free(), colmask.free()) };
 }
 
 /** Uploads host weights (both the sparse and the dense copies). */
@@ -119,9 +148,14 @@ export function uploadWeights(b: Backend, w: MoeHostWeights): MoeLayerWeights {
       up: up(BackendTensor.from(b, catHost(w.up, w.dtype))),
       down: up(BackendTensor.from(b, catHost(w.down, w.dtype))),
     },
-    sparse: {
-      gate: up(stackSamoyeds(b, w.gateEnc)), up: up(stackSamoyeds(b, w.upEnc)), down: up(stackSamoyeds(b, w.downEnc)),
-      params: w.params,
+    sparse: w.gateEnc.length
+      ? {
+        gate: up(stackSamoyeds(b, w.gateEnc)), up: up(stackSamoyeds(b, w.upEnc)), down: up(stackSamoyeds(b, w.downEnc)),
+        params: w.params,
+      }
+      : undefined,
+    vnm: w.gateVnm && {
+      gate: up(stackVnm(b, w.gateVnm)), up: up(stackVnm(b, w.upVnm!)), down: up(stackVnm(b, w.downVnm!)),
     },
     shared: sh && {
       gate: up(BackendTensor.from(b, sh.gate)), up: up(BackendTensor.from(b, sh.up)), down: up(BackendTensor.from(b, sh.down)),
@@ -141,7 +175,7 @@ function fillRandom(b: Backend, t: BackendTensor, seed: number, scale: number, m
  * Sparse weights get random values and row choices and a fixed valid 2:4 metadata (positions 0,1: the kernel's
  * speed does not depend on it). Dense and sparse copies are independent random weights (timing only). */
 export function randomDeviceWeights(
-  b: Backend, config: MoeModelConfig, dtype: HalfDType, what: { dense: boolean; sparse: boolean },
+  b: Backend, config: MoeModelConfig, dtype: HalfDType, what: { dense: boolean; sparse: boolean; vnm?: boolean },
   sizes?: (m: number, k: number) => { values: number; indices: number; meta: number }, params = PAPER_PARAMS, seed = 7,
 ): MoeLayerWeights {
   const { hidden: H, intermediate: I, experts: E } = config;
@@ -161,10 +195,19 @@ export function randomDeviceWeights(
     meta.fill(0x44); // every 4-bit group = positions (0, 1): valid ordered 2:4 metadata
     return { backend: b, dtype, m, k, nExperts: E, params: { ...params }, values, indices, meta };
   };
+  const vnmStack = (m: number, k: number): VnmStack => {
+    // random fragment values, every metadata nibble = positions (0, 1), every column mask = columns 0..3 kept
+    const bytes = vnmSizes(m, k, 128);
+    const values = rnd("u8", [E * bytes.values], 0, 64); // small random bytes: finite f16/bf16 values
+    const meta = up(new BackendTensor(b, "u8", [E * bytes.meta])).fill(0x44);
+    const colmask = up(new BackendTensor(b, "u8", [E * bytes.colmask])).fill(0x0f);
+    return { m, k, V: 128, bytes, values, meta, colmask };
+  };
   const sh = config.shared;
   return {
     config, dtype, backend: b,
     router: rnd(dtype, [E, H], 1 / Math.sqrt(H)),
+    vnm: what.vnm ? { gate: vnmStack(I, H), up: vnmStack(I, H), down: vnmStack(H, I) } : undefined,
     dense: what.dense ? { gate: rnd(dtype, [E * I, H], 1 / Math.sqrt(H)), up: rnd(dtype, [E * I, H], 1 / Math.sqrt(H)), down: rnd(dtype, [E * H, I], 1 / Math.sqrt(I)) } : undefined,
     sparse: what.sparse ? { gate: stacked(I, H), up: stacked(I, H), down: stacked(H, I), params } : undefined,
     shared: sh && {
@@ -294,10 +337,34 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
       b.call("sy_moe_combine", T, k, H, ws.C.ptr, dt, ws.slotOf.ptr, fuse ? null : ws.topkW.ptr, ws.Y.ptr, 0);
     }
   } else {
-    const d = w.dense;
-    if (!d) throw new Error(`moeExperts: method ${opts.method} needs dense weights`);
+    const d = w.dense!;
+    if (!d && opts.method !== "vnmLoop") throw new Error(`moeExperts: method ${opts.method} needs dense weights`);
     if (!counts || counts.length !== E) throw new Error(`moeExperts: method ${opts.method} needs the host counts (hostCounts)`);
-    if (opts.method === "denseGrouped") {
+    if (opts.method === "vnmLoop") {
+      const v = w.vnm;
+      if (!v) throw new Error("moeExperts: method vnmLoop needs V:2:8 weights");
+      b.call("sy_moe_gather_rows", dt, S, H, X.ptr, T, ws.tokenOf.ptr, ws.Xg!.ptr);
+      const spmm = (st: VnmStack, e: number, x: Ptr, n: number, y: Ptr) =>
+        b.call("sy_vnm_spmm", dt, st.m, st.k, st.V, off(st.values.ptr, e * st.bytes.values), off(st.meta.ptr, e * st.bytes.meta),
+          off(st.colmask.ptr, e * st.bytes.colmask), x, n, y, dt);
+      let o = 0;
+      for (let e = 0; e < E; e++) {
+        const n = counts[e];
+        if (n > 0) {
+          spmm(v.gate, e, off(ws.Xg!.ptr, o * H * 2), n, off(ws.G.ptr, o * I * 2));
+          spmm(v.up, e, off(ws.Xg!.ptr, o * H * 2), n, off(ws.U.ptr, o * I * 2));
+        }
+        o += n;
+      }
+      b.call("sy_moe_silu_mul", dt, S, I, ws.G.ptr, ws.U.ptr, ws.U.ptr, 1);
+      o = 0;
+      for (let e = 0; e < E; e++) {
+        const n = counts[e];
+        if (n > 0) spmm(v.down, e, off(ws.U.ptr, o * I * 2), n, off(ws.C.ptr, o * H * 2));
+        o += n;
+      }
+      b.call("sy_moe_combine", T, k, H, ws.C.ptr, dt, ws.slotOf.ptr, ws.topkW.ptr, ws.Y.ptr, 0);
+    } else if (opts.method === "denseGrouped") {
       b.call("sy_moe_gather_rows", dt, S, H, X.ptr, T, ws.tokenOf.ptr, ws.Xg!.ptr);
       const used = new Int32Array(1);
       const impl = opts.groupedImpl ?? 0;

@@ -73,6 +73,21 @@ Deno.test("moe CPU layer bf16 and T = 1 and no shared", () => {
   }
 });
 
+Deno.test("moe CPU weight-only sparse baseline (V:2:8 per-expert loop) = HF loop on the same V:2:8-pruned weights", () => {
+  for (const cfg of [TINY[0][1], TINY[1][1]]) {
+    const hw = makeHostWeights(cfg, "f16", 12, undefined, "vnm");
+    const T = 20;
+    const X = input(T, cfg.hidden, "f16", 13);
+    const ref = moeReferenceTs(hw, X, T);
+    const w = uploadWeights(cpu, hw), ws = new MoeWorkspace(cpu, cfg, "f16", T), x = BackendTensor.from(cpu, X);
+    for (const method of ["vnmLoop", "hfLoop"] as const) {
+      const err = relativeError(moeForward(w, ws, x, T, { method }).data as Float32Array, ref);
+      assert.ok(err < 4e-3, `${cfg.experts} experts ${method}: relative error ${err}`);
+    }
+    x.free(), ws.free(), w.free();
+  }
+});
+
 Deno.test("moe router and index lists (CPU): top-k order, renormalization, stable per-expert lists", () => {
   const T = 33, E = 7, k = 3;
   const logits = new HostTensor("f32", [T, E], randn(T * E, 2));
@@ -189,4 +204,21 @@ Deno.test("model-level figures render from a synthetic results file (no GPU numb
   }
   assert.equal(maxBatchTable(j)[0].ratio, 2);
   assert.equal(targets(j).length, 4);
+});
+
+gpuTest("moe CUDA weight-only sparse baseline (V:2:8 loop) = CPU backend, including T = 1 and skewed routing", () => {
+  const cfg = TINY[1][1];
+  const hw = makeHostWeights(cfg, "bf16", 14, undefined, "vnm");
+  const run = (name: "cpu" | "cuda", T: number) => {
+    const b = openBackend(name);
+    const w = uploadWeights(b, hw), ws = new MoeWorkspace(b, cfg, "bf16", T), x = BackendTensor.from(b, input(T, cfg.hidden, "bf16", 15));
+    try {
+      return moeForward(w, ws, x, T, { method: "vnmLoop" }).data as Float32Array;
+    } finally {
+      x.free(), ws.free(), w.free();
+    }
+  };
+  for (const T of [1, 77]) assert.ok(relativeError(run("cuda", T), run("cpu", T)) < 2e-2, `T=${T}`);
+  hw.router.data.fill(0);
+  assert.ok(relativeError(run("cuda", 50), run("cpu", 50)) < 2e-2, "skewed");
 });
