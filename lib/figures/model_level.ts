@@ -66,12 +66,13 @@ export function barChart(title: string, groups: { model: string; values: (number
 
 /** Figure 14: MoE-layer speedup over the HF loop at T tokens (with and, for models with shared experts, without them) */
 export function figure14(j: ModelLevelJson, T = 4096): string {
-  const series = ["samoyeds", "samoyeds_scatter_add", "dense_grouped", "dense_gemm_loop", "samoyeds_no_shared", "dense_grouped_no_shared"];
+  const series = ["samoyeds", "samoyeds_scatter_add", "dense_grouped", "dense_gemm_loop", "vnm_loop", "samoyeds_no_shared", "dense_grouped_no_shared"];
+  const withShared = 5;
   const groups = speedups(j, T, series).map((g) => {
     // the no-shared variants compare against the HF loop without shared experts
     const base = ms(j, g.model, T, "hf_loop_no_shared");
     return { model: g.model, values: g.values.map((v, i) => {
-      if (i < 4) return v;
+      if (i < withShared) return v;
       const t = ms(j, g.model, T, series[i]);
       return base && t ? base / t : undefined;
     }) };
