@@ -11,13 +11,19 @@ export const figuresDir = join(repoRoot, "figures");
 const FONT = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif";
 const SVG_NS = "http://www.w3.org/2000/svg";
 
+/** What we need of a DOM node (no DOM lib in Deno's type environment). */
+export interface SvgNode {
+  outerHTML: string;
+  tagName?: string;
+}
+
 /** A fresh DOM document for Plot (Plot needs `document` when there is no browser). */
-export function plotDocument(): Document {
-  return parseHTML("<!DOCTYPE html><html><head></head><body></body></html>").document as unknown as Document;
+export function plotDocument(): unknown {
+  return (parseHTML("<!DOCTYPE html><html><head></head><body></body></html>") as unknown as { document: unknown }).document;
 }
 
 /** Plot.plot() with a server-side document and readable defaults (font size, white background). */
-export function plot(options: Plot.PlotOptions): SVGSVGElement {
+export function plot(options: Plot.PlotOptions): SvgNode {
   const el = Plot.plot({
     document: plotDocument(),
     style: { fontSize: "12px", fontFamily: FONT, background: "white", color: "black" },
@@ -28,10 +34,10 @@ export function plot(options: Plot.PlotOptions): SVGSVGElement {
     ...options,
   } as Plot.PlotOptions);
   // title/caption/swatch legends make Plot return an HTML <figure>: we draw those ourselves in pure SVG
-  if (String((el as unknown as Element).tagName).toLowerCase() !== "svg") {
+  if (String((el as unknown as SvgNode).tagName).toLowerCase() !== "svg") {
     throw new Error("plot(): Plot returned HTML (title, caption or legend option); pass title/legend to saveFigure instead");
   }
-  return el as unknown as SVGSVGElement;
+  return el as unknown as SvgNode;
 }
 
 export interface LegendEntry {
@@ -65,8 +71,8 @@ function asList(x: string | string[]): string[] {
 }
 
 /** Serializes a Plot SVG element (or passes an SVG string through) and makes sure it has the SVG namespace. */
-export function svgString(figure: Element | SVGSVGElement | string): string {
-  let s = typeof figure === "string" ? figure : (figure as Element).outerHTML;
+export function svgString(figure: SvgNode | string): string {
+  let s = typeof figure === "string" ? figure : figure.outerHTML;
   s = s.trim();
   if (!s.startsWith("<svg")) throw new Error("svgString: expected an <svg> element or string");
   if (!/^<svg[^>]*\sxmlns=/.test(s)) s = s.replace(/^<svg/, `<svg xmlns="${SVG_NS}"`);
@@ -88,7 +94,7 @@ function sizeOf(svg: string): { width: number; height: number } {
 }
 
 /** Wraps a chart SVG with title, subtitle, legend row and caption (source + device) into one standalone SVG. */
-export function frameFigure(chart: Element | string, meta: FigureMeta): string {
+export function frameFigure(chart: SvgNode | string, meta: FigureMeta): string {
   const inner = svgString(chart);
   const { width: cw, height: ch } = sizeOf(inner);
   const width = Math.max(cw, 520);
@@ -162,7 +168,7 @@ export function svgToPng(svg: string, scale = 2): Uint8Array {
 let warnedFonts = false;
 
 /** Writes figures/<name>.svg and figures/<name>.png, stamped with title, legend, data source and device. */
-export function saveFigure(chart: Element | string, meta: FigureMeta): { svg: string; png: string } {
+export function saveFigure(chart: SvgNode | string, meta: FigureMeta): { svg: string; png: string } {
   const dir = meta.dir ?? figuresDir;
   Deno.mkdirSync(dir, { recursive: true });
   const svg = frameFigure(chart, meta);
