@@ -8,6 +8,7 @@ import {
   MoeWorkspace, uploadWeights,
 } from "../lib/moe.ts";
 import { gpuTest } from "./helpers.ts";
+import { decoderCounts, decoderForward, DecoderWorkspace, randomAttentionWeights } from "../lib/decoder.ts";
 
 const cpu = openBackend("cpu");
 
@@ -221,4 +222,86 @@ gpuTest("moe CUDA weight-only sparse baseline (V:2:8 loop) = CPU backend, includ
   for (const T of [1, 77]) assert.ok(relativeError(run("cuda", T), run("cpu", T)) < 2e-2, `T=${T}`);
   hw.router.data.fill(0);
   assert.ok(relativeError(run("cuda", 50), run("cpu", 50)) < 2e-2, "skewed");
+});
+
+// ---------- decoder layer (Figure 15) ----------
+
+function attentionTs(qkv: Float32Array, nSeq: number, L: number, heads: number, kv: number, hd: number): Float32Array {
+  const ld = (heads + 2 * kv) * hd, out = new Float32Array(nSeq * L * heads * hd);
+  for (let s = 0; s < nSeq; s++) {
+    for (let h = 0; h < heads; h++) {
+      const g = Math.floor(h / (heads / kv));
+      for (let q = 0; q < L; q++) {
+        const sc: number[] = [];
+        for (let k = 0; k <= q; k++) {
+          let a = 0;
+          for (let d = 0; d < hd; d++) a += qkv[(s * L + q) * ld + h * hd + d] * qkv[(s * L + k) * ld + (heads + g) * hd + d];
+          sc.push(a / Math.sqrt(hd));
+        }
+        const mx = Math.max(...sc), e = sc.map((v) => Math.exp(v - mx)), z = e.reduce((a, v) => a + v, 0);
+        for (let d = 0; d < hd; d++) {
+          let a = 0;
+          for (let k = 0; k <= q; k++) a += (e[k] / z) * qkv[(s * L + k) * ld + (heads + kv + g) * hd + d];
+          out[(s * L + q) * heads * hd + h * hd + d] = a;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function runAttention(name: "cpu" | "cuda", qkv: HostTensor, nSeq: number, L: number, heads: number, kv: number, hd: number): Float32Array {
+  const b = openBackend(name);
+  const x = BackendTensor.from(b, qkv), sc = new BackendTensor(b, "f32", [heads * L * L]), p = new BackendTensor(b, qkv.dtype, [heads * L * L]);
+  const o = new BackendTensor(b, qkv.dtype, [nSeq * L, heads * hd]);
+  try {
+    b.call("sy_attention_prefill", 0 + (qkv.dtype === "bf16" ? 1 : 0), nSeq, L, heads, kv, hd, x.ptr, sc.ptr, p.ptr, o.ptr);
+    return o.toHost().toF32();
+  } finally {
+    x.free(), sc.free(), p.free(), o.free();
+  }
+}
+
+Deno.test("attention (CPU backend) = TS reference: causal, grouped-query", () => {
+  const [nSeq, L, heads, kv, hd] = [2, 7, 4, 2, 8];
+  const qkv = HostTensor.fromF32(randn(nSeq * L * (heads + 2 * kv) * hd, 21), [nSeq * L, (heads + 2 * kv) * hd], "f16");
+  const err = relativeError(runAttention("cpu", qkv, nSeq, L, heads, kv, hd), attentionTs(qkv.toF32(), nSeq, L, heads, kv, hd));
+  assert.ok(err < 2e-3, `relative error ${err}`);
+  assert.throws(() => openBackend("cpu").call("sy_attention_prefill", 0, 1, 4, 3, 2, 8, null, null, null, null), /heads % kv_heads/);
+});
+
+function decoderRun(name: "cpu" | "cuda", cfg: MoeModelConfig, hw: MoeHostWeights, nSeq: number, L: number, opts: MoeForwardOptions) {
+  const b = openBackend(name);
+  const mw = uploadWeights(b, hw), mws = new MoeWorkspace(b, cfg, hw.dtype, nSeq * L);
+  const aw = randomAttentionWeights(b, cfg, hw.dtype, 31, false);
+  const dws = new DecoderWorkspace(b, cfg, hw.dtype, nSeq, L);
+  const x = BackendTensor.from(b, input(nSeq * L, cfg.hidden, hw.dtype, 17));
+  try {
+    const counts = decoderCounts(aw, dws, mw, mws, x);
+    decoderForward(aw, dws, mw, mws, x, opts, counts);
+    return dws.out.toHost().toF32();
+  } finally {
+    x.free(), dws.free(), aw.free(), mws.free(), mw.free();
+  }
+}
+
+Deno.test("decoder layer (CPU): the samoyeds MoE and the HF loop give the same layer output on the same pruned weights", () => {
+  const cfg = tinyModel({ attention: { heads: 4, kvHeads: 2, headDim: 32 } });
+  const hw = makeHostWeights(cfg, "f16", 19);
+  const a = decoderRun("cpu", cfg, hw, 2, 9, { method: "samoyeds" }), b = decoderRun("cpu", cfg, hw, 2, 9, { method: "hfLoop" });
+  assert.ok(relativeError(a, b) < 2e-3, `relative difference ${relativeError(a, b)}`);
+});
+
+gpuTest("attention and decoder layer: CUDA = CPU backend", () => {
+  for (const [nSeq, L, heads, kv, hd] of [[1, 1, 2, 1, 64], [2, 33, 4, 2, 64], [1, 130, 8, 8, 128]]) {
+    const qkv = HostTensor.fromF32(randn(nSeq * L * (heads + 2 * kv) * hd, 22), [nSeq * L, (heads + 2 * kv) * hd], "bf16");
+    const err = relativeError(runAttention("cuda", qkv, nSeq, L, heads, kv, hd), runAttention("cpu", qkv, nSeq, L, heads, kv, hd));
+    assert.ok(err < 2e-2, `attention ${[nSeq, L, heads, kv, hd]}: relative error ${err}`);
+  }
+  const cfg = tinyModel({ attention: { heads: 4, kvHeads: 2, headDim: 32 }, shared: { intermediate: 128, sigmoidGate: true, count: 1 } });
+  const hw = makeHostWeights(cfg, "bf16", 23);
+  for (const opts of [{ method: "samoyeds" }, { method: "denseGrouped" }] as MoeForwardOptions[]) {
+    const err = relativeError(decoderRun("cuda", cfg, hw, 2, 40, opts), decoderRun("cpu", cfg, hw, 2, 40, opts));
+    assert.ok(err < 2e-2, `decoder ${opts.method}: relative error ${err}`);
+  }
 });

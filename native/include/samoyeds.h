@@ -228,6 +228,19 @@ SY_API sy_status sy_moe_dense_grouped_gemm(int32_t dtype, int32_t E, int32_t m, 
                                            const void* X, const int32_t* counts_host, void* Y, int32_t y_dtype,
                                            int32_t impl, int32_t* used_impl_out);
 
+/* Decoder-layer pieces (Figure 15). RMSNorm: out[t] = X[t] / sqrt(mean(X[t]^2) + eps) * (gamma ? gamma : 1), dtype
+ * in and out. Residual: out = X + Y (X, out dtype; Y f32). */
+SY_API sy_status sy_moe_rmsnorm(int32_t dtype, int32_t T, int32_t width, const void* X, const void* gamma, float eps,
+                                void* out);
+SY_API sy_status sy_moe_residual_add(int32_t dtype, int32_t T, int32_t width, const void* X, const float* Y, void* out);
+/* Causal self-attention of n_seq sequences of seq_len tokens (prefill), grouped-query (heads % kv_heads == 0), scale
+ * 1/sqrt(head_dim), no RoPE. qkv: (n_seq*seq_len) x ((heads + 2*kv_heads)*head_dim) dtype, per token [q heads | k | v].
+ * Workspaces: scores heads*seq_len^2 f32, probs heads*seq_len^2 dtype. out: (n_seq*seq_len) x (heads*head_dim) dtype.
+ * CUDA: cuBLAS strided-batched GEMMs for QK^T and PV (one call per sequence and kv head) + a causal softmax kernel
+ * (a plain, non-fused attention: stated as such in Figure 15). CPU: loops, probabilities rounded to dtype as on CUDA. */
+SY_API sy_status sy_attention_prefill(int32_t dtype, int32_t n_seq, int32_t seq_len, int32_t heads, int32_t kv_heads,
+                                      int32_t head_dim, const void* qkv, float* scores, void* probs, void* out);
+
 /* ===== Hopper wgmma.sp SSMM (issue 5; native/src/cuda/ssmm_wgmma*) ===== */
 /* The weight is re-packed offline for wgmma.sp (N=1, M=2, V in {32,64,128}, k % 8 == 0): values in tile order (each
  * 128-row x 64-k block is the byte image of the kernel's shared-memory stage) and wgmma.sp metadata words; the

@@ -18,4 +18,11 @@ export const moeSymbols = {
     parameters: ["i32", "i32", "i32", "i32", "pointer", "pointer", "buffer", "pointer", "i32", "i32", "buffer"],
     result: "i32",
   },
+  // decoder-layer pieces (Figure 15)
+  sy_moe_rmsnorm: { parameters: ["i32", "i32", "i32", "pointer", "pointer", "f32", "pointer"], result: "i32" },
+  sy_moe_residual_add: { parameters: ["i32", "i32", "i32", "pointer", "pointer", "pointer"], result: "i32" },
+  sy_attention_prefill: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "i32", "pointer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;

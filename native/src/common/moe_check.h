@@ -51,3 +51,17 @@ inline sy_status check_fill(int dtype, uint64_t count, int modulo, const void* o
   return SY_OK;
 }
 }  // namespace sy
+
+namespace sy {
+inline sy_status check_attention(int dtype, int n_seq, int L, int heads, int kv, int hd, const void* qkv, const void* scores,
+                                 const void* probs, const void* out) {
+  const char* fn = "sy_attention_prefill";
+  if (!is_half(dtype)) return fail(SY_ERR_INVALID, "%s: dtype must be f16 (0) or bf16 (1), got %d", fn, dtype);
+  if (n_seq < 0 || L <= 0 || heads <= 0 || kv <= 0 || hd <= 0 || heads % kv)
+    return fail(SY_ERR_INVALID, "%s: need n_seq >= 0, seq_len, heads, kv_heads, head_dim > 0 and heads %% kv_heads == 0; got %d %d %d %d %d",
+                fn, n_seq, L, heads, kv, hd);
+  if (hd % 8) return fail(SY_ERR_INVALID, "%s: head_dim must be a multiple of 8, got %d", fn, hd);
+  if (n_seq > 0 && (!qkv || !scores || !probs || !out)) return fail(SY_ERR_INVALID, "%s: null pointer", fn);
+  return SY_OK;
+}
+}  // namespace sy

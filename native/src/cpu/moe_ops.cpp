@@ -184,3 +184,69 @@ SY_API sy_status sy_moe_fill_random(int32_t dt, uint64_t count, uint32_t seed, f
   }
   return SY_OK;
 }
+
+// ---------- decoder-layer pieces ----------
+SY_API sy_status sy_moe_rmsnorm(int32_t dt, int32_t T, int32_t width, const void* X, const void* gamma, float eps, void* out) {
+  sy_status st = sy::check_rows("sy_moe_rmsnorm", T, width, dt, true);
+  if (st) return st;
+  SY_CHECK(T == 0 || (X && out), "sy_moe_rmsnorm", "null pointer");
+  const uint16_t *x = (const uint16_t*)X, *g = (const uint16_t*)gamma;
+  for (int t = 0; t < T; t++) {
+    double ss = 0;
+    for (int c = 0; c < width; c++) {
+      float v = sy::half_to_f32(x[(size_t)t * width + c], dt);
+      ss += (double)v * v;
+    }
+    float r = 1.f / std::sqrt((float)(ss / width) + eps);
+    for (int c = 0; c < width; c++) {
+      float v = sy::half_to_f32(x[(size_t)t * width + c], dt) * r * (g ? sy::half_to_f32(g[c], dt) : 1.f);
+      ((uint16_t*)out)[(size_t)t * width + c] = sy::f32_to_half(v, dt);
+    }
+  }
+  return SY_OK;
+}
+
+SY_API sy_status sy_moe_residual_add(int32_t dt, int32_t T, int32_t width, const void* X, const float* Y, void* out) {
+  sy_status st = sy::check_rows("sy_moe_residual_add", T, width, dt, true);
+  if (st) return st;
+  SY_CHECK(T == 0 || (X && Y && out), "sy_moe_residual_add", "null pointer");
+  for (size_t i = 0, n = (size_t)T * width; i < n; i++)
+    ((uint16_t*)out)[i] = sy::f32_to_half(sy::half_to_f32(((const uint16_t*)X)[i], dt) + Y[i], dt);
+  return SY_OK;
+}
+
+SY_API sy_status sy_attention_prefill(int32_t dt, int32_t n_seq, int32_t L, int32_t heads, int32_t kv, int32_t hd,
+                                      const void* qkv, float* scores, void* probs, void* out) {
+  sy_status st = sy::check_attention(dt, n_seq, L, heads, kv, hd, qkv, scores, probs, out);
+  if (st) return st;
+  const uint16_t* in = (const uint16_t*)qkv;
+  const size_t ld = (size_t)(heads + 2 * kv) * hd, ldo = (size_t)heads * hd;
+  const float scale = 1.f / std::sqrt((float)hd);
+  const int group = heads / kv;
+  std::vector<float> p(L);
+  for (int s = 0; s < n_seq; s++)
+    for (int h = 0; h < heads; h++) {
+      const int g = h / group;
+      for (int q = 0; q < L; q++) {
+        const size_t tq = (size_t)s * L + q;
+        float mx = -INFINITY;
+        for (int kk = 0; kk <= q; kk++) {
+          const size_t tk = (size_t)s * L + kk;
+          float a = 0;
+          for (int d = 0; d < hd; d++)
+            a += sy::half_to_f32(in[tq * ld + h * hd + d], dt) * sy::half_to_f32(in[tk * ld + (heads + g) * hd + d], dt);
+          p[kk] = a * scale;
+          mx = std::fmax(mx, p[kk]);
+        }
+        float sum = 0;
+        for (int kk = 0; kk <= q; kk++) sum += (p[kk] = std::exp(p[kk] - mx));
+        for (int kk = 0; kk <= q; kk++) p[kk] = sy::half_to_f32(sy::f32_to_half(p[kk] / sum, dt), dt);  // probs in dtype
+        for (int d = 0; d < hd; d++) {
+          float a = 0;
+          for (int kk = 0; kk <= q; kk++) a += p[kk] * sy::half_to_f32(in[((size_t)s * L + kk) * ld + (heads + kv + g) * hd + d], dt);
+          ((uint16_t*)out)[tq * ldo + h * hd + d] = sy::f32_to_half(a, dt);
+        }
+      }
+    }
+  return SY_OK;
+}

@@ -367,8 +367,11 @@ typedef int (*GemmExFn)(void*, int, int, int, int, int, const void*, const void*
 typedef int (*GroupedExFn)(void*, const int*, const int*, const int*, const int*, const int*, const void*,
                            const void* const*, int, const int*, const void* const*, int, const int*, const void*,
                            void* const*, int, const int*, int, const int*, int);
+typedef int (*StridedExFn)(void*, int, int, int, int, int, const void*, const void*, int, int, long long, const void*, int,
+                           int, long long, const void*, void*, int, int, long long, int, int, int);
 struct MoeCublas {
   GemmExFn gemm_ex = nullptr;
+  StridedExFn strided = nullptr;  // cublasGemmStridedBatchedEx
   GroupedExFn grouped = nullptr;  // cublasGemmGroupedBatchedEx (cuBLAS >= 12.5), may be absent
   bool loaded = false;
 };
@@ -403,6 +406,8 @@ sy_status moe_cublas(const char* fn, MoeCublas** out) {
     void* p = nullptr;
     if ((st = sy::find_symbol(fn, lib, "cublasGemmEx", &p))) return st;
     api.gemm_ex = (GemmExFn)p;
+    if ((st = sy::find_symbol(fn, lib, "cublasGemmStridedBatchedEx", &p))) return st;
+    api.strided = (StridedExFn)p;
     p = nullptr;
     if (sy::find_symbol(fn, lib, "cublasGemmGroupedBatchedEx", &p) == SY_OK) api.grouped = (GroupedExFn)p;
     sy::clear_error();
@@ -501,4 +506,142 @@ SY_API sy_status sy_moe_fill_random(int32_t dt, uint64_t count, uint32_t seed, f
   if (st || !count) return st;
   fill_random_kernel<<<grid_for((long long)std::min<uint64_t>(count, 1ull << 40), 256), 256, 0, sy::stream()>>>(dt, count, seed, scale, modulo, out);
   return sy::check_launch("sy_moe_fill_random");
+}
+
+// ---------- decoder-layer pieces ----------
+namespace {
+template <typename T>
+__global__ void rmsnorm_kernel(int width, const T* __restrict__ X, const T* __restrict__ gamma, float eps, T* __restrict__ out) {
+  const size_t row = blockIdx.x;
+  __shared__ float part[32];
+  float ss = 0.f;
+  for (int c = threadIdx.x; c < width; c += blockDim.x) {
+    const float v = to_f32(X[row * width + c]);
+    ss += v * v;
+  }
+  for (int o = 16; o; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+  if (threadIdx.x % 32 == 0) part[threadIdx.x / 32] = ss;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    float v = threadIdx.x < blockDim.x / 32 ? part[threadIdx.x] : 0.f;
+    for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (threadIdx.x == 0) part[0] = v;
+  }
+  __syncthreads();
+  const float r = rsqrtf(part[0] / width + eps);
+  for (int c = threadIdx.x; c < width; c += blockDim.x)
+    out[row * width + c] = from_f32<T>(to_f32(X[row * width + c]) * r * (gamma ? to_f32(gamma[c]) : 1.f));
+}
+template <typename T>
+__global__ void residual_kernel(long long n, const T* __restrict__ X, const float* __restrict__ Y, T* __restrict__ out) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    out[i] = from_f32<T>(to_f32(X[i]) + Y[i]);
+}
+// one block per (query row, head): causal softmax of scale * scores over keys 0..q, zeros after
+template <typename T>
+__global__ void causal_softmax_kernel(int L, float scale, const float* __restrict__ S, T* __restrict__ P) {
+  const int q = blockIdx.x, h = blockIdx.y;
+  const float* s = S + ((size_t)h * L + q) * L;
+  T* p = P + ((size_t)h * L + q) * L;
+  __shared__ float red[32];
+  float mx = -INFINITY;
+  for (int k = threadIdx.x; k <= q; k += blockDim.x) mx = fmaxf(mx, s[k] * scale);
+  for (int o = 16; o; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = mx;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    float v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : -INFINITY;
+    for (int o = 16; o; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    if (threadIdx.x == 0) red[0] = v;
+  }
+  __syncthreads();
+  mx = red[0];
+  __syncthreads();
+  float sum = 0.f;
+  for (int k = threadIdx.x; k <= q; k += blockDim.x) sum += __expf(s[k] * scale - mx);
+  for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = sum;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    float v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : 0.f;
+    for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (threadIdx.x == 0) red[0] = v;
+  }
+  __syncthreads();
+  const float inv = 1.f / red[0];
+  for (int k = threadIdx.x; k < L; k += blockDim.x) p[k] = from_f32<T>(k <= q ? __expf(s[k] * scale - mx) * inv : 0.f);
+}
+}  // namespace
+
+SY_API sy_status sy_moe_rmsnorm(int32_t dt, int32_t T, int32_t width, const void* X, const void* gamma, float eps, void* out) {
+  SY_ENTER("sy_moe_rmsnorm");
+  sy_status st = sy::check_rows("sy_moe_rmsnorm", T, width, dt, true);
+  if (st) return st;
+  SY_CHECK(T == 0 || (X && out), "sy_moe_rmsnorm", "null pointer");
+  if (!T) return SY_OK;
+  by_dtype(dt, [&](auto tag) {
+    using E = decltype(tag);
+    rmsnorm_kernel<E><<<T, 256, 0, sy::stream()>>>(width, (const E*)X, (const E*)gamma, eps, (E*)out);
+  });
+  return sy::check_launch("sy_moe_rmsnorm");
+}
+
+SY_API sy_status sy_moe_residual_add(int32_t dt, int32_t T, int32_t width, const void* X, const float* Y, void* out) {
+  SY_ENTER("sy_moe_residual_add");
+  sy_status st = sy::check_rows("sy_moe_residual_add", T, width, dt, true);
+  if (st) return st;
+  SY_CHECK(T == 0 || (X && Y && out), "sy_moe_residual_add", "null pointer");
+  const long long n = (long long)T * width;
+  if (!n) return SY_OK;
+  by_dtype(dt, [&](auto tag) {
+    using E = decltype(tag);
+    residual_kernel<E><<<grid_for(n, 256), 256, 0, sy::stream()>>>(n, (const E*)X, Y, (E*)out);
+  });
+  return sy::check_launch("sy_moe_residual_add");
+}
+
+SY_API sy_status sy_attention_prefill(int32_t dt, int32_t n_seq, int32_t L, int32_t heads, int32_t kv, int32_t hd,
+                                      const void* qkv, float* scores, void* probs, void* out) {
+  const char* fn = "sy_attention_prefill";
+  SY_ENTER(fn);
+  sy_status st = sy::check_attention(dt, n_seq, L, heads, kv, hd, qkv, scores, probs, out);
+  if (st || n_seq == 0) return st;
+  SY_CHECK(L <= 65535 && heads <= 65535, "sy_attention_prefill", "seq_len and heads must be <= 65535 (grid)");
+  MoeCublas* api;
+  if ((st = moe_cublas(fn, &api))) return st;
+  sy::CublasApi* base;
+  void* h;
+  if ((st = sy::cublas(fn, &base, &h))) return st;
+  const int ab = dt == SY_BF16 ? R_16BF : R_16F;
+  const int group = heads / kv;
+  const long long ld = (long long)(heads + 2 * kv) * hd, ldo = (long long)heads * hd, LL = (long long)L * L;
+  const float one = 1.f, zero = 0.f;
+  const char* in = (const char*)qkv;
+  for (int s = 0; s < n_seq; s++) {
+    const char* seq = in + (size_t)s * L * ld * 2;
+    for (int g = 0; g < kv; g++) {
+      // scores of query heads g*group .. : row-major L_q x L_k = column-major K Q^T (K shared: stride 0)
+      const char* K = seq + (size_t)(heads + g) * hd * 2;
+      const char* Q = seq + (size_t)g * group * hd * 2;
+      int r = api->strided(h, OP_T, OP_N, L, L, hd, &one, K, ab, (int)ld, 0, Q, ab, (int)ld, (long long)hd, &zero,
+                           scores + (size_t)g * group * LL, R_32F, L, LL, group, COMPUTE_32F, GEMM_DEFAULT);
+      if (r) return sy::fail(SY_ERR_LIBRARY, "%s: cublasGemmStridedBatchedEx (scores) failed with status %d", fn, r);
+    }
+    dim3 grid(L, heads);
+    by_dtype(dt, [&](auto tag) {
+      using E = decltype(tag);
+      causal_softmax_kernel<E><<<grid, 256, 0, sy::stream()>>>(L, 1.f / sqrtf((float)hd), scores, (E*)probs);
+    });
+    if ((st = sy::check_launch(fn))) return st;
+    for (int g = 0; g < kv; g++) {
+      // out row-major L_q x hd (ld heads*hd) = column-major V^T P^T
+      const char* V = seq + (size_t)(heads + kv + g) * hd * 2;
+      const char* P = (const char*)probs + (size_t)g * group * LL * 2;
+      char* O = (char*)out + ((size_t)s * L * ldo + (size_t)g * group * hd) * 2;
+      int r = api->strided(h, OP_N, OP_N, hd, L, L, &one, V, ab, (int)ld, 0, P, ab, L, LL, &zero, O, ab, (int)ldo,
+                           (long long)hd, group, COMPUTE_32F, GEMM_DEFAULT);
+      if (r) return sy::fail(SY_ERR_LIBRARY, "%s: cublasGemmStridedBatchedEx (probs x V) failed with status %d", fn, r);
+    }
+  }
+  return SY_OK;
 }
