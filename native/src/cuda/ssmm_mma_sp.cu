@@ -257,6 +257,12 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(Params p) {
     perm[mi][h] = pm;
   };
 
+  int next_sel[kWM][2];  // row choice of each of this thread's rows in the k-vector that starts next
+#pragma unroll
+  for (int mi = 0; mi < kWM; mi++) {
+    next_sel[mi][0] = row_index(mi, 0, 0);
+    next_sel[mi][1] = row_index(mi, 1, 0);
+  }
 #pragma unroll
   for (int s = 0; s < kStages - 1; s++) {
     if (s < n_kstages) load_stage(s, s);
@@ -283,8 +289,11 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(Params p) {
         const int v = gks * 32 / p.V;
 #pragma unroll
         for (int mi = 0; mi < kWM; mi++) {
-          activate(mi, 0, row_index(mi, 0, v));
-          activate(mi, 1, row_index(mi, 1, v));
+          activate(mi, 0, next_sel[mi][0]);
+          activate(mi, 1, next_sel[mi][1]);
+          // prefetch the next vector's choices: their latency hides behind this vector's mma steps
+          next_sel[mi][0] = v + 1 < p.KV ? row_index(mi, 0, v + 1) : 0;
+          next_sel[mi][1] = v + 1 < p.KV ? row_index(mi, 1, v + 1) : 0;
         }
       }
       uint32_t a[kWM][4], b[kWN][4], e[kWM];
