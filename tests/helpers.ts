@@ -1,9 +1,58 @@
-// Shared test helpers. GPU tests use gpuTest(): skipped with a message when no CUDA GPU is usable.
-import { cudaDeviceCount } from "../lib/native/library.ts";
+// Shared test helpers. GPU tests use gpuTest(): skipped with a clear message when no CUDA GPU is usable, so the same
+// test files run on CPU machines (CI) and on the GPU machine (scripts/gpu-run.sh). GPU results are compared with the
+// CPU backend, the ground truth, through onBothBackends()/assertClose().
+import { Backend, BackendName, cudaDeviceCount, openBackend } from "../lib/native/library.ts";
+import { relativeError } from "../lib/tensor.ts";
 
 export const hasGpu = cudaDeviceCount() > 0;
+export const GPU_SKIP_MESSAGE = "no CUDA GPU found: skipped; run scripts/gpu-run.sh on a GPU machine";
 
+let announced = false;
+/** Deno.test that runs only where a CUDA GPU is usable; elsewhere it is reported as ignored, with a message. */
 export function gpuTest(name: string, fn: () => void | Promise<void>): void {
-  Deno.test({ name, ignore: !hasGpu, fn });
-  if (!hasGpu) console.log(`skipping GPU test "${name}": no CUDA GPU found (or the CUDA backend is not built)`);
+  Deno.test({ name: `[gpu] ${name}`, ignore: !hasGpu, fn });
+  if (!hasGpu && !announced) {
+    announced = true;
+    console.log(`GPU tests: ${GPU_SKIP_MESSAGE}`);
+  }
+}
+
+/** Throws with `what`, the relative error and the first differing index when ||a-b||/||b|| > tol (NaN fails). */
+export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
+  if (a.length !== b.length) throw new Error(`${what}: lengths differ (${a.length} vs reference ${b.length})`);
+  const err = relativeError(a, b);
+  if (!(err <= tol)) {
+    let worst = 0, at = -1;
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(a[i] - b[i]);
+      if (!(d <= worst)) { // catches NaN too
+        worst = d;
+        at = i;
+        if (Number.isNaN(d)) break;
+      }
+    }
+    throw new Error(`${what}: relative error ${err} > ${tol}; worst at index ${at}: ${a[at]} vs reference ${b[at]}`);
+  }
+}
+
+/** Runs `fn` on the CPU backend and on CUDA; returns both results (cuda undefined without a GPU). */
+export function onBothBackends<T>(fn: (b: Backend) => T): { cpu: T; cuda?: T } {
+  const cpu = fn(openBackend("cpu"));
+  return { cpu, cuda: hasGpu ? fn(openBackend("cuda")) : undefined };
+}
+
+/** Backends usable here: always "cpu", plus "cuda" with a GPU. */
+export const usableBackends: BackendName[] = hasGpu ? ["cpu", "cuda"] : ["cpu"];
+
+/** TS reference of Y = X * W^T in f64 (X n x k, W m x k, row-major); layout 0: n x m, 1: m x n. */
+export function gemmReference(X: ArrayLike<number>, W: ArrayLike<number>, n: number, m: number, k: number, layout: 0 | 1 = 0): Float32Array {
+  const Y = new Float32Array(n * m);
+  for (let t = 0; t < n; t++) {
+    for (let r = 0; r < m; r++) {
+      let acc = 0;
+      for (let i = 0; i < k; i++) acc += X[t * k + i] * W[r * k + i];
+      Y[layout === 0 ? t * m + r : r * n + t] = acc;
+    }
+  }
+  return Y;
 }
