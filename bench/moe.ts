@@ -14,6 +14,7 @@ import { hostCounts, MoeForwardOptions, moeExperts, moeRoute, MoeWorkspace, rand
 import { PAPER_PARAMS, samoyedsSizes } from "../lib/formats/samoyeds.ts";
 import { repoRoot } from "../lib/native/build.ts";
 import { memoryModel, MemoryMethod, MEMORY_METHODS } from "../lib/moe_memory.ts";
+import { decoderCounts, decoderForward, DecoderWorkspace, randomAttentionWeights } from "../lib/decoder.ts";
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -129,6 +130,41 @@ function timeLayer(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights>,
 
 const sizes = (mm: number, kk: number) => samoyedsSizes(mm, kk, PAPER_PARAMS);
 
+// decoder layer (Figure 15): attention + MoE, nSeq sequences of seqLen tokens, same MoE weights as the layer timings
+const decoderRows: { model: string; n_seq: number; seq_len: number; variant: string; ms?: number; error?: string }[] = [];
+const DECODER_VARIANTS: [string, MoeForwardOptions][] = [
+  ["samoyeds", { method: "samoyeds" }], ["hf_loop", { method: "hfLoop" }], ["dense_grouped", { method: "denseGrouped" }], ["vnm_loop", { method: "vnmLoop" }],
+];
+function timeDecoder(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights>, nSeq: number, seqLen: number) {
+  const T = nSeq * seqLen;
+  const aw = randomAttentionWeights(cuda, m, dtype, 5);
+  const dws = new DecoderWorkspace(cuda, m, dtype, nSeq, seqLen), mws = new MoeWorkspace(cuda, m, dtype, T);
+  const X = new BackendTensor(cuda, dtype, [T, m.hidden]);
+  try {
+    cuda.call("sy_moe_fill_random", DTYPE_CODE[dtype], BigInt(X.numel), 1234, 1, 0, X.ptr);
+    const counts = decoderCounts(aw, dws, w, mws, X);
+    for (const [name, opts] of DECODER_VARIANTS) {
+      const row: (typeof decoderRows)[number] = { model: m.name, n_seq: nSeq, seq_len: seqLen, variant: name };
+      try {
+        row.ms = timeGraph(() => decoderForward(aw, dws, w, mws, X, opts, counts));
+      } catch (e) {
+        row.error = errText(e);
+      }
+      decoderRows.push(row);
+    }
+    // attention alone, for the breakdown
+    try {
+      const a = m.attention;
+      decoderRows.push({ model: m.name, n_seq: nSeq, seq_len: seqLen, variant: "attention_only", ms: timeGraph(() =>
+        cuda.call("sy_attention_prefill", DTYPE_CODE[dtype], nSeq, seqLen, a.heads, a.kvHeads, a.headDim, dws.qkv.ptr, dws.scores.ptr, dws.probs.ptr, dws.attn.ptr)) });
+    } catch (e) {
+      decoderRows.push({ model: m.name, n_seq: nSeq, seq_len: seqLen, variant: "attention_only", error: errText(e) });
+    }
+  } finally {
+    X.free(), mws.free(), dws.free(), aw.free();
+  }
+}
+
 // ---------- 1. layer times ----------
 for (const m of models) {
   let w;
@@ -145,6 +181,12 @@ for (const m of models) {
       const get = (n: string) => rows.find((r) => r.variant === n)?.ms;
       log(`${m.name} T=${T}: samoyeds ${get("samoyeds")?.toFixed(3)} ms, dense grouped ${get("dense_grouped")?.toFixed(3)}, HF loop ${get("hf_loop")?.toFixed(3)}` +
         (rows.find((r) => r.error) ? `; errors: ${[...new Set(rows.filter((r) => r.error).map((r) => r.error))].join(" | ").slice(0, 300)}` : ""));
+    }
+    try {
+      timeDecoder(m, w, 4, 1024);
+      log(`${m.name} decoder (4 x 1024): ${decoderRows.filter((r) => r.model === m.name).map((r) => `${r.variant} ${r.ms?.toFixed(3) ?? r.error}`).join(", ")}`);
+    } catch (e) {
+      decoderRows.push({ model: m.name, n_seq: 4, seq_len: 1024, variant: "setup", error: errText(e) });
     }
   } finally {
     w.free();
@@ -247,12 +289,14 @@ const result = {
       "hf_loop and dense_*: per-expert counts are read on the host before capture (real HF code synchronizes each step).",
       "ablation_W / _WI: the pre-L layout transposes are emulated with a transpose kernel moving the same bytes.",
       "vnm_loop: weight-only sparse baseline, V:2:8 mma.sp SpMM (75% sparse, random values, fixed valid metadata) per expert on gathered tokens, host-known counts. cuSPARSELt on gathered tokens: not measured here (per-expert plans depend on each expert's token count). ablation_W is weight-only sparsity with our grouped kernel on gathered tokens.",
+      "decoder: RMSNorm (no scale) -> QKV GEMM -> causal GQA attention (cuBLAS strided-batched QK^T and PV + a softmax kernel, not fused; no RoPE) -> O GEMM -> residual -> RMSNorm -> MoE (method) -> residual; 4 sequences x 1024 tokens.",
       "memory: whole-model inference (all layers' weights, KV cache of batch x seq tokens, the peak activations of one MoE layer at a time).",
       "throughput: one MoE layer at T = batch x seq; oom marks batches above the method's measured max batch without a KV cache (forward pass).",
     ],
   },
   models: models.map((m) => ({ ...m })),
   layer: layerRows,
+  decoder: decoderRows,
   memory: memoryRows,
   throughput: throughputRows,
 };

@@ -10,6 +10,7 @@ export interface ModelLevelJson {
   provenance: { device?: { name?: string }; commit?: string; dtype?: string; finished?: string };
   models: { name: string; shared?: unknown }[];
   layer: LayerRow[];
+  decoder?: { model: string; n_seq: number; seq_len: number; variant: string; ms?: number; error?: string }[];
   memory: MemoryRow[];
   throughput: ThroughputRow[];
 }
@@ -86,9 +87,17 @@ export function figure17(j: ModelLevelJson, T = 4096): string {
   return barChart(label(j, `Figure 17: ablation (+W, +WI, +WIL, +WILS = samoyeds), T = ${T}`), speedups(j, T, series), ["+W", "+WI", "+WIL", "+WILS"], "speedup over HF loop (x)");
 }
 
-/** Figure 15 needs the decoder-layer benchmark, which bench/moe.ts does not run yet */
+/** Figure 15: decoder-layer (attention + MoE) speedup over the layer with the HF loop */
 export function figure15(j: ModelLevelJson): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="520" height="40" font-family="sans-serif" font-size="12"><text x="5" y="24">${esc(label(j, "Figure 15 (decoder layer): not measured yet"))}</text></svg>`;
+  const series = ["samoyeds", "dense_grouped", "vnm_loop"];
+  const rows = j.decoder ?? [];
+  const groups = j.models.map((m) => {
+    const t = (v: string) => rows.find((r) => r.model === m.name && r.variant === v)?.ms;
+    const base = t("hf_loop");
+    return { model: m.name, values: series.map((v) => (base && t(v) ? base / t(v)! : undefined)) };
+  });
+  const shape = rows[0] ? `${rows[0].n_seq} x ${rows[0].seq_len} tokens` : "not measured";
+  return barChart(label(j, `Figure 15: decoder layer speedup over HF (${shape}; plain cuBLAS attention)`), groups, series, "speedup (x)");
 }
 
 /** max batch per method (measured where available) and the ratio to dense */
