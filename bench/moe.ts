@@ -6,13 +6,12 @@
 // into one CUDA graph and replayed (sy_graph_time): median of `iters` replays after 3 warm-ups.
 // Dense baselines are given the per-expert counts on the host before capture (an advantage: real HF code syncs).
 // Sections: layer times (Figures 14, 17), memory model + measured max batch (Figure 16), throughput vs batch.
-import { join } from "node:path";
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE } from "../lib/tensor.ts";
 import { MODELS, MoeModelConfig } from "../lib/models.ts";
 import { hostCounts, MoeForwardOptions, moeExperts, moeRoute, MoeWorkspace, randomDeviceWeights } from "../lib/moe.ts";
 import { PAPER_PARAMS, samoyedsSizes } from "../lib/formats/samoyeds.ts";
-import { repoRoot } from "../lib/native/build.ts";
+import { provenance, Row, writeResults } from "../lib/data.ts";
 import { memoryModel, MemoryMethod, MEMORY_METHODS } from "../lib/moe_memory.ts";
 import { decoderCounts, decoderForward, DecoderWorkspace, randomAttentionWeights } from "../lib/decoder.ts";
 
@@ -234,7 +233,9 @@ for (const m of models) {
       const predicted = mm.maxBatch(budgetBytes);
       let measured: number | string;
       try {
-        // the device's own memory is the budget of the measurement; chunks of at most 4 GiB per allocation
+        // the device's own memory is the budget of the measurement; chunks of at most 4 GiB per allocation.
+        // Past 4 minutes the stage keeps to the model (the whole stage should stay near 6 minutes).
+        if ((performance.now() - t0) / 1000 > 240) throw new Error("not measured (stage time limit); see predicted_max_batch");
         measured = measuredMaxBatch((batch) => mm.allocations(batch), predicted);
       } catch (e) {
         measured = errText(e);
@@ -273,15 +274,9 @@ for (const m of quick ? thrModels.slice(0, 1) : thrModels) {
   log(`${m.name}: throughput vs batch done`);
 }
 
-let commit = "unknown";
-try {
-  const r = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: repoRoot, stdout: "piped" }).output();
-  commit = new TextDecoder().decode(r.stdout).trim();
-} catch { /* not a git checkout */ }
-const result = {
-  provenance: {
-    stage: "moe", command: "deno run --allow-all bench/moe.ts" + (quick ? " --quick" : ""), device, build, commit, started,
-    finished: new Date().toISOString(),
+const payload = {
+  setup: {
+    stage: "moe", started, finished: new Date().toISOString(), device_info: device, build,
     timing: `whole MoE layer captured in one CUDA graph, median of ${ITERS} replays after 3 warm-ups`,
     weights: "random (no downloads); Samoyeds 1:2 x 2:4, V=128 for the sparse experts; dense baselines: random dense bf16",
     dtype, accumulation: "f32", budget_bytes: budgetBytes,
@@ -300,7 +295,5 @@ const result = {
   memory: memoryRows,
   throughput: throughputRows,
 };
-const dir = Deno.env.get("SAMOYEDS_RESULTS_DIR") ?? join(repoRoot, "data");
-await Deno.mkdir(dir, { recursive: true });
-await Deno.writeTextFile(join(dir, "model-level.json"), JSON.stringify(result, null, 1));
-log(`wrote ${join(dir, "model-level.json")}`);
+const written = writeResults("model-level", provenance(cuda), payload, { rows: layerRows as unknown as Row[] });
+log(`wrote ${written.json} and ${written.csv}`);

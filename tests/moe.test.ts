@@ -193,7 +193,8 @@ Deno.test("model-level figures render from a synthetic results file (no GPU numb
   const models = MODELS.slice(0, 2).map((m) => ({ ...m }));
   const variants = ["samoyeds", "samoyeds_scatter_add", "ablation_W", "ablation_WI", "ablation_WIL", "hf_loop", "dense_grouped", "dense_gemm_loop"];
   const j = {
-    provenance: { device: { name: "synthetic" }, dtype: "bf16" },
+    provenance: { device: { name: "synthetic" } },
+    setup: { dtype: "bf16" },
     models,
     layer: models.flatMap((m) => [256, 4096].flatMap((T) => variants.map((v, i) => ({ model: m.name, T, variant: v, ms: 1 + i })))),
     memory: models.flatMap((m) => ["dense", "samoyeds", "weight_only_sparse"].map((method, i) => ({ model: m.name, seq: 1024, kv_cache: true, method, predicted_max_batch: 10 * (i + 1), measured_max_batch: 10 * (i + 1), weight_bytes: 1 }))),

@@ -7,7 +7,8 @@ export interface LayerRow { model: string; T: number; variant: string; ms?: numb
 export interface MemoryRow { model: string; seq: number; kv_cache: boolean; method: string; predicted_max_batch: number; measured_max_batch: number | string; weight_bytes: number }
 export interface ThroughputRow { model: string; seq: number; batch: number; T: number; variant: string; ms?: number; tokens_per_s?: number; oom?: boolean }
 export interface ModelLevelJson {
-  provenance: { device?: { name?: string }; commit?: string; dtype?: string; finished?: string };
+  provenance: { device?: { name?: string }; commit?: string; date?: string };
+  setup?: { dtype?: string };
   models: { name: string; shared?: unknown }[];
   layer: LayerRow[];
   decoder?: { model: string; n_seq: number; seq_len: number; variant: string; ms?: number; error?: string }[];
@@ -18,7 +19,7 @@ export interface ModelLevelJson {
 const COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#7f7f7f"];
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const label = (j: ModelLevelJson, what: string) =>
-  `${what} - ${j.provenance.device?.name ?? "unknown device"}, ${j.provenance.dtype ?? "bf16"}, random weights`;
+  `${what} - ${j.provenance.device?.name ?? "unknown device"}, ${j.setup?.dtype ?? "bf16"}, random weights`;
 
 function ms(j: ModelLevelJson, model: string, T: number, variant: string): number | undefined {
   const r = j.layer.find((x) => x.model === model && x.T === T && x.variant === variant);
