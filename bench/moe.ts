@@ -8,7 +8,7 @@
 // Sections: layer times (Figures 14, 17), memory model + measured max batch (Figure 16), throughput vs batch.
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE } from "../lib/tensor.ts";
-import { MODELS, MoeModelConfig } from "../lib/models.ts";
+import { MODELS, MoeModelConfig, tinyModel } from "../lib/models.ts";
 import { hostCounts, MoeForwardOptions, moeExperts, moeRoute, MoeWorkspace, randomDeviceWeights } from "../lib/moe.ts";
 import { PAPER_PARAMS, samoyedsSizes } from "../lib/formats/samoyeds.ts";
 import { provenance, Row, writeResults } from "../lib/data.ts";
@@ -17,18 +17,23 @@ import { decoderCounts, decoderForward, DecoderWorkspace, randomAttentionWeights
 
 const args = Deno.args;
 const quick = args.includes("--quick");
+// --cpu-dry-run: the same code paths on the CPU backend with tiny models and host timing (checks the script, no numbers)
+const dry = args.includes("--cpu-dry-run");
 const argVal = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const cuda = openBackend("cuda");
-const device = callJson(cuda, "sy_device_info", 0);
+const cuda = openBackend(dry ? "cpu" : "cuda");
+const device = dry ? { memory_bytes: 2 ** 30 } : callJson(cuda, "sy_device_info", 0);
 const build = callJson(cuda, "sy_build_info");
 const dtype = "bf16" as const;
 const budgetBytes = Number(argVal("--budget-gb") ?? Number(device.memory_bytes) / 2 ** 30) * 2 ** 30;
 const only = argVal("--models")?.split(",");
-const models = MODELS.filter((m) => !only || only.includes(m.name));
-const TOKENS = quick ? [256, 4096] : [256, 1024, 4096];
+const models = dry
+  ? [tinyModel({ name: "Mixtral-8x7B" }), tinyModel({ name: "Qwen1.5-MoE-A2.7B", experts: 8, topK: 4, renormalize: false, shared: { intermediate: 256, sigmoidGate: true, count: 1 } })]
+  : MODELS.filter((m) => !only || only.includes(m.name));
+const TOKENS = dry ? [1, 16] : quick ? [256, 4096] : [256, 1024, 4096];
+const SEQ = dry ? 8 : 1024;
 const ITERS = quick ? 5 : 15;
 const started = new Date().toISOString();
 const t0 = performance.now();
@@ -39,6 +44,11 @@ function median(a: Float32Array): number {
   return s[Math.floor(s.length / 2)];
 }
 function timeGraph(fn: () => void, iters = ITERS): number {
+  if (dry) {
+    const t = performance.now();
+    fn();
+    return performance.now() - t;
+  }
   cuda.call("sy_capture_begin");
   let error: unknown;
   try {
@@ -182,8 +192,8 @@ for (const m of models) {
         (rows.find((r) => r.error) ? `; errors: ${[...new Set(rows.filter((r) => r.error).map((r) => r.error))].join(" | ").slice(0, 300)}` : ""));
     }
     try {
-      timeDecoder(m, w, 4, 1024);
-      log(`${m.name} decoder (4 x 1024): ${decoderRows.filter((r) => r.model === m.name).map((r) => `${r.variant} ${r.ms?.toFixed(3) ?? r.error}`).join(", ")}`);
+      timeDecoder(m, w, dry ? 2 : 4, SEQ);
+      log(`${m.name} decoder: ${decoderRows.filter((r) => r.model === m.name).map((r) => `${r.variant} ${r.ms?.toFixed(3) ?? r.error}`).join(", ")}`);
     } catch (e) {
       decoderRows.push({ model: m.name, n_seq: 4, seq_len: 1024, variant: "setup", error: errText(e) });
     }
@@ -235,6 +245,7 @@ for (const m of models) {
       try {
         // the device's own memory is the budget of the measurement; chunks of at most 4 GiB per allocation.
         // Past 4 minutes the stage keeps to the model (the whole stage should stay near 6 minutes).
+        if (dry) throw new Error("not measured (CPU dry run)");
         if ((performance.now() - t0) / 1000 > 240) throw new Error("not measured (stage time limit); see predicted_max_batch");
         measured = measuredMaxBatch((batch) => mm.allocations(batch), predicted);
       } catch (e) {
@@ -249,7 +260,7 @@ for (const m of models) {
 
 // ---------- 3. throughput vs batch (Figure 16): one MoE layer at T = batch x seq, OOM from the memory model ----------
 const thrModels = models.filter((m) => ["Mixtral-8x7B", "Qwen1.5-MoE-A2.7B", "DeepSeek-MoE-16B", "Qwen3-30B-A3B"].includes(m.name));
-const seq = 1024;
+const seq = SEQ;
 for (const m of quick ? thrModels.slice(0, 1) : thrModels) {
   const w = randomDeviceWeights(cuda, m, dtype, { dense: true, sparse: true }, sizes);
   try {
@@ -295,5 +306,11 @@ const payload = {
   memory: memoryRows,
   throughput: throughputRows,
 };
+if (dry) {
+  const bad = [...layerRows, ...decoderRows].filter((r) => r.error);
+  console.log(`CPU dry run: ${layerRows.length} layer rows, ${decoderRows.length} decoder rows, ${memoryRows.length} memory rows, ${throughputRows.length} throughput rows; ${bad.length} errors`);
+  for (const r of bad) console.log(`  ${r.model} ${r.variant}: ${r.error}`);
+  Deno.exit(bad.length ? 1 : 0);
+}
 const written = writeResults("model-level", provenance(cuda), payload, { rows: layerRows as unknown as Row[] });
 log(`wrote ${written.json} and ${written.csv}`);

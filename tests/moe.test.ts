@@ -306,3 +306,12 @@ gpuTest("attention and decoder layer: CUDA = CPU backend", () => {
     assert.ok(err < 2e-2, `decoder ${opts.method}: relative error ${err}`);
   }
 });
+
+Deno.test("bench/moe.ts runs end to end on the CPU backend (--cpu-dry-run: tiny models, no numbers kept)", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL("../bench/moe.ts", import.meta.url).pathname, "--cpu-dry-run"], stdout: "piped", stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  assert.ok(r.success, text);
+  assert.match(text, /0 errors/);
+});
