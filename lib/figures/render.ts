@@ -128,7 +128,7 @@ export function frameFigure(chart: SvgNode | string, meta: FigureMeta): string {
   y += ch + 6;
   const caption = [
     `data: ${asList(meta.source).map((s) => (s.startsWith("/") ? relative(repoRoot, s) : s)).join(", ")}`,
-    `device: ${asList(meta.device).join("; ")}`,
+    ...asList(meta.device).map((d, i, all) => `${all.length > 1 ? `device ${i + 1}` : "device"}: ${d}`),
     ...(meta.notes ?? []),
   ];
   for (const line of caption) {

@@ -1,0 +1,32 @@
+// Every experiment of the project, for `deno task reproduce` (scripts/reproduce.ts). Add ONE entry per experiment:
+//   - gpuStage: the bench/<stage>.ts script scripts/gpu-run.sh runs on the GPU machine (writes $SAMOYEDS_RESULTS_DIR);
+//     reproduce runs it too when a CUDA GPU is present here.
+//   - runCpu: what a CPU-only machine can run (small sizes), writing into data/ (optional).
+//   - figures: renders figures/<name>.{svg,png} from data/ (CPU data and committed GPU data); returns the paths
+//     written, [] when its data is absent (say so with console.log).
+import { runEnvironment } from "./environment.ts";
+import { environmentFigure } from "../figures/environment.ts";
+
+export interface Experiment {
+  name: string;
+  /** one line: what it measures */
+  title: string;
+  /** bench/<gpuStage>.ts, run by scripts/gpu-run.sh and by reproduce on a GPU machine */
+  gpuStage?: string;
+  /** data files (in data/) this experiment's GPU stage writes, to tell where figures' numbers came from */
+  gpuData?: string[];
+  /** CPU-only fallback (small sizes) */
+  runCpu?: () => string[] | Promise<string[]>;
+  figures?: () => string[] | Promise<string[]>;
+}
+
+export const EXPERIMENTS: Experiment[] = [
+  {
+    name: "environment",
+    title: "backend + device, GEMM check vs TS reference, dense GEMM throughput sweep",
+    gpuStage: "env",
+    gpuData: ["environment-cuda.json"],
+    runCpu: () => runEnvironment("cpu").files,
+    figures: () => environmentFigure(),
+  },
+];
