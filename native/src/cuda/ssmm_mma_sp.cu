@@ -40,6 +40,7 @@ struct Params {
   int n_experts;
   void* Y;
   int y_dtype, y_layout, y_mode, y_rows;
+  int y_vec;                // Y is 16-byte aligned: vector stores of a group's rows (token-major)
   const int32_t* store_idx;
   int epilogue;
   const float* row_scale;
@@ -364,14 +365,42 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(Params p) {
             if (blockIdx.x == 0 && mi == 0 && h == 0 && warp_m == 0 && g == 0) atomicAdd(&g_ssmm_index_errors, 1);
             continue;
           }
+          float ys[kM];
 #pragma unroll
           for (int want = 0; want < kM; want++) {
-            const int row = G * kM + want;
             float y = out[want][c];
             if (p.epilogue == 1) y = silu(y);
             else if (p.epilogue == 2) y *= scale;
-            if (p.y_mode == 1) atomicAdd((float*)p.Y + dst_row * p.m + row, y);
-            else store_out<kBf16>(p, p.y_layout == 0 ? dst_row * p.m + row : (int64_t)row * p.n_sel + j, y);
+            ys[want] = y;
+          }
+          if (p.y_mode == 0 && p.y_layout == 0 && p.y_vec) {
+            // token-major: the kM rows of the group are contiguous -> one 8/16-byte (f32) or 4/8-byte (half) store
+            const int64_t base = dst_row * p.m + (int64_t)G * kM;
+            if (p.y_dtype == SY_F32) {
+              if constexpr (kM == 2) *reinterpret_cast<float2*>((float*)p.Y + base) = make_float2(ys[0], ys[1]);
+              else *reinterpret_cast<float4*>((float*)p.Y + base) = make_float4(ys[0], ys[1], ys[2], ys[3]);
+            } else {
+              uint32_t w[kM / 2];
+#pragma unroll
+              for (int q = 0; q < kM / 2; q++) {
+                if constexpr (kBf16) {
+                  __nv_bfloat162 v = __floats2bfloat162_rn(ys[2 * q], ys[2 * q + 1]);
+                  w[q] = *reinterpret_cast<uint32_t*>(&v);
+                } else {
+                  __half2 v = __floats2half2_rn(ys[2 * q], ys[2 * q + 1]);
+                  w[q] = *reinterpret_cast<uint32_t*>(&v);
+                }
+              }
+              if constexpr (kM == 2) *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + base) = w[0];
+              else *reinterpret_cast<uint2*>((uint16_t*)p.Y + base) = make_uint2(w[0], w[1]);
+            }
+          } else {
+#pragma unroll
+            for (int want = 0; want < kM; want++) {
+              const int row = G * kM + want;
+              if (p.y_mode == 1) atomicAdd((float*)p.Y + dst_row * p.m + row, ys[want]);
+              else store_out<kBf16>(p, p.y_layout == 0 ? dst_row * p.m + row : (int64_t)row * p.n_sel + j, ys[want]);
+            }
           }
         }
       }
@@ -455,6 +484,7 @@ SY_API sy_status sy_ssmm(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t
   p.offsets = nullptr;
   p.n_sel = n_sel;
   p.Y = Y;
+  p.y_vec = ((uintptr_t)Y & 15) == 0;
   p.y_dtype = y_dtype;
   p.y_layout = y_layout;
   p.y_mode = 0;
@@ -484,6 +514,7 @@ SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V,
   p.n_sel = max_selections;
   p.n_experts = n_experts;
   p.Y = Y;
+  p.y_vec = ((uintptr_t)Y & 15) == 0;
   p.y_dtype = y_dtype;
   p.y_layout = 0;
   p.y_mode = y_mode;
