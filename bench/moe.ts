@@ -79,6 +79,8 @@ function variants(m: MoeModelConfig): [string, MoeForwardOptions][] {
   const v: [string, MoeForwardOptions][] = [
     ["samoyeds", { method: "samoyeds", step: "WILS" }],
     ["samoyeds_scatter_add", { method: "samoyeds", step: "WILS", scatterAdd: true }],
+    ["samoyeds_gateup", { method: "samoyeds", step: "WILS", fuseGateUp: true }],
+    ["samoyeds_gateup_scatter_add", { method: "samoyeds", step: "WILS", fuseGateUp: true, scatterAdd: true }],
     ["ablation_W", { method: "samoyeds", step: "W" }],
     ["ablation_WI", { method: "samoyeds", step: "WI" }],
     ["ablation_WIL", { method: "samoyeds", step: "WIL" }],
@@ -89,7 +91,7 @@ function variants(m: MoeModelConfig): [string, MoeForwardOptions][] {
   ];
   if (m.shared) {
     for (const [n, o] of v.slice()) {
-      if (["samoyeds", "hf_loop", "dense_grouped"].includes(n)) v.push([`${n}_no_shared`, { ...o, shared: false }]);
+      if (["samoyeds", "samoyeds_gateup", "hf_loop", "dense_grouped"].includes(n)) v.push([`${n}_no_shared`, { ...o, shared: false }]);
     }
   }
   return v;
@@ -142,7 +144,7 @@ const sizes = (mm: number, kk: number) => samoyedsSizes(mm, kk, PAPER_PARAMS);
 // decoder layer (Figure 15): attention + MoE, nSeq sequences of seqLen tokens, same MoE weights as the layer timings
 const decoderRows: { model: string; n_seq: number; seq_len: number; variant: string; ms?: number; error?: string }[] = [];
 const DECODER_VARIANTS: [string, MoeForwardOptions][] = [
-  ["samoyeds", { method: "samoyeds" }], ["hf_loop", { method: "hfLoop" }], ["dense_grouped", { method: "denseGrouped" }], ["vnm_loop", { method: "vnmLoop" }],
+  ["samoyeds", { method: "samoyeds" }], ["samoyeds_gateup", { method: "samoyeds", fuseGateUp: true }], ["hf_loop", { method: "hfLoop" }], ["dense_grouped", { method: "denseGrouped" }], ["vnm_loop", { method: "vnmLoop" }],
 ];
 function timeDecoder(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights>, nSeq: number, seqLen: number) {
   const T = nSeq * seqLen;
@@ -271,9 +273,9 @@ for (const m of quick ? thrModels.slice(0, 1) : thrModels) {
         const mb = typeof r?.measured_max_batch === "number" ? r.measured_max_batch : (r?.predicted_max_batch as number);
         return batch > mb;
       };
-      const rows = timeLayer(m, w, T, ["samoyeds", "dense_grouped", "hf_loop"]);
+      const rows = timeLayer(m, w, T, ["samoyeds", "samoyeds_gateup", "dense_grouped", "hf_loop"]);
       for (const r of rows) {
-        const method: MemoryMethod = r.variant === "samoyeds" ? "samoyeds" : "dense";
+        const method: MemoryMethod = r.variant.startsWith("samoyeds") ? "samoyeds" : "dense";
         throughputRows.push({ model: m.name, seq, batch, T, variant: r.variant, ms: r.ms, error: r.error,
           tokens_per_s: r.ms ? T / (r.ms * 1e-3) : undefined, oom: oomFor(method) });
       }

@@ -13,7 +13,7 @@
 import { Backend } from "./native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn } from "./tensor.ts";
 import { MoeModelConfig } from "./models.ts";
-import { decodeSamoyeds, PAPER_PARAMS, SamoyedsParams, SamoyedsWeight, stackSamoyeds, toSamoyeds } from "./formats/samoyeds.ts";
+import { decodeSamoyeds, encodeSamoyeds, PAPER_PARAMS, SamoyedsParams, SamoyedsWeight, stackSamoyeds, toSamoyeds } from "./formats/samoyeds.ts";
 import { ssmmGrouped, StackedSamoyedsOnBackend } from "./kernels/ssmm.ts";
 import { decodeVnm, encodeVnm, pruneToVnm, VnmBytes, vnmSizes, VnmV, VnmWeight } from "./kernels/baselines.ts";
 
@@ -31,6 +31,9 @@ export interface MoeForwardOptions {
   scatterAdd?: boolean;
   /** include the shared experts (default true when the model has them) */
   shared?: boolean;
+  /** samoyeds: gate and up as ONE grouped SSMM over the stacked [gate; up] weight (2I x H per expert), SiLU*mul in one
+   * pass over its output (needs weights.sparse.gateUp and a workspace built with gateUp) */
+  fuseGateUp?: boolean;
   /** denseGrouped: 0 auto (cuBLAS grouped when available), 1 cublasGemmEx loop */
   groupedImpl?: 0 | 1;
 }
@@ -45,7 +48,11 @@ export interface MoeLayerWeights {
   backend: Backend;
   router: BackendTensor; // E x hidden
   dense?: { gate: BackendTensor; up: BackendTensor; down: BackendTensor }; // E x I x H, E x I x H, E x H x I
-  sparse?: { gate: StackedSamoyedsOnBackend; up: StackedSamoyedsOnBackend; down: StackedSamoyedsOnBackend; params: SamoyedsParams };
+  sparse?: {
+    gate: StackedSamoyedsOnBackend; up: StackedSamoyedsOnBackend; down: StackedSamoyedsOnBackend; params: SamoyedsParams;
+    /** [gate; up] stacked per expert (2I x H), for fuseGateUp */
+    gateUp?: StackedSamoyedsOnBackend;
+  };
   vnm?: { gate: VnmStack; up: VnmStack; down: VnmStack };
   shared?: { gate: BackendTensor; up: BackendTensor; down: BackendTensor; gateW?: BackendTensor }; // Is x H, Is x H, H x Is, 1 x H
   free(): void;
@@ -122,6 +129,14 @@ function catHost(parts: HostTensor[], dtype: HalfDType): HostTensor {
   return out;
 }
 
+/** rows of a on top of rows of b (same width) */
+function catRows(a: HostTensor, b: HostTensor): HostTensor {
+  const out = new HostTensor(a.dtype, [a.shape[0] + b.shape[0], a.shape[1]]);
+  (out.data as Uint16Array).set(a.data as Uint16Array, 0);
+  (out.data as Uint16Array).set(b.data as Uint16Array, a.numel);
+  return out;
+}
+
 function stackVnm(b: Backend, list: VnmWeight[]): VnmStack & { free(): void } {
   const w0 = list[0];
   const cat = (parts: HostTensor[]) => {
@@ -152,6 +167,7 @@ export function uploadWeights(b: Backend, w: MoeHostWeights): MoeLayerWeights {
       ? {
         gate: up(stackSamoyeds(b, w.gateEnc)), up: up(stackSamoyeds(b, w.upEnc)), down: up(stackSamoyeds(b, w.downEnc)),
         params: w.params,
+        gateUp: up(stackSamoyeds(b, w.gate.map((g, e) => encodeSamoyeds(catRows(g, w.up[e]), w.params)))),
       }
       : undefined,
     vnm: w.gateVnm && {
@@ -209,7 +225,7 @@ export function randomDeviceWeights(
     router: rnd(dtype, [E, H], 1 / Math.sqrt(H)),
     vnm: what.vnm ? { gate: vnmStack(I, H), up: vnmStack(I, H), down: vnmStack(H, I) } : undefined,
     dense: what.dense ? { gate: rnd(dtype, [E * I, H], 1 / Math.sqrt(H)), up: rnd(dtype, [E * I, H], 1 / Math.sqrt(H)), down: rnd(dtype, [E * H, I], 1 / Math.sqrt(I)) } : undefined,
-    sparse: what.sparse ? { gate: stacked(I, H), up: stacked(I, H), down: stacked(H, I), params } : undefined,
+    sparse: what.sparse ? { gate: stacked(I, H), up: stacked(I, H), down: stacked(H, I), params, gateUp: stacked(2 * I, H) } : undefined,
     shared: sh && {
       gate: rnd(dtype, [sh.intermediate, H], 1 / Math.sqrt(H)), up: rnd(dtype, [sh.intermediate, H], 1 / Math.sqrt(H)),
       down: rnd(dtype, [H, sh.intermediate], 1 / Math.sqrt(sh.intermediate)),
@@ -225,10 +241,10 @@ export function randomDeviceWeights(
 export class MoeWorkspace {
   readonly tensors: BackendTensor[] = [];
   readonly logits; readonly topkIds; readonly topkW; readonly offsets; readonly tokenOf; readonly weightOf; readonly slotOf;
-  readonly iota; readonly G; readonly U; readonly C; readonly Y; readonly Xg; readonly scratch;
+  readonly iota; readonly G; readonly U; readonly C; readonly Y; readonly Xg; readonly scratch; readonly GU;
   readonly sharedG?: BackendTensor; readonly sharedU?: BackendTensor; readonly sharedD?: BackendTensor; readonly sharedLogit?: BackendTensor;
   constructor(readonly backend: Backend, readonly config: MoeModelConfig, readonly dtype: HalfDType, readonly T: number,
-    need: { gathered: boolean; transposes: boolean } = { gathered: true, transposes: true }) {
+    need: { gathered: boolean; transposes: boolean; gateUp?: boolean } = { gathered: true, transposes: true, gateUp: true }) {
     const { hidden: H, intermediate: I, experts: E, topK: k } = config;
     const S = Math.max(1, T * k), Tn = Math.max(1, T);
     const t = <D extends "f32" | "i32" | HalfDType>(dt: D, shape: number[]) => {
@@ -250,6 +266,7 @@ export class MoeWorkspace {
     this.Y = t("f32", [Tn, H]);
     this.Xg = need.gathered ? t(dtype, [S, H]) : undefined;
     this.scratch = need.transposes ? t(dtype, [S, Math.max(H, I)]) : undefined;
+    this.GU = need.gateUp ? t(dtype, [S, 2 * I]) : undefined;
     if (config.shared) {
       const Is = config.shared.intermediate;
       this.sharedG = t(dtype, [Tn, Is]);
@@ -323,11 +340,18 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
       // pre-L pipeline: the kernel's feature-major output is transposed to token-major (emulated: same bytes moved)
       if (!noTranspose) b.call("sy_moe_transpose", dtype, S, cols, t.ptr, ws.scratch!.ptr);
     };
-    ssmmGrouped(b, sp.gate, src, load, ws.offsets, S, { yDtype: w.dtype, epilogue: fuse ? "silu" : "none", out: ws.G });
-    transposeCost(ws.G, dt, I);
-    ssmmGrouped(b, sp.up, src, load, ws.offsets, S, { yDtype: w.dtype, out: ws.U });
-    transposeCost(ws.U, dt, I);
-    b.call("sy_moe_silu_mul", dt, S, I, ws.G.ptr, ws.U.ptr, ws.U.ptr, fuse ? 0 : 1);
+    if (opts.fuseGateUp) {
+      if (!sp.gateUp || !ws.GU) throw new Error("moeExperts: fuseGateUp needs sparse.gateUp weights and a workspace with gateUp");
+      if (!noTranspose) throw new Error("moeExperts: fuseGateUp is a variant of the +WIL / +WILS steps");
+      ssmmGrouped(b, sp.gateUp, src, load, ws.offsets, S, { yDtype: w.dtype, out: ws.GU });
+      b.call("sy_moe_silu_mul_pair", dt, S, I, ws.GU.ptr, ws.U.ptr);
+    } else {
+      ssmmGrouped(b, sp.gate, src, load, ws.offsets, S, { yDtype: w.dtype, epilogue: fuse ? "silu" : "none", out: ws.G });
+      transposeCost(ws.G, dt, I);
+      ssmmGrouped(b, sp.up, src, load, ws.offsets, S, { yDtype: w.dtype, out: ws.U });
+      transposeCost(ws.U, dt, I);
+      b.call("sy_moe_silu_mul", dt, S, I, ws.G.ptr, ws.U.ptr, ws.U.ptr, fuse ? 0 : 1);
+    }
     if (fuse && opts.scatterAdd) {
       b.call("sy_memset", ws.Y.ptr, 0, BigInt(4 * T * H));
       ssmmGrouped(b, sp.down, ws.U, ws.iota, ws.offsets, S, { mode: "scatterAdd", storeIdx: ws.tokenOf, out: ws.Y, epilogue: "rowScale", rowScale: ws.weightOf });

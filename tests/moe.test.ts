@@ -20,6 +20,8 @@ function input(T: number, H: number, dtype: HalfDType, seed = 5): HostTensor {
 const METHODS: [string, MoeForwardOptions][] = [
   ["samoyeds WILS deterministic", { method: "samoyeds" }],
   ["samoyeds WILS scatter-add", { method: "samoyeds", scatterAdd: true }],
+  ["samoyeds WILS fused gate+up", { method: "samoyeds", fuseGateUp: true }],
+  ["samoyeds WILS fused gate+up scatter-add", { method: "samoyeds", fuseGateUp: true, scatterAdd: true }],
   ...(["W", "WI", "WIL"] as AblationStep[]).map((s) => [`samoyeds ${s}`, { method: "samoyeds", step: s }] as [string, MoeForwardOptions]),
   ["hfLoop", { method: "hfLoop" }],
   ["denseGrouped", { method: "denseGrouped" }],

@@ -201,6 +201,8 @@ SY_API sy_status sy_moe_iota(int32_t n, int32_t* out);
 /* H = act(G) * U elementwise over n x width (dtype f16/bf16); apply_silu 1: act = SiLU, 0: G already holds SiLU(gate). */
 SY_API sy_status sy_moe_silu_mul(int32_t dtype, int32_t n, int32_t width, const void* G, const void* U, void* H,
                                  int32_t apply_silu);
+/* Fused gate|up rows: H[j] = SiLU(GU[j][0:width]) * GU[j][width:2*width] (GU: n x 2*width, H: n x width, no aliasing). */
+SY_API sy_status sy_moe_silu_mul_pair(int32_t dtype, int32_t n, int32_t width, const void* GU, void* H);
 /* Xg[j] = X[idx[j]] for j < n (rows of `width` dtype elements; idx in [0, x_rows)). */
 SY_API sy_status sy_moe_gather_rows(int32_t dtype, int32_t n, int32_t width, const void* X, int32_t x_rows,
                                     const int32_t* idx, void* Xg);

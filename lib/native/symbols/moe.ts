@@ -7,6 +7,7 @@ export const moeSymbols = {
   },
   sy_moe_iota: { parameters: ["i32", "pointer"], result: "i32" },
   sy_moe_silu_mul: { parameters: ["i32", "i32", "i32", "pointer", "pointer", "pointer", "i32"], result: "i32" },
+  sy_moe_silu_mul_pair: { parameters: ["i32", "i32", "i32", "pointer", "pointer"], result: "i32" },
   sy_moe_gather_rows: { parameters: ["i32", "i32", "i32", "pointer", "i32", "pointer", "pointer"], result: "i32" },
   sy_moe_combine: { parameters: ["i32", "i32", "i32", "pointer", "i32", "pointer", "pointer", "pointer", "i32"], result: "i32" },
   sy_moe_scatter_add: { parameters: ["i32", "i32", "pointer", "i32", "pointer", "pointer", "pointer", "i32"], result: "i32" },

@@ -87,6 +87,20 @@ SY_API sy_status sy_moe_silu_mul(int32_t dt, int32_t n, int32_t width, const voi
   return SY_OK;
 }
 
+SY_API sy_status sy_moe_silu_mul_pair(int32_t dt, int32_t n, int32_t width, const void* GU, void* H) {
+  sy_status st = sy::check_rows("sy_moe_silu_mul_pair", n, width, dt, true);
+  if (st) return st;
+  SY_CHECK(n == 0 || (GU && H && GU != H), "sy_moe_silu_mul_pair", "null or aliased pointer");
+  const uint16_t* gu = (const uint16_t*)GU;
+  for (int j = 0; j < n; j++)
+    for (int c = 0; c < width; c++) {
+      float g = silu(sy::half_to_f32(gu[(size_t)j * 2 * width + c], dt));
+      float u = sy::half_to_f32(gu[(size_t)j * 2 * width + width + c], dt);
+      ((uint16_t*)H)[(size_t)j * width + c] = sy::f32_to_half(g * u, dt);
+    }
+  return SY_OK;
+}
+
 SY_API sy_status sy_moe_gather_rows(int32_t dt, int32_t n, int32_t width, const void* X, int32_t x_rows,
                                     const int32_t* idx, void* Xg) {
   sy_status st = sy::check_rows("sy_moe_gather_rows", n, width, dt, true);

@@ -148,6 +148,25 @@ __global__ void silu_mul_kernel(long long n, const T* __restrict__ g, const T* _
   }
 }
 
+// 8 elements per thread (16-byte loads) when widths and strides allow: G/U rows at stride ld_in, H rows at width
+template <typename T>
+__global__ void silu_mul_vec_kernel(long long n_vec, int width, const T* __restrict__ G, const T* __restrict__ U,
+                                    long long ld_in, T* H, int apply) {
+  const int per_row = width / 8;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n_vec; i += (long long)gridDim.x * blockDim.x) {
+    const long long row = i / per_row, c = (i % per_row) * 8;
+    uint4 gv = *(const uint4*)(G + row * ld_in + c), uv = *(const uint4*)(U + row * ld_in + c), hv;
+    const T* g = (const T*)&gv; const T* u = (const T*)&uv; T* h = (T*)&hv;
+#pragma unroll
+    for (int e = 0; e < 8; e++) {
+      float a = to_f32(g[e]);
+      if (apply) a = a / (1.f + __expf(-a));
+      h[e] = from_f32<T>(a * to_f32(u[e]));
+    }
+    *(uint4*)(H + row * width + c) = hv;
+  }
+}
+
 // 16-byte copies when rows are 8-element aligned, else element copies
 __global__ void gather_kernel(int n, int width, const uint16_t* __restrict__ X, int x_rows, const int* __restrict__ idx,
                               uint16_t* __restrict__ Xg) {
@@ -280,11 +299,49 @@ SY_API sy_status sy_moe_silu_mul(int32_t dt, int32_t n, int32_t width, const voi
   SY_CHECK(n == 0 || (G && U && H), "sy_moe_silu_mul", "null pointer");
   const long long cnt = (long long)n * width;
   if (!cnt) return SY_OK;
+  const bool vec = width % 8 == 0 && ((uintptr_t)G | (uintptr_t)U | (uintptr_t)H) % 16 == 0;
   by_dtype(dt, [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (sizeof(T) == 2) {
+      if (vec) {
+        silu_mul_vec_kernel<T><<<grid_for(cnt / 8, 256), 256, 0, sy::stream()>>>(cnt / 8, width, (const T*)G, (const T*)U, width, (T*)H, apply_silu);
+        return;
+      }
+    }
     silu_mul_kernel<T><<<grid_for(cnt, 256), 256, 0, sy::stream()>>>(cnt, (const T*)G, (const T*)U, (T*)H, apply_silu);
   });
   return sy::check_launch("sy_moe_silu_mul");
+}
+
+namespace {
+template <typename T>
+__global__ void silu_mul_pair_kernel(int n, int width, const T* __restrict__ GU, T* __restrict__ H) {
+  const long long total = (long long)n * width;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
+    const long long row = i / width, c = i % width;
+    float a = to_f32(GU[row * 2 * width + c]);
+    H[i] = from_f32<T>(a / (1.f + __expf(-a)) * to_f32(GU[row * 2 * width + width + c]));
+  }
+}
+}  // namespace
+
+SY_API sy_status sy_moe_silu_mul_pair(int32_t dt, int32_t n, int32_t width, const void* GU, void* H) {
+  SY_ENTER("sy_moe_silu_mul_pair");
+  sy_status st = sy::check_rows("sy_moe_silu_mul_pair", n, width, dt, true);
+  if (st) return st;
+  SY_CHECK(n == 0 || (GU && H && GU != H), "sy_moe_silu_mul_pair", "null or aliased pointer");
+  const long long cnt = (long long)n * width;
+  if (!cnt) return SY_OK;
+  const bool vec = width % 8 == 0 && ((uintptr_t)GU | (uintptr_t)H) % 16 == 0;
+  by_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (sizeof(T) == 2) {
+      const T* gu = (const T*)GU;
+      if (vec) silu_mul_vec_kernel<T><<<grid_for(cnt / 8, 256), 256, 0, sy::stream()>>>(cnt / 8, width, gu, gu + width, 2LL * width, (T*)H, 1);
+      else silu_mul_pair_kernel<T><<<grid_for(cnt, 256), 256, 0, sy::stream()>>>(n, width, gu, (T*)H);
+    }
+  });
+  return sy::check_launch("sy_moe_silu_mul_pair");
 }
 
 SY_API sy_status sy_moe_gather_rows(int32_t dt, int32_t n, int32_t width, const void* X, int32_t x_rows,
