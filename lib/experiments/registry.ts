@@ -6,6 +6,7 @@
 //     written, [] when its data is absent (say so with console.log).
 import { runEnvironment } from "./environment.ts";
 import { environmentFigure } from "../figures/environment.ts";
+import { modelLevelFigures } from "../figures/model_level_files.ts";
 
 export interface Experiment {
   name: string;
@@ -28,5 +29,12 @@ export const EXPERIMENTS: Experiment[] = [
     gpuData: ["environment-cuda.json"],
     runCpu: () => runEnvironment("cpu").files,
     figures: () => environmentFigure(),
+  },
+  {
+    name: "model-level",
+    title: "MoE layer (9 models, every method + ablation), decoder layer, memory model + max batch, throughput vs batch (Figures 14-17)",
+    gpuStage: "moe",
+    gpuData: ["model-level.json"],
+    figures: () => modelLevelFigures(),
   },
 ];

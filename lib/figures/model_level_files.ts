@@ -1,0 +1,28 @@
+// Writes the model-level figures (14, 15, 16, 17) from data/model-level.json into figures/ through saveFigure, each
+// stamped with its data file and device and marked "random weights". [] (with a message) when the data is absent.
+import { DeviceDescription, deviceLabel, listResults, readResults } from "../data.ts";
+import { saveFigure } from "./render.ts";
+import { figure14, figure15, figure16, figure17, ModelLevelJson, targets } from "./model_level.ts";
+
+export function modelLevelFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
+  const file = listResults("model-level", opts.dataDir).find((f) => f.endsWith("model-level.json"));
+  const j = file ? readResults<ModelLevelJson>(file) : undefined;
+  if (!file || !j) {
+    console.log("model-level figures: no data/model-level.json yet (GPU stage bench/moe.ts)");
+    return [];
+  }
+  const device = j.provenance.device ? deviceLabel(j.provenance.device as unknown as DeviceDescription) : "unknown device";
+  const notes = ["random weights (no downloads); sparse experts: Samoyeds 1:2 x 2:4, V = 128", "bf16 operands, f32 accumulation; whole layer in one CUDA graph, median of replays"];
+  const out: string[] = [];
+  const save = (name: string, title: string, svg: string, extra: string[] = []) => {
+    const r = saveFigure(svg, { name, title, source: file, device, notes: [...notes, ...extra] });
+    out.push(r.svg, r.png);
+  };
+  save("model-level-fig14-moe-speedup", "MoE layer speedup over the Hugging Face per-expert loop (T = 4096)", figure14(j, 4096));
+  save("model-level-fig14-moe-speedup-T256", "MoE layer speedup over the Hugging Face per-expert loop (T = 256)", figure14(j, 256));
+  save("model-level-fig15-decoder", "Decoder layer (attention + MoE) speedup over Hugging Face", figure15(j), ["attention: cuBLAS strided-batched QK^T / PV + softmax kernel (not fused), no RoPE"]);
+  save("model-level-fig16-throughput-batch", "MoE layer throughput vs batch, out-of-memory points", figure16(j, 1024));
+  save("model-level-fig17-ablation", "Ablation: +W, +WI, +WIL, +WILS", figure17(j, 4096));
+  for (const t of targets(j)) console.log(`  target: ${t.target}: ${t.value} -> ${t.met === undefined ? "n/a" : t.met ? "met" : "NOT met"}`);
+  return out;
+}
