@@ -16,7 +16,7 @@ export interface ModelLevelJson {
   throughput: ThroughputRow[];
 }
 
-const COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#7f7f7f"];
+const COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#7f7f7f", "#e377c2", "#17becf", "#bcbd22"];
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const label = (j: ModelLevelJson, what: string) =>
   `${what} - ${j.provenance.device?.name ?? "unknown device"}, ${j.setup?.dtype ?? "bf16"}, random weights`;
@@ -45,7 +45,7 @@ export function speedups(j: ModelLevelJson, T: number, variants: string[], base 
 
 /** grouped bar chart; missing values are drawn as "n/a" */
 export function barChart(title: string, groups: { model: string; values: (number | undefined)[] }[], series: string[], yLabel: string, refLine = 1): string {
-  const W = 120 + groups.length * (series.length * 14 + 22) + 200, H = 420, L = 60, R = 200, T = 40, B = 110;
+  const W = Math.max(120 + groups.length * (series.length * 14 + 22) + 200, 7 * title.length + 80), H = 420, L = 60, R = 200, T = 40, B = 110;
   const vals = groups.flatMap((g) => g.values.filter((v): v is number => v !== undefined));
   const ymax = Math.max(refLine * 1.2, ...vals) * 1.1;
   const y = (v: number) => H - B - (v / ymax) * (H - T - B);

@@ -15,7 +15,7 @@ export function modelLevelFigures(opts: { dataDir?: string; outDir?: string } = 
   const notes = ["random weights (no downloads); sparse experts: Samoyeds 1:2 x 2:4, V = 128", "bf16 operands, f32 accumulation; whole layer in one CUDA graph, median of replays"];
   const out: string[] = [];
   const save = (name: string, title: string, svg: string, extra: string[] = []) => {
-    const r = saveFigure(svg, { name, title, source: file, device, notes: [...notes, ...extra] });
+    const r = saveFigure(svg, { name, title, source: file, device, notes: [...notes, ...extra], dir: opts.outDir });
     out.push(r.svg, r.png);
   };
   save("model-level-fig14-moe-speedup", "MoE layer speedup over the Hugging Face per-expert loop (T = 4096)", figure14(j, 4096));
