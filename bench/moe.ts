@@ -254,7 +254,9 @@ for (const m of models) {
         measured = errText(e);
       }
       memoryRows.push({ model: m.name, seq, kv_cache: kv, method, weight_bytes: mm.weightBytes, kv_bytes_per_token: mm.kvBytesPerToken,
-        activation_bytes_per_token: mm.activationBytesPerToken, predicted_max_batch: predicted, measured_max_batch: measured });
+        activation_bytes_per_token: mm.activationBytesPerToken, predicted_max_batch: predicted, measured_max_batch: measured,
+        // smaller memory budgets (the paper's GPUs had 12-24 GB; an 80 GB part dilutes the weight savings)
+        predicted_max_batch_by_budget_gb: Object.fromEntries([24, 40, 80].map((gb) => [gb, mm.maxBatch(gb * 2 ** 30)])) });
     }
   }
   log(`${m.name}: memory ${memoryRows.filter((r) => r.model === m.name && r.seq === 1024 && r.kv_cache).map((r) => `${r.method} ${r.measured_max_batch}`).join(", ")}`);
