@@ -7,7 +7,7 @@
 // Dense baselines are given the per-expert counts on the host before capture (an advantage: real HF code syncs).
 // Sections: layer times (Figures 14, 17), memory model + measured max batch (Figure 16), throughput vs batch.
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
-import { BackendTensor, DTYPE_CODE } from "../lib/tensor.ts";
+import { BackendTensor, DTYPE_CODE, relativeError } from "../lib/tensor.ts";
 import { MODELS, MoeModelConfig, tinyModel } from "../lib/models.ts";
 import { hostCounts, MoeForwardOptions, moeExperts, moeRoute, MoeWorkspace, randomDeviceWeights } from "../lib/moe.ts";
 import { PAPER_PARAMS, samoyedsSizes } from "../lib/formats/samoyeds.ts";
@@ -132,11 +132,41 @@ function timeLayer(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights>,
       }
       rows.push(row);
     }
+    if (!names && T === TOKENS[0]) checks.push(...consistency(m, w, ws, X, T, counts));
   } finally {
     X.free();
     ws.free();
   }
   return rows;
+}
+
+// Full-shape consistency on the GPU: variants that share weights must agree (deterministic combine vs atomic
+// scatter-add of our layer; HF loop vs dense grouped GEMM vs cublasGemmEx loop). Relative errors are recorded.
+const checks: { model: string; T: number; a: string; b: string; relative_error?: number; error?: string }[] = [];
+function consistency(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights>, ws: MoeWorkspace, X: BackendTensor, T: number,
+  counts: Int32Array) {
+  const out: typeof checks = [];
+  const yOf = (o: MoeForwardOptions) => {
+    moeRoute(w, ws, X, T);
+    moeExperts(w, ws, X, T, o, counts);
+    return (ws.Y.toHost().data as Float32Array).slice(0, T * m.hidden);
+  };
+  const pairs: [string, MoeForwardOptions, string, MoeForwardOptions][] = [
+    ["samoyeds", { method: "samoyeds" }, "samoyeds_scatter_add", { method: "samoyeds", scatterAdd: true }],
+    ["samoyeds_gateup", { method: "samoyeds", fuseGateUp: true }, "samoyeds_gateup_scatter_add", { method: "samoyeds", fuseGateUp: true, scatterAdd: true }],
+    ["hf_loop", { method: "hfLoop" }, "dense_grouped", { method: "denseGrouped" }],
+    ["hf_loop", { method: "hfLoop" }, "dense_gemm_loop", { method: "denseGrouped", groupedImpl: 1 }],
+  ];
+  for (const [na, oa, nb, ob] of pairs) {
+    try {
+      out.push({ model: m.name, T, a: na, b: nb, relative_error: relativeError(yOf(oa), yOf(ob)) });
+    } catch (e) {
+      out.push({ model: m.name, T, a: na, b: nb, error: errText(e) });
+    }
+  }
+  const bad = out.filter((c) => c.error || !(c.relative_error! < 2e-2));
+  if (bad.length) log(`${m.name}: CONSISTENCY PROBLEM ${JSON.stringify(bad)}`);
+  return out;
 }
 
 const sizes = (mm: number, kk: number) => samoyedsSizes(mm, kk, PAPER_PARAMS);
@@ -306,13 +336,15 @@ const payload = {
   },
   models: models.map((m) => ({ ...m })),
   layer: layerRows,
+  consistency: checks,
   decoder: decoderRows,
   memory: memoryRows,
   throughput: throughputRows,
 };
 if (dry) {
   const bad = [...layerRows, ...decoderRows].filter((r) => r.error);
-  console.log(`CPU dry run: ${layerRows.length} layer rows, ${decoderRows.length} decoder rows, ${memoryRows.length} memory rows, ${throughputRows.length} throughput rows; ${bad.length} errors`);
+  for (const c of checks) if (c.error || !(c.relative_error! < 2e-2)) bad.push({ model: c.model, variant: `${c.a} vs ${c.b}`, error: c.error ?? `relative error ${c.relative_error}` } as (typeof layerRows)[number]);
+  console.log(`CPU dry run: ${checks.length} consistency checks, ${layerRows.length} layer rows, ${decoderRows.length} decoder rows, ${memoryRows.length} memory rows, ${throughputRows.length} throughput rows; ${bad.length} errors`);
   for (const r of bad) console.log(`  ${r.model} ${r.variant}: ${r.error}`);
   Deno.exit(bad.length ? 1 : 0);
 }
