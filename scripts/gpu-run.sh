@@ -17,6 +17,7 @@ ROOT="$PWD"
 OUT="${OUT:-$ROOT/gpu-out}"
 mkdir -p "$OUT/results"
 exec > >(tee -a "$OUT/log.txt") 2>&1
+TEE_PID=$!
 export SAMOYEDS_RESULTS_DIR="$OUT/results"
 export SAMOYEDS_CUDA_ARCHS="${SAMOYEDS_CUDA_ARCHS:-90a}"
 export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
@@ -99,4 +100,7 @@ for i in "${!NAMES[@]}"; do
   [ "${STATUS[$i]}" = ok ] || FAILED=$((FAILED + 1))
 done
 echo "gpu-run: ${#NAMES[@]} stages, $FAILED failed, $(( $(date +%s) - T0 ))s"
+# let tee write the last lines before exiting
+exec 1>&- 2>&-
+wait "$TEE_PID" 2>/dev/null
 [ $FAILED -eq 0 ]
