@@ -8,6 +8,11 @@ import { decodeSamoyeds, encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/
 import { pruneToVnm } from "../lib/kernels/baselines.ts";
 import { HostTensor, randn, rng } from "../lib/tensor.ts";
 import { syntheticCalibration, syntheticWeight } from "../lib/sparsity/synthetic.ts";
+import {
+  formatBytesFigure, magnitudeHeatmap, maskGallery, paddingFigure, paddingStats, routeCounts, routingFigure, weightTile,
+} from "../lib/figures/sparsity.ts";
+import { accuracySettings, runAccuracy } from "../lib/experiments/accuracy.ts";
+import { accuracyMarkdown, ffnErrorFigure, lmPerplexityFigure, loadAccuracy, samoyedsComparison } from "../lib/figures/accuracy.ts";
 
 const FORMATS: Format[] = [
   FORMAT_2_4,
@@ -125,4 +130,50 @@ Deno.test("formatBytes: dense, 2:4, VNM, Samoyeds (native sizes) and CSR", () =>
   assert.ok(formatBytes(m, k, { kind: "vnm", V: 128, M: 8 }).total < dense / 3);
   const csr = formatBytes(m, k, { kind: "unstructured", scope: "matrix", density: 0.25 });
   assert.ok(csr.total > sy.total, "CSR at 25% is larger than the Samoyeds format");
+});
+
+Deno.test("explorer figure functions render SVG (headless) and routing/padding statistics add up", () => {
+  const t = weightTile("Qwen1.5-MoE-A2.7B", 1, 2, "down", { rows: 128, cols: 256 });
+  assert.equal(t.m, 2048);
+  assert.equal(t.k, 1408);
+  const formats: Format[] = [FORMAT_2_4, FORMAT_VNM, FORMAT_SAMOYEDS, { kind: "unstructured", scope: "row", density: 0.25 }];
+  for (const s of [
+    magnitudeHeatmap(t, { r0: 0, c0: 0, rows: 8, cols: 32 }),
+    maskGallery(t, formats, { r0: 0, c0: 0, rows: 4, cols: 32 }, "magnitude"),
+    maskGallery(t, formats.slice(0, 2), { r0: 0, c0: 0, rows: 4, cols: 32 }, "obs"),
+    formatBytesFigure(t.m, t.k, [{ kind: "dense" }, ...formats]),
+  ]) assert.match(s, /^<svg[\s\S]*<\/svg>\n?$/);
+  for (const kind of ["uniform", "zipf", "router"] as const) {
+    const counts = routeCounts(kind, 500, 16, 4, 3);
+    assert.equal(counts.reduce((a, b) => a + b, 0), 2000, kind);
+    const p = paddingStats(kind, counts, 64, 1024);
+    assert.ok(p.padded_rows >= p.routed_rows && p.padded_rows % 64 === 0);
+    assert.equal(p.gather_bytes, 2 * 2000 * 1024 * 2);
+  }
+  const r = [{ name: "uniform", counts: routeCounts("uniform", 256, 8, 2) }];
+  assert.match(routingFigure(r, 256, 2), /^<svg/);
+  assert.match(paddingFigure([paddingStats("uniform", r[0].counts, 64, 512)]), /^<svg/);
+  assert.throws(() => weightTile("Mixtral-8x7B", 99, 0, "gate"), /layer 99/);
+  assert.throws(() => routeCounts("uniform", 10, 4, 5), /topK/);
+});
+
+Deno.test("accuracy experiment (quick mode) writes rows for every pruner x format, and its figures/tables render", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const files = runAccuracy("quick", { dir, log: () => {} });
+    const j = loadAccuracy(files[0])!;
+    const s = accuracySettings("quick");
+    assert.equal(j.rows.filter((r) => r.study === "ffn").length, s.formats.length * s.pruners.length * s.ffn.experts);
+    assert.equal(j.rows.filter((r) => r.study === "lm").length, 1 + s.formats.length * s.pruners.length);
+    for (const r of j.rows) {
+      if (r.study === "ffn") assert.ok(r.heldout_rel_error! >= 0 && r.heldout_rel_error! < 2, JSON.stringify(r));
+      else assert.ok(Number.isFinite(r.heldout_ppl) && r.heldout_ppl! > 1, JSON.stringify(r));
+    }
+    assert.match(ffnErrorFigure(j), /^<svg/);
+    assert.match(lmPerplexityFigure(j), /^<svg/);
+    assert.match(accuracyMarkdown(j), /\| Samoyeds V128 1:2 \| 25% \|/);
+    assert.ok(samoyedsComparison(j).length > 0);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
