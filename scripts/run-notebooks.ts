@@ -95,7 +95,8 @@ export async function runNotebooks(filter?: string): Promise<NotebookResult[]> {
       const at = log.indexOf("An error occurred while executing");
       const tail = (at >= 0 ? log.slice(at) : log).split("\n").filter((l) => l.trim() && !/MissingIDFieldWarning|validate\(nb\)|is unstable/.test(l))
         .slice(0, 30).join("\n");
-      r = { notebook: name, status: "failed", detail: `nbconvert exited with ${p.code}:\n${tail}`, seconds };
+      const errLine = tail.split("\n").filter((l) => /^\w*(Error|Exception)\b|^\w+: /.test(l.trim())).pop()?.trim() ?? "";
+      r = { notebook: name, status: "failed", detail: `nbconvert exited with ${p.code}: ${errLine}\n${tail}`, seconds };
     } else if (notWritten.length) {
       r = { notebook: name, status: "failed", detail: `ran, but did not write ${notWritten.join(", ")}`, seconds };
     } else {
