@@ -23,6 +23,7 @@ export SAMOYEDS_CUDA_ARCHS="${SAMOYEDS_CUDA_ARCHS:-90a}"
 export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 export DENO_DIR="${DENO_DIR:-/tmp/samoyeds-deno-dir}"
 [ -f .gpu/commit ] && export SAMOYEDS_COMMIT="$(cat .gpu/commit)"
+[ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"  # nvcc, compute-sanitizer, cuobjdump
 T0=$(date +%s)
 say() { echo "[gpu-run +$(( $(date +%s) - T0 ))s] $*"; }
 
