@@ -11,7 +11,8 @@ import { syntheticCalibration, syntheticWeight } from "../lib/sparsity/synthetic
 import {
   formatBytesFigure, magnitudeHeatmap, maskGallery, paddingFigure, paddingStats, routeCounts, routingFigure, weightTile,
 } from "../lib/figures/sparsity.ts";
-import { accuracySettings, runAccuracy } from "../lib/experiments/accuracy.ts";
+import { accuracySettings, expertForward, runAccuracy } from "../lib/experiments/accuracy.ts";
+import { groupRowsByImportance, permuteColumns, permuteRows, samoyedsExpertPermutation } from "../lib/sparsity/pairing.ts";
 import { accuracyMarkdown, ffnErrorFigure, lmPerplexityFigure, loadAccuracy, samoyedsComparison } from "../lib/figures/accuracy.ts";
 
 const FORMATS: Format[] = [
@@ -164,7 +165,10 @@ Deno.test("accuracy experiment (quick mode) writes rows for every pruner x forma
     const j = loadAccuracy(files[0])!;
     const s = accuracySettings("quick");
     assert.equal(j.rows.filter((r) => r.study === "ffn").length, s.formats.length * s.pruners.length * s.ffn.experts);
-    assert.equal(j.rows.filter((r) => r.study === "lm").length, 1 + s.formats.length * s.pruners.length);
+    assert.equal(j.rows.filter((r) => r.study === "lm" && !r.finetune_steps).length, 1 + s.formats.length * s.pruners.length);
+    const tuned = j.rows.filter((r) => r.study === "lm" && r.finetune_steps);
+    assert.ok(tuned.some((r) => r.pruner === "dense") && tuned.some((r) => r.format === "Samoyeds V128 1:2"), "fine-tuned rows incl. the dense control");
+    assert.ok(j.rows.some((r) => r.format === "Samoyeds V128 1:2 + pairing"));
     for (const r of j.rows) {
       if (r.study === "ffn") assert.ok(r.heldout_rel_error! >= 0 && r.heldout_rel_error! < 2, JSON.stringify(r));
       else assert.ok(Number.isFinite(r.heldout_ppl) && r.heldout_ppl! > 1, JSON.stringify(r));
@@ -176,4 +180,23 @@ Deno.test("accuracy experiment (quick mode) writes rows for every pruner x forma
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("pairing: a permutation that keeps the expert's function and drops less importance than the given order", () => {
+  const d = 256, I = 64;
+  const gate = syntheticWeight(I, d, 31), up = syntheticWeight(I, d, 32), down = syntheticWeight(d, I, 33);
+  const p = { V: 128, N: 1, M: 2 };
+  const perm = samoyedsExpertPermutation(gate, up, I, d, p);
+  assert.deepEqual([...perm].sort((a, b) => a - b), Array.from({ length: I }, (_, i) => i));
+  const X = syntheticCalibration(16, d, 34).X;
+  const y0 = expertForward(X, 16, d, I, gate, up, down).y;
+  const y1 = expertForward(X, 16, d, I, permuteRows(gate, I, d, perm), permuteRows(up, I, d, perm), permuteColumns(down, d, I, perm)).y;
+  for (let t = 0; t < y0.length; t++) assert.ok(Math.abs(y0[t] - y1[t]) < 1e-9 * (1 + Math.abs(y0[t])));
+  const kept = (g: Float64Array, u: Float64Array) => {
+    const score = Float64Array.from(g, (x, t) => x * x + u[t] * u[t]);
+    const mask = buildMask(score, I, d, { kind: "samoyeds", ...p });
+    return score.reduce((a, s, t) => a + (mask[t] ? s : 0), 0);
+  };
+  assert.ok(kept(permuteRows(gate, I, d, perm), permuteRows(up, I, d, perm)) >= kept(gate, up));
+  assert.throws(() => groupRowsByImportance(new Float64Array(6), 3, 2, 2, 1), /multiple of M/);
 });

@@ -12,11 +12,19 @@ import { provenance, Row, writeResults } from "../data.ts";
 import { repoRoot } from "../native/build.ts";
 import { join } from "node:path";
 import { Format, formatBytes, formatDensity, formatLabel } from "../sparsity/masks.ts";
-import { Calibration, matmulT, OBS_DAMPING, obsFactor, prune, PrunerName, PRUNERS } from "../sparsity/pruners.ts";
+import { Calibration, channelSquaredNorms, matmulT, OBS_DAMPING, obsFactor, prune, PrunerName, PRUNERS } from "../sparsity/pruners.ts";
+import { permuteColumns, permuteRows, samoyedsExpertPermutation } from "../sparsity/pairing.ts";
 import { ACTIVATION_STATS, activations, activationSource, syntheticWeight, WEIGHT_STATS } from "../sparsity/synthetic.ts";
 import { collectExpertActivations, evaluateNll, ExpertWeights, LM_CONFIG, LmConfig, MoeLm, train, Vocabulary } from "../sparsity/lm.ts";
 
-export const ACCURACY_FORMATS: Format[] = [
+/** A format plus, for Samoyeds, the optional row grouping of lib/sparsity/pairing.ts (our addition). */
+export type StudyFormat = Format & { pairRows?: boolean };
+
+export function studyLabel(f: StudyFormat): string {
+  return formatLabel(f) + (f.pairRows ? " + pairing" : "");
+}
+
+export const ACCURACY_FORMATS: StudyFormat[] = [
   { kind: "nm", N: 2, M: 4 },
   { kind: "nm", N: 2, M: 8 },
   { kind: "vnm", V: 64, M: 8 },
@@ -25,6 +33,8 @@ export const ACCURACY_FORMATS: Format[] = [
   { kind: "samoyeds", V: 64, N: 1, M: 2 },
   { kind: "samoyeds", V: 32, N: 1, M: 2 },
   { kind: "samoyeds", V: 128, N: 2, M: 4 },
+  { kind: "samoyeds", V: 128, N: 1, M: 2, pairRows: true },
+  { kind: "samoyeds", V: 32, N: 1, M: 2, pairRows: true },
   { kind: "unstructured", scope: "matrix", density: 0.25 },
   { kind: "unstructured", scope: "row", density: 0.25 },
 ];
@@ -35,7 +45,9 @@ export interface AccuracySettings {
   mode: "quick" | "full";
   ffn: { hidden: number; intermediate: number; experts: number; calibTokens: number; heldoutTokens: number };
   lm: { config: LmConfig; steps: number; batch: number; lr: number; calibPositions: number; evalStride: number; trainFraction: number };
-  formats: Format[];
+  /** short masked fine-tune of the experts after pruning (pruned weights stay zero), for these pruners x formats */
+  finetune: { steps: number; batch: number; lr: number; pruners: PrunerName[]; formats: string[] };
+  formats: StudyFormat[];
   pruners: readonly PrunerName[];
   obsDamping: number;
   seed: number;
@@ -47,11 +59,15 @@ export function accuracySettings(mode: "quick" | "full"): AccuracySettings {
     mode,
     ffn: quick
       ? { hidden: 128, intermediate: 256, experts: 1, calibTokens: 256, heldoutTokens: 256 }
-      : { hidden: 256, intermediate: 512, experts: 2, calibTokens: 1024, heldoutTokens: 1024 },
+      : { hidden: 512, intermediate: 768, experts: 2, calibTokens: 1024, heldoutTokens: 1024 },
     lm: quick
       ? { config: { ...LM_CONFIG, hidden: 128, intermediate: 128, experts: 4 }, steps: 60, batch: 16, lr: 3e-3, calibPositions: 256, evalStride: 97, trainFraction: 0.9 }
-      : { config: LM_CONFIG, steps: 3000, batch: 64, lr: 3e-3, calibPositions: 4096, evalStride: 2, trainFraction: 0.9 },
-    formats: quick ? ACCURACY_FORMATS.filter((f) => f.kind !== "samoyeds" || f.V === 128 || f.V === 32) : ACCURACY_FORMATS,
+      : { config: LM_CONFIG, steps: 2500, batch: 48, lr: 3e-3, calibPositions: 4096, evalStride: 3, trainFraction: 0.9 },
+    finetune: {
+      steps: quick ? 4 : 300, batch: quick ? 8 : 32, lr: 1e-3, pruners: ["obs"],
+      formats: ["2:4", "2:8", "VNM 64:2:8", "Samoyeds V128 1:2", "Samoyeds V32 1:2", "Samoyeds V32 1:2 + pairing", "unstructured/row 25%"],
+    },
+    formats: quick ? ACCURACY_FORMATS.filter((f) => f.kind !== "samoyeds" || (f.V === 128 && f.N === 1) || (f.V === 32 && !f.pairRows)) : ACCURACY_FORMATS,
     pruners: PRUNERS,
     obsDamping: OBS_DAMPING,
     seed: 1234,
@@ -74,6 +90,8 @@ export interface AccuracyRow extends Row {
   heldout_ppl?: number;
   /** lm: mean relative output error of the pruned expert FFNs on their calibration tokens */
   expert_calib_rel_error?: number;
+  /** lm: steps of masked expert fine-tuning after pruning (absent: none) */
+  finetune_steps?: number;
 }
 
 /** SwiGLU expert: y = W_down (silu(W_gate x) * (W_up x)) for n tokens (token-major). */
@@ -100,8 +118,21 @@ interface ExpertPrunePlan {
   intermediate: Calibration;
 }
 
-/** Prunes the three matrices of one expert; OBS factors are computed once per calibration set and passed in. */
-function pruneExpert(p: ExpertPrunePlan, d: number, I: number, f: Format, pruner: PrunerName, Uin?: Float64Array, Umid?: Float64Array) {
+/**
+ * Prunes the three matrices of one expert; OBS factors are computed once per calibration set and passed in. With
+ * f.pairRows the intermediate features are first permuted (gate/up rows, down columns: same function) so that Samoyeds
+ * row groups are complementary; the returned weights are in that permuted order (an equivalent expert).
+ */
+function pruneExpert(p: ExpertPrunePlan, d: number, I: number, f: StudyFormat, pruner: PrunerName, Uin?: Float64Array, Umid?: Float64Array) {
+  if (f.pairRows && f.kind === "samoyeds") {
+    const perm = samoyedsExpertPermutation(p.gate, p.up, I, d, f, pruner === "magnitude" ? undefined : channelSquaredNorms(p.inputs));
+    const intermediate = { X: permuteColumns(p.intermediate.X, p.intermediate.n, I, perm), n: p.intermediate.n, k: I };
+    const plain: Format = { kind: "samoyeds", V: f.V, N: f.N, M: f.M };
+    return pruneExpert({
+      gate: permuteRows(p.gate, I, d, perm), up: permuteRows(p.up, I, d, perm), down: permuteColumns(p.down, d, I, perm),
+      inputs: p.inputs, intermediate,
+    }, d, I, plain, pruner, Uin, pruner === "obs" ? obsFactor(intermediate) : undefined);
+  }
   return {
     gate: prune(pruner, p.gate, I, d, f, p.inputs, Uin).W,
     up: prune(pruner, p.up, I, d, f, p.inputs, Uin).W,
@@ -134,7 +165,7 @@ export function runFfnStudy(s: AccuracySettings, log: (s: string) => void): Accu
         const yc = expertForward(calib.X, calib.n, d, I, pw.gate, pw.up, pw.down).y;
         const yh = expertForward(held.X, held.n, d, I, pw.gate, pw.up, pw.down).y;
         const row: AccuracyRow = {
-          study: "ffn", expert: e, pruner, format: formatLabel(f), format_kind: f.kind, density: formatDensity(f),
+          study: "ffn", expert: e, pruner, format: studyLabel(f), format_kind: f.kind, density: formatDensity(f),
           bytes_vs_dense: bytesRatio(I, d, f), calib_rel_error: relErr(yc, dense.y), heldout_rel_error: relErr(yh, denseHeld.y),
         };
         rows.push(row);
@@ -153,6 +184,22 @@ export interface LmStudy {
   heldout_chars: number;
   tokens_per_expert: number[];
   train_seconds: number;
+}
+
+/** Fine-tunes copies of `experts` (zeros stay zero) in a copy of `model`; returns the held-out NLL. */
+function finetuneExperts(model: MoeLm, experts: ExpertWeights[], tokens: Uint8Array, split: number, s: AccuracySettings,
+  evalNll: (m: MoeLm) => number): number {
+  const copies = experts.map((e) => ({ gate: Float32Array.from(e.gate), up: Float32Array.from(e.up), down: Float32Array.from(e.down) }));
+  const m = model.withExperts(copies);
+  const masks: Record<string, Uint8Array> = {};
+  copies.forEach((e, i) => {
+    for (const [name, w] of [[`gate${i}`, e.gate], [`up${i}`, e.up], [`down${i}`, e.down]] as const) masks[name] = Uint8Array.from(w, (x) => (x !== 0 ? 1 : 0));
+  });
+  train(m, tokens, 0, split, {
+    steps: s.finetune.steps, batch: s.finetune.batch, lr: s.finetune.lr, seed: s.seed + 3,
+    only: (n) => /^(gate|up|down)\d+$/.test(n), masks,
+  });
+  return evalNll(m);
 }
 
 export function runLmStudy(s: AccuracySettings, log: (s: string) => void): LmStudy {
@@ -193,12 +240,23 @@ export function runLmStudy(s: AccuracySettings, log: (s: string) => void): LmStu
       }
       const nll = evalNll(model.withExperts(experts));
       const row: AccuracyRow = {
-        study: "lm", pruner, format: formatLabel(f), format_kind: f.kind, density: formatDensity(f), bytes_vs_dense: bytesRatio(I, d, f),
+        study: "lm", pruner, format: studyLabel(f), format_kind: f.kind, density: formatDensity(f), bytes_vs_dense: bytesRatio(I, d, f),
         heldout_nll: nll, heldout_ppl: Math.exp(nll), expert_calib_rel_error: err,
       };
       rows.push(row);
       log(`  lm ${pruner.padEnd(9)} ${row.format.padEnd(24)} perplexity ${row.heldout_ppl!.toFixed(3)} (dense ${Math.exp(denseNll).toFixed(3)}), expert error ${err.toFixed(4)}`);
+      if (s.finetune.steps > 0 && s.finetune.pruners.includes(pruner) && s.finetune.formats.includes(row.format)) {
+        const nll = finetuneExperts(model, experts, tokens, split, s, evalNll);
+        rows.push({ ...row, expert_calib_rel_error: undefined, heldout_nll: nll, heldout_ppl: Math.exp(nll), finetune_steps: s.finetune.steps });
+        log(`  lm ${pruner.padEnd(9)} ${row.format.padEnd(24)} + ${s.finetune.steps} fine-tune steps: perplexity ${Math.exp(nll).toFixed(3)}`);
+      }
     }
+  }
+  if (s.finetune.steps > 0) {
+    // control: the same fine-tune on the dense experts (separates recovery from simply training longer)
+    const nll = finetuneExperts(model, model.experts.map((e) => ({ gate: e.gate, up: e.up, down: e.down })), tokens, split, s, evalNll);
+    rows.push({ ...rows[0], heldout_nll: nll, heldout_ppl: Math.exp(nll), finetune_steps: s.finetune.steps });
+    log(`  lm dense + ${s.finetune.steps} fine-tune steps: perplexity ${Math.exp(nll).toFixed(3)}`);
   }
   return { rows, curve, vocab: vocab.size, train_chars: split, heldout_chars: tokens.length - split, tokens_per_expert: tokensPerExpert, train_seconds: trainSeconds };
 }
@@ -210,7 +268,7 @@ export const ACCURACY_METHOD = {
     `log-normal channel scales (sigma ${ACTIVATION_STATS.channelSigma}), ${ACTIVATION_STATS.outlierFraction * 100}% outlier channels x${ACTIVATION_STATS.outlierScale}; ` +
     "calibration and held-out tokens are independent draws of the same distribution",
   ffn_error: "||y_pruned - y_dense|| / ||y_dense|| of the whole SwiGLU expert (gate, up, down all pruned); down calibrated on the dense expert's intermediate activations",
-  lm: "character-level MoE LM (lib/sparsity/lm.ts) trained from scratch here; each expert's gate/up/down pruned with calibration = the training-text tokens the dense model routes to it (down: its dense intermediate activations); router, embeddings, head stay dense; no fine-tuning after pruning",
+  lm: "character-level MoE LM (lib/sparsity/lm.ts) trained from scratch here; each expert's gate/up/down pruned with calibration = the training-text tokens the dense model routes to it (down: its dense intermediate activations); router, embeddings, head stay dense; rows with finetune_steps: experts then fine-tuned with their masks fixed (other parameters frozen), plus the same fine-tune of the dense model as a control",
   obs: `SparseGPT-style: H = X^T X + ${OBS_DAMPING} * mean(diag) * I, columns left to right, mask per block from compensated weights (Samoyeds: row choice per V-vector, 2:4 re-chosen per 4 columns), errors spread with the Cholesky factor of H^-1`,
   wanda: "score |w_ij| * ||x_j|| (groups ranked by the sum of squared scores)",
   magnitude: "score w_ij^2 (groups: sum of w^2; identical to sy_samoyeds_prune / sy_vnm_prune)",

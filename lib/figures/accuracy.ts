@@ -8,7 +8,10 @@ import { figuresDir, frameFigure, PALETTE, plot, Plot, svgToPng } from "./render
 
 export interface AccuracyJson {
   provenance: { commit: string; date: string; host: string; device: { name: string }; command: string };
-  settings: { mode: string; ffn: Record<string, number>; lm: { config: Record<string, number>; steps: number; batch: number }; obsDamping: number };
+  settings: {
+    mode: string; ffn: Record<string, number>; lm: { config: Record<string, number>; steps: number; batch: number }; obsDamping: number;
+    finetune?: { steps: number; pruners: string[]; formats: string[] };
+  };
   method: Record<string, string>;
   corpus: { path: string; train_chars: number; heldout_chars: number; vocab: number };
   lm_training: { curve: { step: number; loss: number }[]; seconds: number; calibration_tokens_per_expert: number[] };
@@ -79,11 +82,13 @@ export function ffnErrorFigure(j: AccuracyJson, source = "data/accuracy.json"): 
 
 /** Grouped bars: held-out perplexity of the small MoE LM, dense line for reference. */
 export function lmPerplexityFigure(j: AccuracyJson, source = "data/accuracy.json"): string {
-  const lm = j.rows.filter((r) => r.study === "lm");
+  const all = j.rows.filter((r) => r.study === "lm");
+  const lm = all.filter((r) => !r.finetune_steps);
   const dense = lm.find((r) => r.pruner === "dense")!.heldout_ppl as number;
-  const pts = lm.filter((r) => r.pruner !== "dense").map((r) => ({
-    label: r.density === 0.25 ? r.format : `${r.format} (${r.density * 100}%)`, pruner: r.pruner, ppl: r.heldout_ppl as number,
-  }));
+  const label = (r: AccuracyRow) => (r.density === 0.25 ? r.format : `${r.format} (${r.density * 100}%)`);
+  const pts = lm.filter((r) => r.pruner !== "dense").map((r) => ({ label: label(r), pruner: r.pruner, ppl: r.heldout_ppl as number }));
+  const ft = all.filter((r) => r.finetune_steps && r.pruner !== "dense").map((r) => ({ label: label(r), pruner: r.pruner, ppl: r.heldout_ppl as number }));
+  const denseFt = all.find((r) => r.finetune_steps && r.pruner === "dense")?.heldout_ppl as number | undefined;
   const order = [...new Set(pts.map((p) => p.label))];
   const c = j.settings.lm.config;
   const chart = plot({
@@ -96,16 +101,19 @@ export function lmPerplexityFigure(j: AccuracyJson, source = "data/accuracy.json
       Plot.dot(pts, { fy: "label", y: "pruner", x: "ppl", fill: "pruner", r: 5 }),
       Plot.ruleY(pts, { fy: "label", y: "pruner", x1: dense, x2: "ppl", stroke: "pruner", strokeWidth: 2 }),
       Plot.text(pts, { fy: "label", y: "pruner", x: "ppl", text: (d: { ppl: number }) => d.ppl.toFixed(2), textAnchor: "start", dx: 8, fontSize: 9 }),
+      Plot.dot(ft, { fy: "label", y: "pruner", x: "ppl", stroke: "pruner", fill: "white", r: 5, strokeWidth: 2 }),
       Plot.ruleX([dense], { stroke: "black", strokeDasharray: "4 3" }),
+      ...(denseFt !== undefined ? [Plot.ruleX([denseFt], { stroke: "#888", strokeDasharray: "1 3" })] : []),
     ],
   });
   return frameFigure(chart, {
     name: "accuracy-lm", title: "Small MoE language model: held-out perplexity after pruning the experts",
-    subtitle: `dense ${dense.toFixed(3)} (dashed); ${c.experts} experts top-${c.topK}, d ${c.hidden}, expert width ${c.intermediate}; no fine-tuning`,
+    subtitle: `dense ${dense.toFixed(3)} (dashed); ${c.experts} experts top-${c.topK}, d ${c.hidden}, expert width ${c.intermediate}`,
     ...caption(j, source),
     legend: [
       ...PRUNER_ORDER.map((p) => ({ label: p === "obs" ? "OBS (SparseGPT-style)" : p === "wanda" ? "Wanda" : "magnitude", color: PRUNER_COLORS[p], symbol: "dot" as const })),
       { label: "dense", color: "black", symbol: "dash" as const },
+      ...(ft.length ? [{ label: `hollow: after ${j.settings.finetune?.steps} masked fine-tune steps (dotted: dense, same fine-tune)`, color: "#888", symbol: "dot" as const }] : []),
     ],
     notes: [
       `corpus ${j.corpus.path}: ${j.corpus.train_chars} training / ${j.corpus.heldout_chars} held-out characters, ${j.corpus.vocab} symbols; trained ${j.settings.lm.steps} steps x ${j.settings.lm.batch}`,
@@ -115,7 +123,7 @@ export function lmPerplexityFigure(j: AccuracyJson, source = "data/accuracy.json
 }
 
 export interface ComparisonRow {
-  study: "ffn" | "lm";
+  study: "ffn" | "lm" | "lm+ft";
   pruner: string;
   metric: string;
   samoyeds: number;
@@ -137,8 +145,22 @@ export interface ComparisonRow {
 export function samoyedsComparison(j: AccuracyJson, samoyeds = "Samoyeds V128 1:2", others = ["2:4", "2:8", "VNM 64:2:8", "VNM 128:2:8", "unstructured/row 25%"]): ComparisonRow[] {
   const out: ComparisonRow[] = [];
   const ffn = ffnSummary(j);
-  const lm = j.rows.filter((r) => r.study === "lm");
+  const lm = j.rows.filter((r) => r.study === "lm" && !r.finetune_steps);
   const dense = lm.find((r) => r.pruner === "dense")?.heldout_ppl as number | undefined;
+  const ft = j.rows.filter((r) => r.study === "lm" && r.finetune_steps);
+  const denseFt = ft.find((r) => r.pruner === "dense")?.heldout_ppl as number | undefined;
+  for (const p of PRUNER_ORDER) {
+    const sft = ft.find((r) => r.format === samoyeds && r.pruner === p);
+    for (const o of others) {
+      const oft = ft.find((r) => r.format === o && r.pruner === p);
+      if (!sft || !oft || denseFt === undefined) continue;
+      const ps = sft.heldout_ppl as number, po = oft.heldout_ppl as number;
+      out.push({
+        study: "lm+ft", pruner: p, metric: "held-out perplexity after masked fine-tune", samoyeds: ps, versus: o, other: po, ratio: ps / po,
+        samoyeds_increase: ps - denseFt, other_increase: po - denseFt, increase_ratio: (ps - denseFt) / (po - denseFt),
+      });
+    }
+  }
   for (const p of PRUNER_ORDER) {
     const sf = ffn.find((r) => r.format === samoyeds && r.pruner === p);
     const sl = lm.find((r) => r.format === samoyeds && r.pruner === p);
@@ -160,19 +182,22 @@ export function samoyedsComparison(j: AccuracyJson, samoyeds = "Samoyeds V128 1:
 
 /** Markdown table: one line per format, columns per pruner (FFN error and LM perplexity). */
 export function accuracyMarkdown(j: AccuracyJson): string {
-  const lm = j.rows.filter((r) => r.study === "lm");
+  const lm = j.rows.filter((r) => r.study === "lm" && !r.finetune_steps);
+  const ft = j.rows.filter((r) => r.study === "lm" && r.finetune_steps && r.pruner === "obs");
   const dense = lm.find((r) => r.pruner === "dense")?.heldout_ppl as number;
+  const denseFt = j.rows.find((r) => r.study === "lm" && r.finetune_steps && r.pruner === "dense")?.heldout_ppl as number | undefined;
   const ffn = ffnSummary(j);
   const lines = [
-    "| format | density | bytes vs dense | FFN err magnitude | FFN err Wanda | FFN err OBS | LM ppl magnitude | LM ppl Wanda | LM ppl OBS |",
-    "|---|---|---|---|---|---|---|---|---|",
-    `| dense | 100% | 1.00 | 0 | 0 | 0 | ${dense.toFixed(3)} | ${dense.toFixed(3)} | ${dense.toFixed(3)} |`,
+    "| format | density | bytes vs dense | FFN err magnitude | FFN err Wanda | FFN err OBS | LM ppl magnitude | LM ppl Wanda | LM ppl OBS | LM ppl OBS + fine-tune |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    `| dense | 100% | 1.00 | 0 | 0 | 0 | ${dense.toFixed(3)} | ${dense.toFixed(3)} | ${dense.toFixed(3)} | ${denseFt?.toFixed(3) ?? "-"} |`,
   ];
   for (const f of formatsInOrder(j.rows)) {
     const any = j.rows.find((r) => r.format === f)!;
     const e = (p: string) => ffn.find((r) => r.format === f && r.pruner === p)?.error.toFixed(3) ?? "-";
     const l = (p: string) => (lm.find((r) => r.format === f && r.pruner === p)?.heldout_ppl as number | undefined)?.toFixed(3) ?? "-";
-    lines.push(`| ${f} | ${Math.round(any.density * 100)}% | ${any.bytes_vs_dense.toFixed(2)} | ${e("magnitude")} | ${e("wanda")} | ${e("obs")} | ${l("magnitude")} | ${l("wanda")} | ${l("obs")} |`);
+    const lf = (ft.find((r) => r.format === f)?.heldout_ppl as number | undefined)?.toFixed(3) ?? "-";
+    lines.push(`| ${f} | ${Math.round(any.density * 100)}% | ${any.bytes_vs_dense.toFixed(2)} | ${e("magnitude")} | ${e("wanda")} | ${e("obs")} | ${l("magnitude")} | ${l("wanda")} | ${l("obs")} | ${lf} |`);
   }
   return lines.join("\n");
 }

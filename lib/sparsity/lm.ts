@@ -20,7 +20,7 @@ export interface LmConfig {
   experts: number;
   topK: number;
 }
-export const LM_CONFIG: LmConfig = { context: 16, embed: 16, hidden: 128, intermediate: 256, experts: 8, topK: 2 };
+export const LM_CONFIG: LmConfig = { context: 16, embed: 16, hidden: 256, intermediate: 256, experts: 8, topK: 2 };
 
 export interface ExpertWeights {
   /** I x d */
