@@ -7,6 +7,9 @@
 import { runEnvironment } from "./environment.ts";
 import { environmentFigure } from "../figures/environment.ts";
 import { modelLevelFigures } from "../figures/model_level_files.ts";
+import { runAccuracy } from "./accuracy.ts";
+import { accuracyFigures } from "../figures/accuracy.ts";
+import { saveSparsityFigures } from "../figures/sparsity.ts";
 
 export interface Experiment {
   name: string;
@@ -36,5 +39,12 @@ export const EXPERIMENTS: Experiment[] = [
     gpuStage: "moe",
     gpuData: ["model-level.json"],
     figures: () => modelLevelFigures(),
+  },
+  {
+    name: "accuracy",
+    title: "pruners (magnitude, Wanda, OBS) x formats (2:4, V:N:M, Samoyeds, unstructured) at 25% density: expert-FFN error + " +
+      "held-out perplexity of a small MoE LM trained here (CPU only, ~15 min; SAMOYEDS_ACCURACY=quick for the CI-sized run)",
+    runCpu: () => runAccuracy(Deno.env.get("SAMOYEDS_ACCURACY") === "quick" ? "quick" : "full"),
+    figures: () => [...accuracyFigures(), ...saveSparsityFigures()],
   },
 ];
