@@ -6,7 +6,8 @@
 // until ~100 replays or ~200 ms; median, p10 and p90 are recorded.
 // Methods: cuBLAS dense (sy_gemm) on all n tokens and on the n/4 routed tokens pre-gathered; cuSPARSELt 2:4 (cached
 // plan, searched algorithm) on all / gathered; VENOM-style V:2:8 SpMM (sy_vnm_spmm, V = 128) on all / gathered; the
-// token gather (sy_gather_rows) alone; our SSMM (sy_ssmm, token selection inside the kernel) on the routed tokens.
+// token gather (sy_gather_rows) alone; our SSMM (sy_ssmm, mma.sp, token selection inside the kernel) on the routed
+// tokens; on sm_90 also our Hopper SSMM (sy_ssmm_wgmma, wgmma.sp, weight packed offline: lib/kernels/ssmm_wgmma.ts).
 // Protocols (both reported, the JSON keeps every raw time):
 //  * paper: Samoyeds computes n/4 randomly routed tokens, the baselines all n tokens (as the paper's Figure 12).
 //  * equal work: every method produces the same n/4 routed tokens; baselines work on pre-gathered tokens, the gather
@@ -14,9 +15,13 @@
 // TFLOP/s: dense-equivalent 2*m*k*n_work / time, n_work = the tokens the method computes (n for "all" runs, n/4
 // for routed runs); "tflops_required" counts only the routed work 2*m*k*(n/4) for every method.
 // Inputs are reused across replays (L2 may hold the operands of small shapes; equally for every method).
-import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
+// Time budget: the stage stops measuring new shapes after $SAMOYEDS_KERNEL_BUDGET_S seconds (default 330, so the
+// stage stays within ~6 minutes on an H100); the shapes left are recorded as skipped ("time budget").
+import { openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HostTensor, randn, rng } from "../lib/tensor.ts";
 import { CusparseLtPlan, encodeVnm, pruneToVnm } from "../lib/kernels/baselines.ts";
+import { packWgmma, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
+import { describeDevice, provenance, type Row, writeResults } from "../lib/data.ts";
 
 const quick = Deno.args.includes("--quick");
 const cuda = openBackend("cuda");
@@ -25,6 +30,14 @@ const DT = DTYPE_CODE[dtype];
 const VNM_V = 128;
 const SAMOYEDS = { V: 128, N: 1, M: 2 };
 const ROUTED_FRACTION = 4;
+const BUDGET_S = Number(Deno.env.get("SAMOYEDS_KERNEL_BUDGET_S") ?? 330);
+const deviceInfo = describeDevice(cuda);
+// the wgmma.sp path needs sm_90(a) hardware and a build that exports it
+const wgmmaNote = deviceInfo.compute_capability !== "sm_90"
+  ? `wgmma.sp SSMM needs sm_90 (Hopper); this device is ${deviceInfo.compute_capability ?? "unknown"}`
+  : !cuda.symbols.sy_ssmm_wgmma
+  ? "sy_ssmm_wgmma is not exported by this build"
+  : undefined;
 
 function log(s: string) {
   console.log(`[kernel] ${s}`);
@@ -72,7 +85,7 @@ export interface KernelPoint {
   k: number;
   n: number; // all tokens
   n_routed: number; // n / 4
-  method: string; // cublas | cusparselt | vnm | gather | vnm+gather | cublas+gather | cusparselt+gather | samoyeds_ssmm
+  method: string; // cublas | cusparselt | vnm | gather | vnm+gather | cublas+gather | cusparselt+gather | samoyeds_ssmm | samoyeds_wgmma
   tokens: "all" | "routed"; // the tokens this run computes
   ms?: number;
   p10_ms?: number;
@@ -81,16 +94,6 @@ export interface KernelPoint {
   tflops?: number; // 2*m*k*n_work / t
   tflops_required?: number; // 2*m*k*n_routed / t
   skipped?: string;
-}
-
-async function gitCommit(): Promise<string> {
-  try {
-    const r = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], stdout: "piped", stderr: "null" }).output();
-    const dirty = await new Deno.Command("git", { args: ["status", "--porcelain", "--untracked-files=no"], stdout: "piped", stderr: "null" }).output();
-    return new TextDecoder().decode(r.stdout).trim() + (new TextDecoder().decode(dirty.stdout).trim() ? "-dirty" : "");
-  } catch {
-    return "unknown";
-  }
 }
 
 function randomHalf(rows: number, cols: number, seed: number, scale = 1): HostTensor {
@@ -138,8 +141,10 @@ function measure(figure: "fig12" | "fig13", sweep: "m" | "k" | "n" | undefined, 
   const Xg = new BackendTensor(cuda, dtype, [nr, k]);
   cuda.call("sy_gather_rows", DT, nr, k, X.ptr, n, idx.ptr, Xg.ptr);
   const Y = new BackendTensor(cuda, dtype, [n, m]);
+  // cuSPARSELt checks that Y holds exactly the plan's rows: a separate output for the routed-token runs
+  const Yr = new BackendTensor(cuda, dtype, [nr, m]);
   const Wd = BackendTensor.from(cuda, W);
-  const owned: { free(): void }[] = [X, idx, Xg, Y, Wd];
+  const owned: { free(): void }[] = [X, idx, Xg, Y, Yr, Wd];
   try {
     // cuBLAS dense
     add("cublas", "all", () => cuda.call("sy_gemm", DT, n, m, k, X.ptr, Wd.ptr, Y.ptr, DT, 0));
@@ -162,7 +167,7 @@ function measure(figure: "fig12" | "fig13", sweep: "m" | "k" | "n" | undefined, 
       vnm(nr, Xg);
     });
     // cuSPARSELt 2:4 (plans per token count; the library prunes a copy of W)
-    for (const [tokens, rows, x] of [["all", n, X], ["routed", nr, Xg]] as const) {
+    for (const [tokens, rows, x, y] of [["all", n, X, Y], ["routed", nr, Xg, Yr]] as const) {
       if (spltNote) {
         add("cusparselt", tokens, spltNote);
         if (tokens === "routed") add("cusparselt+gather", tokens, spltNote);
@@ -182,11 +187,11 @@ function measure(figure: "fig12" | "fig13", sweep: "m" | "k" | "n" | undefined, 
         continue;
       }
       const p = plan;
-      add("cusparselt", tokens, () => p.matmul(x, Y));
+      add("cusparselt", tokens, () => p.matmul(x, y));
       if (tokens === "routed") {
         add("cusparselt+gather", tokens, () => {
           cuda.call("sy_gather_rows", DT, nr, k, X.ptr, n, idx.ptr, Xg.ptr);
-          p.matmul(Xg, Y);
+          p.matmul(Xg, Yr);
         });
       }
       p.destroy();
@@ -211,6 +216,22 @@ function measure(figure: "fig12" | "fig13", sweep: "m" | "k" | "n" | undefined, 
           cuda.call("sy_ssmm", DT, m, k, SAMOYEDS.V, SAMOYEDS.N, SAMOYEDS.M, sv.ptr, si.ptr, sm.ptr, X.ptr, n, idx.ptr, nr, Y.ptr, DT, 0, 0, null, 0));
         const last = out[out.length - 1];
         if (last.skipped && /unsupported|not implemented|stub/i.test(last.skipped)) ssmmNote = `sy_ssmm unavailable: ${last.skipped}`;
+        // our Hopper path: the same weight, packed offline for wgmma.sp (values + metadata re-laid out, same indices)
+        if (wgmmaNote) add("samoyeds_wgmma", "routed", wgmmaNote);
+        else {
+          try {
+            const packed = wgmmaToBackend(
+              packWgmma({ dtype, m, k, params: SAMOYEDS, values: arrays[0], indices: arrays[1], meta: arrays[2] }),
+              cuda,
+            );
+            owned.push(packed);
+            add("samoyeds_wgmma", "routed", () =>
+              cuda.call("sy_ssmm_wgmma", DT, m, k, SAMOYEDS.V, SAMOYEDS.N, SAMOYEDS.M, packed.wvalues.ptr, packed.indices.ptr,
+                packed.wmeta.ptr, X.ptr, n, idx.ptr, nr, Y.ptr, DT, 0, 0, null, 0));
+          } catch (e) {
+            add("samoyeds_wgmma", "routed", e instanceof Error ? e.message : String(e));
+          }
+        }
       } catch (e) {
         add("samoyeds_ssmm", "routed", e instanceof Error ? e.message : String(e));
       }
@@ -224,48 +245,59 @@ function measure(figure: "fig12" | "fig13", sweep: "m" | "k" | "n" | undefined, 
 const FIG12: [number, number][] = [[1408, 2048], [5760, 2304], [12288, 3072], [14336, 4096], [16384, 6144]];
 const SWEEP = quick ? [256, 1024, 4096] : [256, 512, 1024, 2048, 4096, 8192, 16384];
 
+/** The methods measure() records for every shape (a shape skipped by the time budget gets one entry each). */
+const METHODS: [string, "all" | "routed"][] = [
+  ["cublas", "all"], ["cublas", "routed"], ["gather", "routed"], ["cublas+gather", "routed"], ["vnm", "all"], ["vnm", "routed"],
+  ["vnm+gather", "routed"], ["cusparselt", "all"], ["cusparselt", "routed"], ["cusparselt+gather", "routed"],
+  ["samoyeds_ssmm", "routed"], ["samoyeds_wgmma", "routed"],
+];
+
 if (import.meta.main) {
   const t0 = performance.now();
-  const device = callJson(cuda, "sy_device_info", 0);
-  const build = callJson(cuda, "sy_build_info");
-  log(`device ${device.name}; ${quick ? "quick run" : "full run"}`);
+  log(`device ${deviceInfo.name} (${deviceInfo.compute_capability}); ${quick ? "quick run" : "full run"}; budget ${BUDGET_S} s`);
+  if (wgmmaNote) log(`samoyeds_wgmma skipped: ${wgmmaNote}`);
   const points: KernelPoint[] = [];
   let seed = 1000;
-  for (const [m, k] of quick ? FIG12.slice(0, 2) : FIG12) points.push(...measure("fig12", undefined, m, k, 4096, seed += 10));
+  const run = (figure: "fig12" | "fig13", sweep: "m" | "k" | "n" | undefined, m: number, k: number, n: number) => {
+    seed += 10;
+    const elapsed = (performance.now() - t0) / 1000;
+    if (elapsed > BUDGET_S) {
+      const skipped = `time budget: ${elapsed.toFixed(0)} s > SAMOYEDS_KERNEL_BUDGET_S = ${BUDGET_S} s`;
+      log(`${figure}${sweep ? "/" + sweep : ""} m=${m} k=${k} n=${n}: ${skipped}`);
+      for (const [method, tokens] of METHODS) {
+        points.push({ figure, sweep, m, k, n, n_routed: Math.max(1, Math.floor(n / ROUTED_FRACTION)), method, tokens, skipped });
+      }
+      return;
+    }
+    points.push(...measure(figure, sweep, m, k, n, seed));
+  };
+  for (const [m, k] of quick ? FIG12.slice(0, 2) : FIG12) run("fig12", undefined, m, k, 4096);
   for (const sweep of ["m", "k", "n"] as const) {
     for (const v of SWEEP) {
       const [m, k, n] = sweep === "m" ? [v, 4096, 4096] : sweep === "k" ? [4096, v, 4096] : [4096, 4096, v];
-      points.push(...measure("fig13", sweep, m, k, n, seed += 10));
+      run("fig13", sweep, m, k, n);
     }
   }
-  const dir = Deno.env.get("SAMOYEDS_RESULTS_DIR") ?? "data";
-  await Deno.mkdir(dir, { recursive: true });
-  const result = {
+  const prov = provenance(cuda, { command: `deno run --allow-all bench/kernel.ts${quick ? " --quick" : ""}` });
+  const rows: Row[] = points.map((p) => ({ ...p }));
+  const written = writeResults("kernel-level", prov, {
     experiment: "kernel-level",
-    description: "Paper Figures 12/13: TFLOP/s of SSMM vs cuBLAS, cuSPARSELt, VENOM-style V:2:8 (ours), both protocols",
-    provenance: {
-      device, build, commit: await gitCommit(), date: new Date().toISOString(), deno: Deno.version.deno, quick,
-      dtype, accumulation: "f32", output: "f16 token-major",
-    },
+    description: "Paper Figures 12/13: TFLOP/s of SSMM (mma.sp, and wgmma.sp on sm_90) vs cuBLAS, cuSPARSELt, VENOM-style V:2:8 (ours), both protocols",
+    run: { quick, dtype, accumulation: "f32", output: "f16 token-major", budget_s: BUDGET_S, seconds: Math.round((performance.now() - t0) / 1000) },
     settings: {
       routed_fraction: 1 / ROUTED_FRACTION, vnm: { V: VNM_V, N: 2, M: 8, density: 0.25 }, samoyeds: SAMOYEDS,
       timing: "CUDA graph replay, CUDA events per replay, warm-up 2-3, median of ~100 replays or ~200 ms",
       tflops: "dense-equivalent 2*m*k*n_work/time; tflops_required uses n_work = n_routed for every method",
       protocols: {
-        paper: "samoyeds_ssmm on n/4 routed tokens vs baselines on all n tokens (tokens = all)",
+        paper: "samoyeds_ssmm / samoyeds_wgmma on n/4 routed tokens vs baselines on all n tokens (tokens = all)",
         equal_work: "every method on the same n/4 routed tokens; baselines on pre-gathered tokens (tokens = routed), gather timed separately and in '+gather' totals",
+      },
+      methods: {
+        samoyeds_ssmm: "our SSMM, mma.sp m16n8k32 (sm_80+), token selection inside the kernel",
+        samoyeds_wgmma: wgmmaNote ? `skipped: ${wgmmaNote}` : "our Hopper SSMM, wgmma.mma_async.sp (sm_90a), weight packed offline, token selection inside the kernel",
       },
       caveats: "inputs reused across replays (operands of small shapes may stay in the 50 MB L2), same for every method",
     },
-    points,
-  };
-  const json = `${dir}/kernel-level.json`;
-  await Deno.writeTextFile(json, JSON.stringify(result, null, 1));
-  const cols = ["figure", "sweep", "m", "k", "n", "n_routed", "method", "tokens", "ms", "p10_ms", "p90_ms", "iters", "tflops", "tflops_required", "skipped"] as const;
-  const csv = [cols.join(",")].concat(points.map((p) => cols.map((c) => {
-    const v = p[c as keyof KernelPoint];
-    return v === undefined ? "" : typeof v === "string" ? JSON.stringify(v) : String(v);
-  }).join(","))).join("\n");
-  await Deno.writeTextFile(`${dir}/kernel-level.csv`, csv + "\n");
-  log(`wrote ${json} and kernel-level.csv (${points.length} points) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }, { rows }); // the JSON's "rows" are the KernelPoints (one per shape x method), the CSV the same table
+  log(`wrote ${written.json} and ${written.csv} (${points.length} points) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
