@@ -1,144 +1,234 @@
-// Kernel-level figures (issue 3) from data/kernel-level.json (bench/kernel.ts): Figure 12 (TFLOP/s bars per shape
-// and method), Figure 13 (TFLOP/s lines over the m, k, n sweeps), both protocols, and the speedup table. SVG strings,
-// each stamped with the data file, device and what TFLOP/s counts. (Plain SVG like the other figure modules; switch
-// to the shared lib/figures helper once it exists.)
+// Kernel-level figures (issues 3 and 5) from data/kernel-level.json (bench/kernel.ts): Figure 12 (TFLOP/s bars per
+// shape and method), Figure 13 (TFLOP/s lines over the m, k, n sweeps), both protocols, the speedup table, and the
+// roofline of the Hopper path from data/wgmma.json (bench/wgmma.ts). Charts are Observable Plot through plot(); every
+// file goes through saveFigure() so it carries its title, legend, data file and device.
 import type { KernelPoint } from "../../bench/kernel.ts";
+import { type DeviceDescription, deviceLabel, readResults } from "../data.ts";
+import { join } from "node:path";
+import { repoRoot } from "../native/build.ts";
+import { type LegendEntry, Plot, plot, saveFigure, type SvgNode } from "./render.ts";
+import { rooflineFigure, rooflineFromWgmmaJson } from "./roofline.ts";
 
+/** data/kernel-level.json: current files keep the points in `rows` (lib/data.ts writeResults), older ones in `points`. */
 export interface KernelLevelJson {
-  provenance: { device?: { name?: string }; commit?: string; date?: string; dtype?: string; synthetic?: boolean };
-  points: KernelPoint[];
+  provenance: {
+    device?: Partial<DeviceDescription> & { name?: string; cc_major?: number; cc_minor?: number };
+    commit?: string;
+    date?: string;
+    dtype?: string;
+    synthetic?: boolean;
+  };
+  run?: { dtype?: string; quick?: boolean };
+  rows?: KernelPoint[];
+  points?: KernelPoint[];
 }
 export type Protocol = "paper" | "equal";
 
-/** Series of a protocol: label, method, tokens it computes. */
-export function seriesOf(protocol: Protocol): { label: string; method: string; tokens: "all" | "routed" }[] {
-  const ours = { label: "Samoyeds SSMM (n/4 routed, ours)", method: "samoyeds_ssmm", tokens: "routed" as const };
+export interface Series {
+  label: string;
+  method: string;
+  tokens: "all" | "routed";
+  color: string;
+}
+
+const OURS_MMA: Series = { label: "Samoyeds SSMM mma.sp (ours, n/4 routed)", method: "samoyeds_ssmm", tokens: "routed", color: "#d62728" };
+const OURS_WGMMA: Series = { label: "Samoyeds SSMM wgmma.sp (ours, sm_90a, n/4 routed)", method: "samoyeds_wgmma", tokens: "routed", color: "#9467bd" };
+
+/** Series of a protocol (label, method, tokens it computes, colour); "+ gather" bars are the lighter shade. */
+export function seriesOf(protocol: Protocol): Series[] {
   return protocol === "paper"
     ? [
-      { label: "cuBLAS dense (all n)", method: "cublas", tokens: "all" },
-      { label: "cuSPARSELt 2:4 (all n)", method: "cusparselt", tokens: "all" },
-      { label: "V:2:8 VENOM-style (all n)", method: "vnm", tokens: "all" },
-      ours,
+      { label: "cuBLAS dense (all n)", method: "cublas", tokens: "all", color: "#7f7f7f" },
+      { label: "cuSPARSELt 2:4 (all n)", method: "cusparselt", tokens: "all", color: "#1f77b4" },
+      { label: "V:2:8 VENOM-style (all n)", method: "vnm", tokens: "all", color: "#2ca02c" },
+      OURS_MMA,
+      OURS_WGMMA,
     ]
     : [
-      { label: "cuBLAS dense (gathered)", method: "cublas", tokens: "routed" },
-      { label: "cuSPARSELt 2:4 (gathered)", method: "cusparselt", tokens: "routed" },
-      { label: "V:2:8 VENOM-style (gathered)", method: "vnm", tokens: "routed" },
-      { label: "V:2:8 + gather", method: "vnm+gather", tokens: "routed" },
-      ours,
+      { label: "cuBLAS dense (pre-gathered)", method: "cublas", tokens: "routed", color: "#7f7f7f" },
+      { label: "cuBLAS + gather", method: "cublas+gather", tokens: "routed", color: "#c7c7c7" },
+      { label: "cuSPARSELt 2:4 (pre-gathered)", method: "cusparselt", tokens: "routed", color: "#1f77b4" },
+      { label: "cuSPARSELt + gather", method: "cusparselt+gather", tokens: "routed", color: "#aec7e8" },
+      { label: "V:2:8 VENOM-style (pre-gathered)", method: "vnm", tokens: "routed", color: "#2ca02c" },
+      { label: "V:2:8 + gather", method: "vnm+gather", tokens: "routed", color: "#98df8a" },
+      OURS_MMA,
+      OURS_WGMMA,
     ];
 }
 
-const METHOD_COLOR: Record<string, string> = { cublas: "#7f7f7f", cusparselt: "#1f77b4", vnm: "#2ca02c", "vnm+gather": "#98df8a", samoyeds_ssmm: "#d62728" };
-const color = (method: string) => METHOD_COLOR[method] ?? "#ff7f0e";
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+export function pointsOf(j: KernelLevelJson): KernelPoint[] {
+  return j.rows ?? j.points ?? [];
+}
 
-function find(j: KernelLevelJson, sel: Partial<KernelPoint>): KernelPoint | undefined {
-  return j.points.find((p) => Object.entries(sel).every(([k, v]) => (p as unknown as Record<string, unknown>)[k] === v));
+function find(pts: KernelPoint[], sel: Partial<KernelPoint>): KernelPoint | undefined {
+  return pts.find((p) => Object.entries(sel).every(([k, v]) => (p as unknown as Record<string, unknown>)[k] === v));
 }
 
 /** TFLOP/s a series shows: paper protocol = each kernel's own work; equal work = the routed work for all. */
 function value(p: KernelPoint | undefined, protocol: Protocol): number | undefined {
-  if (!p || p.ms === undefined) return undefined;
-  return protocol === "paper" ? p.tflops : p.tflops_required;
+  if (!p || p.ms === undefined || p.skipped) return undefined;
+  const v = protocol === "paper" ? p.tflops : p.tflops_required;
+  return v !== undefined && Number.isFinite(v) ? v : undefined;
 }
 
-function stamp(j: KernelLevelJson, file: string, protocol: Protocol): string[] {
-  const dev = j.provenance.device?.name ?? "unknown device";
-  const what = protocol === "paper"
-    ? "paper protocol: SSMM on n/4 routed tokens, baselines on all n; TFLOP/s = 2·m·k·(tokens computed)/time"
-    : "equal work: all methods on the same n/4 routed tokens (baselines pre-gathered); TFLOP/s = 2·m·k·(n/4)/time";
-  return [
-    `${j.provenance.synthetic ? "SYNTHETIC EXAMPLE DATA (not a measurement) - " : ""}${dev}, ${j.provenance.dtype ?? "f16"}, dense-equivalent`,
-    what,
-    `data: ${file}${j.provenance.commit ? `, commit ${j.provenance.commit.slice(0, 10)}` : ""}${j.provenance.date ? `, ${j.provenance.date.slice(0, 10)}` : ""}`,
-  ];
+/** "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, ...)" from either provenance style (lib/data.ts or the raw device info). */
+export function deviceOf(j: KernelLevelJson): string {
+  const d = j.provenance.device;
+  if (!d) return "unknown device";
+  if (d.backend) return deviceLabel(d as DeviceDescription);
+  return d.cc_major !== undefined ? `${d.name} (sm_${d.cc_major}${d.cc_minor})` : d.name ?? "unknown device";
 }
 
-function legend(series: { label: string; method: string }[], x: number, y: number): string {
-  return series.map((s, i) =>
-    `<rect x="${x}" y="${y + i * 18}" width="12" height="12" fill="${color(s.method)}"/>` +
-    `<text x="${x + 18}" y="${y + i * 18 + 10}" font-size="11">${esc(s.label)}</text>`
-  ).join("");
+const Y_LABEL: Record<Protocol, string> = {
+  paper: "TFLOP/s, dense-equivalent (2·m·k·tokens computed)",
+  equal: "TFLOP/s, dense-equivalent (2·m·k·routed tokens)",
+};
+const PROTOCOL_NOTE: Record<Protocol, string> = {
+  paper: "paper protocol: Samoyeds on n/4 routed tokens, baselines on all n tokens; each method counts the tokens it computes",
+  equal: "equal work: every method on the same n/4 routed tokens (baselines pre-gathered; '+ gather' adds the gather kernel)",
+};
+
+function notesOf(j: KernelLevelJson, protocol: Protocol, shown: Series[], pts: KernelPoint[]): string[] {
+  const notes = [PROTOCOL_NOTE[protocol]];
+  const dtype = j.run?.dtype ?? j.provenance.dtype ?? "f16";
+  notes.push(`${dtype} operands, f32 accumulation; CUDA-graph replay, median; random weights and tokens` +
+    (j.run?.quick ? "; QUICK run (fewer shapes and replays)" : "") + (j.provenance.commit ? `; commit ${j.provenance.commit.slice(0, 10)}` : ""));
+  if (j.provenance.synthetic) notes.unshift("SYNTHETIC EXAMPLE DATA (not a measurement)");
+  // series with no measured point at all: say why instead of drawing nothing
+  for (const s of seriesOf(protocol).filter((s) => !shown.includes(s))) {
+    const reason = pts.find((p) => p.method === s.method && p.tokens === s.tokens && p.skipped)?.skipped;
+    const line = `not measured: ${s.label}: ${reason}`;
+    if (reason) notes.push(line.length > 120 ? line.slice(0, 117) + "..." : line);
+  }
+  return notes;
 }
 
-function axisTicks(max: number): number[] {
-  const raw = max / 5, p = 10 ** Math.floor(Math.log10(raw || 1)), step = [1, 2, 5, 10].map((s) => s * p).find((s) => s >= raw) ?? p;
-  const out = [];
-  for (let v = 0; v <= max + 1e-9; v += step) out.push(v);
-  return out;
+function legendOf(series: Series[], symbol: LegendEntry["symbol"]): LegendEntry[] {
+  return series.map((s) => ({ label: s.label, color: s.color, symbol }));
 }
 
-/** Figure 12: grouped TFLOP/s bars for the paper's five (m, k) shapes at n = 4096. */
-export function figure12(j: KernelLevelJson, protocol: Protocol, file = "data/kernel-level.json"): string {
-  const shapes = [...new Map(j.points.filter((p) => p.figure === "fig12").map((p) => [`${p.m}x${p.k}`, p])).values()];
-  const series = seriesOf(protocol);
-  const L = 60, T = 100, B = 60, groupW = series.length * 16 + 26, plotW = Math.max(300, shapes.length * groupW), R = 250, H = 460;
-  const W = L + plotW + R, plotH = H - T - B;
-  const vals = shapes.map((s) => series.map((se) => value(find(j, { figure: "fig12", m: s.m, k: s.k, method: se.method, tokens: se.tokens }), protocol)));
-  const max = Math.max(1, ...vals.flat().filter((v): v is number => v !== undefined)) * 1.1;
-  const ticks = axisTicks(max), top = ticks[ticks.length - 1] || max;
-  const y = (v: number) => T + plotH - (v / top) * plotH;
-  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>`;
-  s += `<text x="${L}" y="20" font-size="15" font-weight="bold">Figure 12 - kernel TFLOP/s, n = 4096 tokens (${protocol === "paper" ? "paper protocol" : "equal work"})</text>`;
-  stamp(j, file, protocol).forEach((line, i) => s += `<text x="${L}" y="${38 + i * 14}" font-size="10.5" fill="#444">${esc(line)}</text>`);
-  for (const t of ticks) s += `<line x1="${L}" x2="${L + plotW}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 6}" y="${y(t) + 4}" font-size="10" text-anchor="end">${t}</text>`;
-  s += `<text transform="translate(16,${T + plotH / 2}) rotate(-90)" font-size="11" text-anchor="middle">TFLOP/s (dense-equivalent)</text>`;
-  shapes.forEach((sh, gi) => {
-    const gx = L + gi * groupW + 13;
-    series.forEach((_, si) => {
-      const v = vals[gi][si], x = gx + si * 16;
-      if (v === undefined) s += `<text x="${x + 7}" y="${y(0) - 4}" font-size="8" text-anchor="middle" transform="rotate(-90 ${x + 7} ${y(0) - 4})">n/a</text>`;
-      else s += `<rect x="${x}" y="${y(v)}" width="14" height="${y(0) - y(v)}" fill="${color(series[si].method)}"><title>${v.toFixed(1)}</title></rect>`;
-    });
-    s += `<text x="${gx + (series.length * 16) / 2}" y="${T + plotH + 16}" font-size="10.5" text-anchor="middle">${sh.m}x${sh.k}</text>`;
+/** A figure ready for saveFigure(): the Plot chart and its frame (title, legend, notes). */
+export interface KernelFigure {
+  name: string;
+  title: string;
+  subtitle?: string;
+  chart: SvgNode;
+  legend: LegendEntry[];
+  notes: string[];
+}
+
+function shapesOf(pts: KernelPoint[]): { m: number; k: number }[] {
+  return [...new Map(pts.filter((p) => p.figure === "fig12").map((p) => [`${p.m}x${p.k}`, { m: p.m, k: p.k }])).values()];
+}
+
+/** Figure 12: grouped TFLOP/s bars for the paper's five (m, k) shapes at n = 4096 tokens. */
+export function figure12(j: KernelLevelJson, protocol: Protocol): KernelFigure {
+  const pts = pointsOf(j);
+  const shapes = shapesOf(pts);
+  const rows = shapes.flatMap((sh) =>
+    seriesOf(protocol).map((se) => ({
+      shape: `${sh.m} × ${sh.k}`,
+      series: se.label,
+      value: value(find(pts, { figure: "fig12", m: sh.m, k: sh.k, method: se.method, tokens: se.tokens }), protocol),
+    }))
+  );
+  const shown = seriesOf(protocol).filter((se) => rows.some((r) => r.series === se.label && r.value !== undefined));
+  const data = rows.filter((r) => shown.some((s) => s.label === r.series));
+  const measured = data.filter((r) => r.value !== undefined);
+  const chart = plot({
+    width: Math.max(720, 110 + shapes.length * (shown.length * 17 + 24)),
+    height: 440,
+    marginTop: 30,
+    fx: { label: "weight shape m × k (expert intermediate × hidden), n = 4096 tokens", domain: shapes.map((s) => `${s.m} × ${s.k}`), padding: 0.12 },
+    x: { axis: null, domain: shown.map((s) => s.label), paddingInner: 0.08 },
+    y: { label: Y_LABEL[protocol], grid: true, nice: true },
+    color: { domain: shown.map((s) => s.label), range: shown.map((s) => s.color) },
+    marks: [
+      Plot.barY(measured, { fx: "shape", x: "series", y: "value", fill: "series" }),
+      Plot.text(measured, { fx: "shape", x: "series", y: "value", text: (d: { value: number }) => d.value.toFixed(0), rotate: -90, textAnchor: "start", dy: -4, dx: 0, fontSize: 8, fill: "#333" }),
+      Plot.text(data.filter((r) => r.value === undefined), { fx: "shape", x: "series", y: 0, text: () => "n/a", rotate: -90, textAnchor: "start", fontSize: 8, fill: "#999" }),
+      Plot.ruleY([0]),
+    ],
   });
-  s += `<text x="${L + plotW / 2}" y="${H - 18}" font-size="11" text-anchor="middle">weight shape m x k (expert intermediate x hidden)</text>`;
-  s += legend(series, L + plotW + 15, T);
-  return s + "</svg>";
+  return {
+    name: `kernel-level-fig12-${protocol}`,
+    title: `Figure 12: kernel TFLOP/s at the paper's MoE shapes (${protocol === "paper" ? "paper protocol" : "equal work"})`,
+    subtitle: protocol === "paper"
+      ? "Samoyeds computes n/4 = 1024 routed tokens, baselines all n = 4096 (as in the paper)"
+      : "every method computes the same 1024 routed tokens of 4096",
+    chart,
+    legend: legendOf(shown, "dot"),
+    notes: notesOf(j, protocol, shown, pts),
+  };
 }
 
-/** Figure 13: TFLOP/s lines over one sweep (m, k or n in 256..16384, the other two at 4096), log2 x axis. */
-export function figure13(j: KernelLevelJson, sweep: "m" | "k" | "n", protocol: Protocol, file = "data/kernel-level.json"): string {
-  const pts = j.points.filter((p) => p.figure === "fig13" && p.sweep === sweep);
+/** Figure 13: TFLOP/s over one sweep (m, k or n in 256..16384, the other two at 4096), log2 x axis. */
+export function figure13(j: KernelLevelJson, sweep: "m" | "k" | "n", protocol: Protocol): KernelFigure {
+  const pts = pointsOf(j).filter((p) => p.figure === "fig13" && p.sweep === sweep);
   const xs = [...new Set(pts.map((p) => p[sweep]))].sort((a, b) => a - b);
-  const series = seriesOf(protocol);
-  const L = 60, T = 100, B = 60, plotW = 420, R = 250, H = 420, W = L + plotW + R, plotH = H - T - B;
-  const vals = series.map((se) => xs.map((x) => value(pts.find((p) => p[sweep] === x && p.method === se.method && p.tokens === se.tokens), protocol)));
-  const max = Math.max(1, ...vals.flat().filter((v): v is number => v !== undefined)) * 1.1;
-  const ticks = axisTicks(max), top = ticks[ticks.length - 1] || max;
-  const lx = (x: number) => xs.length < 2 ? L + plotW / 2 : L + ((Math.log2(x) - Math.log2(xs[0])) / (Math.log2(xs[xs.length - 1]) - Math.log2(xs[0]))) * plotW;
-  const y = (v: number) => T + plotH - (v / top) * plotH;
-  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>`;
+  const rows = seriesOf(protocol).flatMap((se) =>
+    xs.map((x) => ({ x, series: se.label, value: value(find(pts, { [sweep]: x, method: se.method, tokens: se.tokens }), protocol) }))
+  );
+  const shown = seriesOf(protocol).filter((se) => rows.some((r) => r.series === se.label && r.value !== undefined));
+  const measured = rows.filter((r) => r.value !== undefined && shown.some((s) => s.label === r.series));
   const others = (["m", "k", "n"] as const).filter((d) => d !== sweep).map((d) => `${d} = 4096`).join(", ");
-  s += `<text x="${L}" y="20" font-size="15" font-weight="bold">Figure 13 - sweep of ${sweep} (${others}; ${protocol === "paper" ? "paper protocol" : "equal work"})</text>`;
-  stamp(j, file, protocol).forEach((line, i) => s += `<text x="${L}" y="${38 + i * 14}" font-size="10.5" fill="#444">${esc(line)}</text>`);
-  for (const t of ticks) s += `<line x1="${L}" x2="${L + plotW}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 6}" y="${y(t) + 4}" font-size="10" text-anchor="end">${t}</text>`;
-  for (const x of xs) s += `<text x="${lx(x)}" y="${T + plotH + 16}" font-size="10" text-anchor="middle">${x}</text>`;
-  s += `<text x="${L + plotW / 2}" y="${H - 18}" font-size="11" text-anchor="middle">${sweep}${sweep === "n" ? " (all tokens; n/4 routed)" : ""}</text>`;
-  s += `<text transform="translate(16,${T + plotH / 2}) rotate(-90)" font-size="11" text-anchor="middle">TFLOP/s (dense-equivalent)</text>`;
-  vals.forEach((row, si) => {
-    const c = color(series[si].method);
-    const segs = row.map((v, i) => v === undefined ? undefined : `${lx(xs[i]).toFixed(1)},${y(v).toFixed(1)}`).filter(Boolean);
-    if (segs.length > 1) s += `<polyline points="${segs.join(" ")}" fill="none" stroke="${c}" stroke-width="2"/>`;
-    row.forEach((v, i) => { if (v !== undefined) s += `<circle cx="${lx(xs[i])}" cy="${y(v)}" r="3" fill="${c}"/>`; });
+  const xLabel = sweep === "m"
+    ? "m (weight rows: expert intermediate size)"
+    : sweep === "k"
+    ? "k (hidden size)"
+    : "n (all tokens; n/4 routed)";
+  const chart = plot({
+    width: 720,
+    height: 420,
+    marginRight: 30,
+    x: { type: "log", base: 2, label: xLabel, ticks: xs, tickFormat: (d: number) => String(d), domain: xs.length > 1 ? [xs[0], xs[xs.length - 1]] : undefined },
+    y: { label: Y_LABEL[protocol], grid: true, nice: true, zero: true },
+    color: { domain: shown.map((s) => s.label), range: shown.map((s) => s.color) },
+    marks: [
+      Plot.line(measured, { x: "x", y: "value", stroke: "series", strokeWidth: 2 }),
+      Plot.dot(measured, { x: "x", y: "value", fill: "series", r: 3 }),
+      Plot.ruleY([0]),
+    ],
   });
-  s += legend(series, L + plotW + 15, T);
-  return s + "</svg>";
+  return {
+    name: `kernel-level-fig13-${sweep}-${protocol}`,
+    title: `Figure 13: TFLOP/s over ${sweep} (${others}; ${protocol === "paper" ? "paper protocol" : "equal work"})`,
+    chart,
+    legend: legendOf(shown, "line"),
+    notes: notesOf(j, protocol, shown, pts),
+  };
 }
 
-export interface SpeedupRow { shape: string; versus: string; paper?: number; equal?: number; equal_with_gather?: number }
+export interface SpeedupRow {
+  shape: string;
+  ours: string;
+  versus: string;
+  paper?: number;
+  equal?: number;
+  equal_with_gather?: number;
+}
 
-/** SSMM speedup (time ratio) over each baseline at the Figure 12 shapes, under both protocols. */
+/** Speedup (time ratio baseline / ours) of each of our kernels over each baseline at the Figure 12 shapes, both protocols. */
 export function speedupTable(j: KernelLevelJson): SpeedupRow[] {
+  const pts = pointsOf(j);
   const rows: SpeedupRow[] = [];
-  const shapes = [...new Map(j.points.filter((p) => p.figure === "fig12").map((p) => [`${p.m}x${p.k}`, p])).values()];
-  for (const sh of shapes) {
-    const t = (method: string, tokens: "all" | "routed") => find(j, { figure: "fig12", m: sh.m, k: sh.k, method, tokens })?.ms;
-    const ours = t("samoyeds_ssmm", "routed");
-    for (const base of ["cublas", "cusparselt", "vnm"]) {
-      const r = (b?: number) => (ours && b ? b / ours : undefined);
-      rows.push({ shape: `${sh.m}x${sh.k}`, versus: base, paper: r(t(base, "all")), equal: r(t(base, "routed")), equal_with_gather: r(t(`${base}+gather`, "routed")) });
+  const ms = (p?: KernelPoint) => (p && !p.skipped && p.ms ? p.ms : undefined);
+  for (const sh of shapesOf(pts)) {
+    const t = (method: string, tokens: "all" | "routed") => ms(find(pts, { figure: "fig12", m: sh.m, k: sh.k, method, tokens }));
+    for (const ours of [OURS_MMA, OURS_WGMMA]) {
+      const o = t(ours.method, "routed");
+      if (o === undefined) continue;
+      for (const base of ["cublas", "cusparselt", "vnm"]) {
+        const r = (b?: number) => (b ? b / o : undefined);
+        rows.push({
+          shape: `${sh.m} x ${sh.k}`,
+          ours: ours.method === "samoyeds_wgmma" ? "wgmma.sp" : "mma.sp",
+          versus: base,
+          paper: r(t(base, "all")),
+          equal: r(t(base, "routed")),
+          equal_with_gather: r(t(`${base}+gather`, "routed")),
+        });
+      }
     }
   }
   return rows;
@@ -146,32 +236,75 @@ export function speedupTable(j: KernelLevelJson): SpeedupRow[] {
 
 export function speedupMarkdown(rows: SpeedupRow[]): string {
   const f = (v?: number) => (v === undefined ? "n/a" : `${v.toFixed(2)}x`);
-  return ["| shape (m x k) | SSMM vs | paper protocol | equal work | equal work, baseline + gather |", "|---|---|---|---|---|"]
-    .concat(rows.map((r) => `| ${r.shape} | ${r.versus} | ${f(r.paper)} | ${f(r.equal)} | ${f(r.equal_with_gather)} |`)).join("\n");
+  return [
+    "| shape (m x k) | ours | vs | paper protocol | equal work | equal work, baseline + gather |",
+    "|---|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.shape} | ${r.ours} | ${r.versus} | ${f(r.paper)} | ${f(r.equal)} | ${f(r.equal_with_gather)} |`),
+  ].join("\n");
 }
 
-/** Writes figures/fig12-{paper,equal}.{svg,png} and figures/fig13-{m,k,n}-{paper,equal}.{svg,png}; PNG via rsvg-convert when present. */
-export async function renderKernelLevel(jsonPath = "data/kernel-level.json", outDir = "figures"): Promise<string[]> {
-  const j = JSON.parse(await Deno.readTextFile(jsonPath)) as KernelLevelJson;
-  await Deno.mkdir(outDir, { recursive: true });
-  const written: string[] = [];
-  const write = async (name: string, svg: string) => {
-    const base = `${outDir}/${name}`;
-    await Deno.writeTextFile(`${base}.svg`, svg);
-    written.push(`${base}.svg`);
-    try {
-      const r = await new Deno.Command("rsvg-convert", { args: ["-o", `${base}.png`, `${base}.svg`], stderr: "piped" }).output();
-      if (r.success) written.push(`${base}.png`);
-    } catch { /* no rsvg-convert: SVG only */ }
-  };
+/** Every kernel-level figure of a data file: Figure 12 and Figure 13 (m, k, n), each for both protocols. */
+export function kernelLevelFigureSet(j: KernelLevelJson): KernelFigure[] {
+  const out: KernelFigure[] = [];
   for (const p of ["paper", "equal"] as const) {
-    await write(`fig12-${p}`, figure12(j, p, jsonPath));
-    for (const sw of ["m", "k", "n"] as const) await write(`fig13-${sw}-${p}`, figure13(j, sw, p, jsonPath));
+    out.push(figure12(j, p));
+    for (const sw of ["m", "k", "n"] as const) out.push(figure13(j, sw, p));
+  }
+  return out;
+}
+
+/** Writes figures/kernel-level-fig12-{paper,equal} and kernel-level-fig13-{m,k,n}-{paper,equal} (.svg + .png). */
+export function saveKernelLevelFigures(j: KernelLevelJson, source: string, outDir?: string): string[] {
+  const device = deviceOf(j);
+  const written: string[] = [];
+  for (const f of kernelLevelFigureSet(j)) {
+    const r = saveFigure(f.chart, { name: f.name, title: f.title, subtitle: f.subtitle, source, device, legend: f.legend, notes: f.notes, dir: outDir });
+    written.push(r.svg, r.png);
   }
   return written;
 }
 
+/** Registry entry `kernel-level`: figures from data/kernel-level.json; [] (with a message) when it is absent. */
+export function kernelLevelFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
+  const file = join(opts.dataDir ?? join(repoRoot, "data"), "kernel-level.json");
+  const j = readResults<KernelLevelJson>(file);
+  if (!j) {
+    console.log("kernel-level figures: no data/kernel-level.json yet (GPU stage `kernel`: bench/kernel.ts)");
+    return [];
+  }
+  return saveKernelLevelFigures(j, file, opts.outDir);
+}
+
+/** Registry entry `hopper-wgmma`: the roofline of data/wgmma.json; [] (with a message) when it is absent. */
+export function wgmmaRooflineFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
+  const file = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma.json");
+  // deno-lint-ignore no-explicit-any
+  const j = readResults<any>(file);
+  if (!j) {
+    console.log("hopper-wgmma figures: no data/wgmma.json yet (GPU stage `wgmma`: bench/wgmma.ts)");
+    return [];
+  }
+  const data = rooflineFromWgmmaJson(j);
+  const d = j.provenance?.device;
+  const device = d?.backend ? deviceLabel(d) : d?.cc_major !== undefined ? `${d.name} (sm_${d.cc_major}${d.cc_minor})` : d?.name ?? "unknown device";
+  const r = saveFigure(rooflineFigure(data), {
+    name: "hopper-wgmma-roofline",
+    title: "Roofline of the SSMM kernels (Hopper wgmma.sp path)",
+    subtitle: "achieved dense-equivalent TFLOP/s vs measured instruction peaks and the memory bound",
+    source: file,
+    device,
+    notes: [
+      "TFLOP/s = 2·m·k·selected tokens / time; intensity = those flops per byte of minimum device-memory traffic",
+      `ceilings measured on this device: ${data.ceilings.map((c) => `${c.name.replace(/ peak$/, "")} ${c.tflops.toFixed(0)}`).join(", ")} TFLOP/s`,
+      `memory roof: copy bandwidth ${Number(data.bandwidthGBs).toFixed(0)} GB/s`,
+      `${j.dtype ?? "bf16"} operands; Figure 12 shapes and Figure 13 sweeps; CUDA-graph replay, median`,
+    ],
+    dir: opts.outDir,
+  });
+  return [r.svg, r.png];
+}
+
 if (import.meta.main) {
-  const [json, out] = Deno.args;
-  console.log((await renderKernelLevel(json, out)).join("\n"));
+  const [dataDir, outDir] = Deno.args;
+  console.log([...kernelLevelFigures({ dataDir, outDir }), ...wgmmaRooflineFigures({ dataDir, outDir })].join("\n"));
 }
