@@ -10,6 +10,7 @@ import { modelLevelFigures } from "../figures/model_level_files.ts";
 import { runAccuracy } from "./accuracy.ts";
 import { accuracyFigures } from "../figures/accuracy.ts";
 import { saveSparsityFigures } from "../figures/sparsity.ts";
+import { kernelLevelFigures, wgmmaRooflineFigures } from "../figures/kernel_level.ts";
 
 export interface Experiment {
   name: string;
@@ -46,5 +47,20 @@ export const EXPERIMENTS: Experiment[] = [
       "held-out perplexity of a small MoE LM trained here (CPU only, ~15 min; SAMOYEDS_ACCURACY=quick for the CI-sized run)",
     runCpu: () => runAccuracy(Deno.env.get("SAMOYEDS_ACCURACY") === "quick" ? "quick" : "full"),
     figures: () => [...accuracyFigures(), ...saveSparsityFigures()],
+  },
+  {
+    name: "kernel-level",
+    title: "SSMM (mma.sp; wgmma.sp on sm_90) vs cuBLAS, cuSPARSELt 2:4, VENOM-style V:2:8 at the paper's shapes and m/k/n sweeps, " +
+      "paper protocol and equal work (Figures 12, 13)",
+    gpuStage: "kernel",
+    gpuData: ["kernel-level.json"],
+    figures: () => kernelLevelFigures(),
+  },
+  {
+    name: "hopper-wgmma",
+    title: "Hopper wgmma.sp SSMM: instruction peaks, memory bandwidth, SASS check, Figure 12/13 shapes -> roofline",
+    gpuStage: "wgmma",
+    gpuData: ["wgmma.json"],
+    figures: () => wgmmaRooflineFigures(),
   },
 ];
