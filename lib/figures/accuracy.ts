@@ -212,10 +212,60 @@ export function accuracyFigures(opts: { dataPath?: string; outDir?: string } = {
   const dir = opts.outDir ?? figuresDir;
   Deno.mkdirSync(dir, { recursive: true });
   const out: string[] = [];
-  for (const [name, svg] of [["accuracy-ffn", ffnErrorFigure(j)], ["accuracy-lm", lmPerplexityFigure(j)]] as const) {
+  for (const [name, svg] of [["accuracy-ffn", ffnErrorFigure(j)], ["accuracy-lm", lmPerplexityFigure(j)], ["accuracy-lm-training", lmTrainingFigure(j)]] as const) {
     Deno.writeTextFileSync(join(dir, `${name}.svg`), svg);
     Deno.writeFileSync(join(dir, `${name}.png`), svgToPng(svg));
     out.push(join(dir, `${name}.svg`), join(dir, `${name}.png`));
   }
   return out;
+}
+
+/** Training loss curve of the small MoE LM. */
+export function lmTrainingFigure(j: AccuracyJson, source = "data/accuracy.json"): string {
+  const pts = j.lm_training.curve;
+  const chart = plot({
+    height: 260,
+    x: { label: "training step", grid: true },
+    y: { label: "training loss (nats/char, window mean)", grid: true },
+    marks: [Plot.line(pts, { x: "step", y: "loss", stroke: PALETTE[0], strokeWidth: 2 }), Plot.dot(pts, { x: "step", y: "loss", fill: PALETTE[0], r: 2.5 })],
+  });
+  return frameFigure(chart, {
+    name: "accuracy-lm-training", title: "Small MoE LM: training loss",
+    subtitle: `${j.settings.lm.steps} Adam steps x ${j.settings.lm.batch} positions in ${j.lm_training.seconds.toFixed(0)} s on the CPU`,
+    ...caption(j, source),
+  });
+}
+
+/**
+ * The answer in words, every number computed from the data: per pruner, the Samoyeds format (V128 1:2, the paper's)
+ * against VENOM 64:2:8 and 2:8 (equal density) and 2:4 (50%), on the FFN error and the LM perplexity.
+ */
+export function conclusionMarkdown(j: AccuracyJson): string {
+  const ffn = ffnSummary(j);
+  const lm = j.rows.filter((r) => r.study === "lm" && !r.finetune_steps);
+  const ft = j.rows.filter((r) => r.study === "lm" && r.finetune_steps);
+  const dense = lm.find((r) => r.pruner === "dense")!.heldout_ppl as number;
+  const denseFt = ft.find((r) => r.pruner === "dense")?.heldout_ppl as number | undefined;
+  const e = (f: string, p: string) => ffn.find((r) => r.format === f && r.pruner === p)?.error;
+  const l = (f: string, p: string, rows = lm) => rows.find((r) => r.format === f && r.pruner === p)?.heldout_ppl as number | undefined;
+  const x = (a?: number, b?: number) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : "n/a");
+  const n = (v?: number, d = 3) => (v === undefined ? "n/a" : v.toFixed(d));
+  const S = "Samoyeds V128 1:2", SP = "Samoyeds V128 1:2 + pairing", S32 = "Samoyeds V32 1:2", VNM = "VNM 64:2:8";
+  const out = [`Dense held-out perplexity of the small MoE LM: **${n(dense)}**.`, ""];
+  for (const p of PRUNER_ORDER) {
+    const name = p === "obs" ? "OBS (SparseGPT-style)" : p === "wanda" ? "Wanda" : "magnitude";
+    out.push(
+      `* **${name}**: expert-FFN held-out error ${S} ${n(e(S, p))} vs ${VNM} ${n(e(VNM, p))} (${x(e(S, p), e(VNM, p))}), ` +
+        `vs 2:8 ${n(e("2:8", p))} (${x(e(S, p), e("2:8", p))}), vs 2:4 at 50% ${n(e("2:4", p))} (${x(e(S, p), e("2:4", p))}); ` +
+        `with row pairing ${n(e(SP, p))}, at V=32 ${n(e(S32, p))}. ` +
+        `LM perplexity ${S} ${n(l(S, p))} vs ${VNM} ${n(l(VNM, p))}, 2:8 ${n(l("2:8", p))}, 2:4 ${n(l("2:4", p))}; ` +
+        `with pairing ${n(l(SP, p))}, at V=32 ${n(l(S32, p))}.`,
+    );
+  }
+  if (denseFt !== undefined) {
+    const tuned = [...new Set(ft.filter((r) => r.pruner !== "dense").map((r) => r.format))];
+    out.push("", `After a short masked fine-tune of the experts (OBS masks; the dense model fine-tuned the same way: ${n(denseFt)}): ` +
+      tuned.map((f) => `${f} ${n(l(f, "obs", ft))}`).join(", ") + ".");
+  }
+  return out.join("\n");
 }

@@ -296,15 +296,15 @@ export function routingFigure(routings: { name: string; counts: number[] }[], to
 
 /** Padding waste (% extra rows computed) at each tile height per routing. */
 export function paddingFigure(stats: PaddingStats[], what = ""): string {
-  const tiles = [...new Set(stats.map((s) => String(s.tile)))];
+  const pts = stats.map((s) => ({ ...s, label: `${s.routing}, tile ${s.tile}` }));
+  const max = Math.max(1, ...pts.map((p) => p.padding_waste_pct));
   const chart = plot({
-    height: 80 + 40 * new Set(stats.map((s) => s.routing)).size * tiles.length / 2, marginLeft: 110, marginRight: 110,
-    y: { label: null, domain: [...new Set(stats.map((s) => s.routing))] },
-    fy: { label: null, domain: tiles, tickFormat: (t: string) => `tile ${t} rows` },
-    x: { label: "extra rows computed by per-expert tile padding (% of routed rows)", grid: true },
+    height: 70 + 28 * pts.length, marginLeft: 150, marginRight: 20,
+    y: { label: null, domain: pts.map((p) => p.label) },
+    x: { label: "extra rows computed by per-expert tile padding (% of routed rows)", grid: true, domain: [0, max * 1.15] },
     marks: [
-      Plot.barX(stats.map((s) => ({ ...s, tile: String(s.tile) })), { fy: "tile", y: "routing", x: "padding_waste_pct", fill: PALETTE[1] }),
-      Plot.text(stats.map((s) => ({ ...s, tile: String(s.tile) })), { fy: "tile", y: "routing", x: "padding_waste_pct", text: (d: PaddingStats) => `${d.padding_waste_pct.toFixed(1)}%`, textAnchor: "start", dx: 4 }),
+      Plot.barX(pts, { y: "label", x: "padding_waste_pct", fill: (d: PaddingStats) => (d.tile === pts[0].tile ? PALETTE[1] : PALETTE[3]) }),
+      Plot.text(pts, { y: "label", x: "padding_waste_pct", text: (d: PaddingStats) => `${d.padding_waste_pct.toFixed(1)}%`, textAnchor: "start", dx: 4 }),
       Plot.ruleX([0]),
     ],
   });
