@@ -1,0 +1,76 @@
+// Quick A/B timing of sy_ssmm_wgmma kernel variants (issue 5 performance work; GPU, sm_90). Not a results stage:
+// prints one line per (shape, variant) and, with --json PATH, writes them. Variants are picked through the
+// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT, SAMOYEDS_WGMMA_RASTER).
+//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json]
+// --one m k: a single untimed call on that shape (for ncu -k regex:ssmm_wgmma).
+import { openBackend } from "../lib/native/library.ts";
+import { BackendTensor, DTYPE_CODE, HostTensor, randn, rng } from "../lib/tensor.ts";
+import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
+import { packWgmma, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
+
+const cuda = openBackend("cuda");
+const dtype = "bf16" as const;
+const V = Number(Deno.env.get("WGMMA_V") ?? 128), NSEL = 4096, TOKENS = 16384;
+const args = Deno.args;
+const oneAt = args.indexOf("--one");
+const jsonAt = args.indexOf("--json");
+
+function timeGraph(fn: () => void, iters = 20): number {
+  cuda.call("sy_capture_begin");
+  fn();
+  const g = new BigUint64Array(1);
+  cuda.call("sy_capture_end", g);
+  const ptr = Deno.UnsafePointer.create(g[0]);
+  const times = new Float32Array(iters);
+  cuda.call("sy_graph_time", ptr, 3, iters, times);
+  cuda.call("sy_graph_destroy", ptr);
+  return Array.from(times).sort((a, b) => a - b)[iters >> 1];
+}
+
+function setup(m: number, k: number, seed: number) {
+  const { pruned } = pruneToSamoyeds(HostTensor.fromF32(randn(m * k, seed, 0.05), [m, k], dtype), { V, N: 1, M: 2 });
+  const packed = packWgmma(encodeSamoyeds(pruned, { V, N: 1, M: 2 }));
+  const wb = wgmmaToBackend(packed, cuda);
+  const X = BackendTensor.from(cuda, HostTensor.fromF32(randn(TOKENS * k, seed + 1), [TOKENS, k], dtype));
+  const r = rng(seed + 2);
+  const idx = Int32Array.from({ length: NSEL }, () => Math.floor(r() * TOKENS)).sort();
+  const tok = BackendTensor.from(cuda, new HostTensor("i32", [NSEL], idx));
+  const Y = new BackendTensor(cuda, "f32", [NSEL, m]);
+  const call = () =>
+    cuda.call("sy_ssmm_wgmma", DTYPE_CODE[dtype], m, k, V, 1, 2, wb.wvalues.ptr, wb.indices.ptr, wb.wmeta.ptr, X.ptr, TOKENS, tok.ptr, NSEL, Y.ptr, DTYPE_CODE.f32, 0, 0, null, 0);
+  const free = () => { wb.free(); X.free(); tok.free(); Y.free(); };
+  return { call, free };
+}
+
+if (oneAt >= 0) {
+  const m = Number(args[oneAt + 1]), k = Number(args[oneAt + 2]);
+  const s = setup(m, k, 1);
+  s.call();
+  s.call();
+  cuda.call("sy_synchronize");
+  s.free();
+} else {
+  const shapes: [number, number][] = [[1408, 2048], [5760, 2304], [12288, 3072], [14336, 4096], [16384, 6144]];
+  const variants: [string, Record<string, string>][] = [
+    ["s8 token-raster (default)", {}],
+    ["s4 token-raster", { SAMOYEDS_WGMMA_VARIANT: "s4" }],
+    ["s8 row-raster", { SAMOYEDS_WGMMA_RASTER: "r" }],
+  ];
+  const rows: unknown[] = [];
+  for (const [i, [m, k]] of shapes.entries()) {
+    const s = setup(m, k, 10 + i);
+    for (const [name, env] of variants) {
+      Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
+      Deno.env.delete("SAMOYEDS_WGMMA_RASTER");
+      for (const [kk, vv] of Object.entries(env)) Deno.env.set(kk, vv);
+      const ms = timeGraph(s.call);
+      const tf = (2 * m * k * NSEL) / (ms * 1e-3) / 1e12;
+      rows.push({ m, k, n_sel: NSEL, V, variant: name, ms, tflops_dense_eq: tf });
+      console.log(`m=${m} k=${k} V=${V} ${name}: ${ms.toFixed(4)} ms ${tf.toFixed(1)} dense-eq TFLOP/s`);
+    }
+    Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
+    Deno.env.delete("SAMOYEDS_WGMMA_RASTER");
+    s.free();
+  }
+  if (jsonAt >= 0) await Deno.writeTextFile(args[jsonAt + 1], JSON.stringify(rows, null, 1));
+}
