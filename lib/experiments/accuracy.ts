@@ -14,6 +14,9 @@ import { join } from "node:path";
 import { Format, formatBytes, formatDensity, formatLabel } from "../sparsity/masks.ts";
 import { Calibration, channelSquaredNorms, matmulT, OBS_DAMPING, obsFactor, prune, PrunerName, PRUNERS } from "../sparsity/pruners.ts";
 import { permuteColumns, permuteRows, samoyedsExpertPermutation } from "../sparsity/pairing.ts";
+import { encodeSamoyeds } from "../formats/samoyeds.ts";
+import { encodeVnm } from "../kernels/baselines.ts";
+import { HostTensor } from "../tensor.ts";
 import { ACTIVATION_STATS, activations, activationSource, syntheticWeight, WEIGHT_STATS } from "../sparsity/synthetic.ts";
 import { collectExpertActivations, evaluateNll, ExpertWeights, LM_CONFIG, LmConfig, MoeLm, train, Vocabulary } from "../sparsity/lm.ts";
 
@@ -133,11 +136,21 @@ function pruneExpert(p: ExpertPrunePlan, d: number, I: number, f: StudyFormat, p
       inputs: p.inputs, intermediate,
     }, d, I, plain, pruner, Uin, pruner === "obs" ? obsFactor(intermediate) : undefined);
   }
-  return {
+  const out = {
     gate: prune(pruner, p.gate, I, d, f, p.inputs, Uin).W,
     up: prune(pruner, p.up, I, d, f, p.inputs, Uin).W,
     down: prune(pruner, p.down, d, I, f, p.intermediate, Umid).W,
   };
+  checkEncodes(out.gate, I, d, f);
+  checkEncodes(out.up, I, d, f);
+  checkEncodes(out.down, d, I, f);
+  return out;
+}
+
+/** Samoyeds / VENOM results must be accepted by the native encoders (throws SamoyedsError naming the offending block). */
+function checkEncodes(W: Float64Array, m: number, k: number, f: Format): void {
+  if (f.kind === "samoyeds") encodeSamoyeds(HostTensor.fromF32(Float32Array.from(W), [m, k], "f16"), { V: f.V, N: f.N, M: f.M });
+  else if (f.kind === "vnm" && f.M === 8 && (f.V === 64 || f.V === 128)) encodeVnm(HostTensor.fromF32(Float32Array.from(W), [m, k], "f16"), f.V);
 }
 
 function bytesRatio(m: number, k: number, f: Format): number {
