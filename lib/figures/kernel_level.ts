@@ -94,6 +94,10 @@ function notesOf(j: KernelLevelJson, protocol: Protocol, shown: Series[], pts: K
   notes.push(`${dtype} operands, f32 accumulation; CUDA-graph replay, median; random weights and tokens` +
     (j.run?.quick ? "; QUICK run (fewer shapes and replays)" : "") + (j.provenance.commit ? `; commit ${j.provenance.commit.slice(0, 10)}` : ""));
   if (j.provenance.synthetic) notes.unshift("SYNTHETIC EXAMPLE DATA (not a measurement)");
+  if (protocol === "equal") {
+    const g = pts.filter((p) => p.method === "gather" && p.ms !== undefined && !p.skipped).map((p) => p.ms!);
+    if (g.length) notes.push(`gather kernel alone (n/4 rows of X): ${Math.min(...g).toFixed(4)} to ${Math.max(...g).toFixed(4)} ms over these shapes`);
+  }
   // series with no measured point at all: say why instead of drawing nothing
   for (const s of seriesOf(protocol).filter((s) => !shown.includes(s))) {
     const reason = pts.find((p) => p.method === s.method && p.tokens === s.tokens && p.skipped)?.skipped;
