@@ -7,7 +7,7 @@ import { type DeviceDescription, deviceLabel, readResults } from "../data.ts";
 import { join } from "node:path";
 import { repoRoot } from "../native/build.ts";
 import { type LegendEntry, Plot, plot, saveFigure, type SvgNode } from "./render.ts";
-import { rooflineFigure, rooflineFromWgmmaJson } from "./roofline.ts";
+import { type RooflineData, rooflineFromWgmmaJson } from "./roofline.ts";
 
 /** data/kernel-level.json: current files keep the points in `rows` (lib/data.ts writeResults), older ones in `points`. */
 export interface KernelLevelJson {
@@ -279,6 +279,40 @@ export function kernelLevelFigures(opts: { dataDir?: string; outDir?: string } =
   return saveKernelLevelFigures(j, file, opts.outDir);
 }
 
+const ROOF_COLORS = ["#9467bd", "#d62728", "#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e"];
+
+/** Roofline chart (log-log): each ceiling is min(peak, bandwidth x intensity); achieved points coloured by kernel. */
+export function rooflineChart(data: RooflineData): { chart: SvgNode; legend: LegendEntry[] } {
+  const xs = data.points.map((p) => p.intensity), ys = data.points.map((p) => p.tflops);
+  const xmin = Math.min(10, ...xs) / 2, xmax = Math.max(2000, ...xs) * 2;
+  const tbPerS = data.bandwidthGBs / 1000; // TFLOP/s per (flop/byte)
+  const roof = (peak: number, x: number) => (Number.isFinite(tbPerS) && tbPerS > 0 ? Math.min(peak, tbPerS * x) : peak);
+  const grid = Array.from({ length: 121 }, (_, i) => xmin * (xmax / xmin) ** (i / 120));
+  const lines = data.ceilings.flatMap((c) => grid.map((x) => ({ ceiling: c.name, x, y: roof(c.tflops, x) })));
+  const labels = data.ceilings.map((c) => ({ x: xmax, y: c.tflops, text: `${c.name}: ${c.tflops.toFixed(0)}` }));
+  const kernels = [...new Set(data.points.map((p) => p.kernel))];
+  const ymin = Math.max(1, Math.min(...ys.filter((y) => y > 0), tbPerS * xmin || 1) / 2);
+  const chart = plot({
+    width: 760,
+    height: 460,
+    marginRight: 20,
+    x: { type: "log", label: "arithmetic intensity (dense-equivalent flop per byte of minimum traffic)", domain: [xmin, xmax], grid: true },
+    y: { type: "log", label: "TFLOP/s, dense-equivalent (2·m·k·selected tokens)", domain: [ymin, Math.max(...data.ceilings.map((c) => c.tflops), ...ys, 1) * 1.6], grid: true },
+    color: { domain: kernels, range: kernels.map((_, i) => ROOF_COLORS[i % ROOF_COLORS.length]) },
+    marks: [
+      // the Samoyeds ceiling (2 x wgmma.sp: the 1:2 row selection skipped for free) is derived, hence dashed
+      Plot.line(lines.filter((l) => !l.ceiling.startsWith("Samoyeds")), { x: "x", y: "y", z: "ceiling", stroke: "#555" }),
+      Plot.line(lines.filter((l) => l.ceiling.startsWith("Samoyeds")), { x: "x", y: "y", z: "ceiling", stroke: "#555", strokeDasharray: "6 3" }),
+      Plot.text(labels, { x: "x", y: "y", text: "text", textAnchor: "end", dy: -7, fontSize: 10, fill: "#333" }),
+      ...(Number.isFinite(tbPerS) && tbPerS > 0
+        ? [Plot.text([{ x: xmin * 1.3, y: tbPerS * xmin * 1.3 }], { x: "x", y: "y", text: () => `memory ${data.bandwidthGBs.toFixed(0)} GB/s`, textAnchor: "start", dy: -8, fontSize: 10, fill: "#333" })]
+        : []),
+      Plot.dot(data.points, { x: "intensity", y: (d: { tflops: number }) => Math.max(d.tflops, ymin), fill: "kernel", r: 3.5, fillOpacity: 0.85 }),
+    ],
+  });
+  return { chart, legend: kernels.map((k, i) => ({ label: k, color: ROOF_COLORS[i % ROOF_COLORS.length], symbol: "dot" as const })) };
+}
+
 /** Registry entry `hopper-wgmma`: the roofline of data/wgmma.json; [] (with a message) when it is absent. */
 export function wgmmaRooflineFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
   const file = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma.json");
@@ -291,12 +325,14 @@ export function wgmmaRooflineFigures(opts: { dataDir?: string; outDir?: string }
   const data = rooflineFromWgmmaJson(j);
   const d = j.provenance?.device;
   const device = d?.backend ? deviceLabel(d) : d?.cc_major !== undefined ? `${d.name} (sm_${d.cc_major}${d.cc_minor})` : d?.name ?? "unknown device";
-  const r = saveFigure(rooflineFigure(data), {
+  const { chart, legend } = rooflineChart(data);
+  const r = saveFigure(chart, {
     name: "hopper-wgmma-roofline",
     title: "Roofline of the SSMM kernels (Hopper wgmma.sp path)",
     subtitle: "achieved dense-equivalent TFLOP/s vs measured instruction peaks and the memory bound",
     source: file,
     device,
+    legend,
     notes: [
       "TFLOP/s = 2·m·k·selected tokens / time; intensity = those flops per byte of minimum device-memory traffic",
       `ceilings measured on this device: ${data.ceilings.map((c) => `${c.name.replace(/ peak$/, "")} ${c.tflops.toFixed(0)}`).join(", ")} TFLOP/s`,
