@@ -43,7 +43,6 @@
 
 namespace sy {
 namespace wg {
-constexpr int kLag = 2;  // v1 producer: publishes stage kt once the loads of stage kt + kLag are issued
 constexpr int kThreads = 128 * (1 + kConsumerWgs);
 // Shared-memory map of a kernel with S pipeline stages.
 template <int S>
@@ -91,12 +90,18 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, uint32_t src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
 // Arrives on the mbarrier once all of this thread's earlier cp.async copies have landed (no wait in the producer).
 __device__ __forceinline__ void cp_async_arrive_noinc(uint32_t bar) {
   asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+// Contiguous global->shared bulk copy (async proxy); completes `bytes` transactions on the mbarrier.
+__device__ __forceinline__ void bulk_copy(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(dst), "l"(src),
+               "r"(bytes), "r"(bar)
+               : "memory");
 }
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 __device__ __forceinline__ uint32_t lds32(uint32_t addr) {
@@ -111,10 +116,11 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
   else return __half_as_ushort(__float2half_rn(v));
 }
 
-// kStages: pipeline depth. kAsyncArrive: the producer never waits; each thread's cp.async completion arrives on the
-// stage's "full" barrier (cp.async.mbarrier.arrive.noinc), so up to kStages stages are in flight (v2). Otherwise
-// (v1) the producer waits for its own copies kLag stages behind and arrives itself.
-template <bool kBf16, int kStages, bool kAsyncArrive, int kV>
+// kStages: pipeline depth. The producer never waits for its copies: each thread's cp.async completion arrives on the
+// stage's "full" barrier (cp.async.mbarrier.arrive.noinc), so up to kStages stages are in flight. kBulkA: the
+// packed weight and metadata blocks come by cp.async.bulk (one thread, mbarrier transaction bytes) instead of
+// 16-byte cp.async by every producer thread.
+template <bool kBf16, int kStages, bool kBulkA, int kV>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p) {
 #ifdef SY_HAS_WGMMA
   using Map = SmemMap<kStages>;
@@ -125,7 +131,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
   const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; s++) {
-      mbar_init(full_bar + 8 * s, 128);                   // every producer thread publishes its own copies
+      mbar_init(full_bar + 8 * s, 128 + (kBulkA ? 1 : 0));  // every producer thread's copies (+ the bulk A copy)
       mbar_init(empty_bar + 8 * s, 128 * kConsumerWgs);   // every consumer thread releases
     }
   }
@@ -155,12 +161,21 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
     for (int kt = 0; kt < nk; kt++) {
       const int s = kt % kStages;
       if (kt >= kStages) mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-      const uint8_t* a_src = p.wvalues + packed_value_block(tile, kt, k);
-      const uint32_t a_dst = sbase + kSmemA + s * kAStageBytes;
+      if constexpr (kBulkA) {
+        // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes
+        if (t == 0) {
+          mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes);
+          bulk_copy(sbase + kSmemA + s * kAStageBytes, p.wvalues + packed_value_block(tile, kt, k), kAStageBytes, full_bar + 8 * s);
+          bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, p.wmeta + packed_meta_block(tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
+        }
+      } else {
+        const uint8_t* a_src = p.wvalues + packed_value_block(tile, kt, k);
+        const uint32_t a_dst = sbase + kSmemA + s * kAStageBytes;
 #pragma unroll
-      for (int i = 0; i < kAStageBytes / 16 / 128; i++) cp_async16(a_dst + (t + 128 * i) * 16, a_src + (t + 128 * i) * 16, 16);
-      if (t < kMetaStageBytes / 16)
-        cp_async16(sbase + kSmemMeta + s * kMetaStageBytes + t * 16, p.wmeta + packed_meta_block(tile, kt, k) + t * 16, 16);
+        for (int i = 0; i < kAStageBytes / 16 / 128; i++) cp_async16(a_dst + (t + 128 * i) * 16, a_src + (t + 128 * i) * 16, 16);
+        if (t < kMetaStageBytes / 16)
+          cp_async16(sbase + kSmemMeta + s * kMetaStageBytes + t * 16, p.wmeta + packed_meta_block(tile, kt, k) + t * 16, 16);
+      }
       const int kcol = kt * kBK + chunk * 8;
       const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
 #pragma unroll
@@ -170,21 +185,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
         const uint16_t* src = ok ? p.X + (size_t)rows[i] * k + kcol : p.X;
         cp_async16(b_dst + b_stage_offset(n, chunk), src, ok ? 16 : 0);
       }
-      if constexpr (kAsyncArrive) {
-        cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
-      } else {
-        cp_async_commit();
-        if (kt >= kLag) {
-          cp_async_wait<kLag>();
-          fence_proxy_async();
-          mbar_arrive(full_bar + 8 * ((kt - kLag) % kStages));
-        }
-      }
-    }
-    if constexpr (!kAsyncArrive) {
-      cp_async_wait<0>();
-      fence_proxy_async();
-      for (int kt = nk - kLag < 0 ? 0 : nk - kLag; kt < nk; kt++) mbar_arrive(full_bar + 8 * (kt % kStages));
+      cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
     }
   } else {
     // ---------------- consumer warpgroups ----------------
@@ -217,7 +218,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
     auto wait_full = [&](int kt) {
       mbar_wait(full_bar + 8 * (kt % kStages), (kt / kStages) & 1);
       // cp.async writes are generic-proxy writes; wgmma reads through the async proxy
-      if constexpr (kAsyncArrive) fence_proxy_async();
+      fence_proxy_async();
     };
     auto issue = [&](int kt, int js, uint32_t meta, int scale_d) {
       const int s = kt % kStages;
@@ -374,11 +375,11 @@ SY_API sy_status sy_ssmm_wgmma(int32_t dtype, int32_t m, int32_t k, int32_t V, i
   const int row_tiles = ceil_div(m / 2, kRowsPerCta);
   if (((uintptr_t)X & 15) || ((uintptr_t)wvalues & 15) || ((uintptr_t)wmeta & 15))
     return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
-  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): s4 = 4 pipeline stages, default 8; SAMOYEDS_WGMMA_RASTER=r walks
+  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): nobulk = weight blocks by 16-byte cp.async, default bulk copies; SAMOYEDS_WGMMA_RASTER=r walks
   // row tiles fastest (default: token tiles fastest, measured 10-15% faster on the H100).
   const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
   const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
-  const int vsel = variant && !strcmp(variant, "s4") ? 1 : 2;
+  const int vsel = variant && !strcmp(variant, "nobulk") ? 1 : 2;
   const int row_fast = raster && !strcmp(raster, "r") ? 1 : 0;
   const int ntiles = ceil_div(n_sel, kBN);
   if (ntiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: n_sel=%d needs %d token tiles, more than the grid allows (65535)", fn, n_sel, ntiles);
@@ -390,20 +391,18 @@ SY_API sy_status sy_ssmm_wgmma(int32_t dtype, int32_t m, int32_t k, int32_t V, i
     kernel<<<grid, kThreads, smem, stream()>>>(p);
     return SY_OK;
   };
-  auto pick = [&](auto bf16, auto stages) -> sy_status {
-    constexpr bool B = decltype(bf16)::value;
-    constexpr int S = decltype(stages)::value;
-    constexpr int bytes = SmemMap<S>::kBytes;
-    if (V == 32) return launch(ssmm_wgmma_kernel<B, S, true, 32>, bytes);
-    if (V == 64) return launch(ssmm_wgmma_kernel<B, S, true, 64>, bytes);
-    return launch(ssmm_wgmma_kernel<B, S, true, 128>, bytes);
+  constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
+  auto pick = [&](auto bf16, auto bulk) -> sy_status {
+    constexpr bool B = decltype(bf16)::value, Bulk = decltype(bulk)::value;
+    if (V == 32) return launch(ssmm_wgmma_kernel<B, kS, Bulk, 32>, kSmem);
+    if (V == 64) return launch(ssmm_wgmma_kernel<B, kS, Bulk, 64>, kSmem);
+    return launch(ssmm_wgmma_kernel<B, kS, Bulk, 128>, kSmem);
   };
-  using Bf = std::integral_constant<bool, true>;
-  using Fp = std::integral_constant<bool, false>;
-  using S4 = std::integral_constant<int, 4>;
-  using S8 = std::integral_constant<int, 8>;
-  if (dtype == SY_BF16) st = vsel == 1 ? pick(Bf{}, S4{}) : pick(Bf{}, S8{});
-  else st = vsel == 1 ? pick(Fp{}, S4{}) : pick(Fp{}, S8{});
+  using Yes = std::true_type;
+  using No = std::false_type;
+  const bool bulk = vsel == 2;
+  if (dtype == SY_BF16) st = bulk ? pick(Yes{}, Yes{}) : pick(Yes{}, No{});
+  else st = bulk ? pick(No{}, Yes{}) : pick(No{}, No{});
   if (st) return st;
   return check_launch(fn);
 }
