@@ -7,6 +7,8 @@ import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { packWgmma, packWgmmaFromDense, ssmmWgmma, WgmmaPackedWeight, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
 import { gpuTest, hasGpu } from "./helpers.ts";
+import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
+import { prepareWgmma, releaseWgmma, ssmm, wgmmaSupported } from "../lib/kernels/ssmm.ts";
 
 const cpu = openBackend("cpu");
 
@@ -224,4 +226,32 @@ gpuTest("sy_ssmm_wgmma (CUDA): out-of-range tokens are clamped and counted", () 
   runPacked("cuda", c, packed, X, tok, rowScale);
   cuda.call("sy_ssmm_wgmma_bad_tokens", count);
   assert.equal(count[0], 2);
+});
+
+// ssmm() dispatch (lib/kernels/ssmm.ts): kernel "wgmma_sp" / "auto" after prepareWgmma agree with "mma_sp".
+gpuTest("ssmm dispatch: wgmma_sp and auto (prepared) match mma_sp (CUDA)", () => {
+  if (!isSm90()) return;
+  const cuda = openBackend("cuda");
+  const m = 384, k = 384, nSel = 200, xRows = 300; // k: a multiple of every V (the pruner needs it)
+  for (const V of [32, 64, 128]) {
+    const { pruned } = pruneToSamoyeds(HostTensor.fromF32(randn(m * k, 40 + V, 0.1), [m, k], "bf16"), { V, N: 1, M: 2 });
+    using wb = encodeSamoyeds(pruned, { V, N: 1, M: 2 }).toBackend(cuda);
+    using Xb = BackendTensor.from(cuda, HostTensor.fromF32(randn(xRows * k, 50 + V), [xRows, k], "bf16"));
+    const r = rng(60 + V);
+    using ib = BackendTensor.from(cuda, new HostTensor("i32", [nSel], Int32Array.from({ length: nSel }, () => Math.floor(r() * xRows))));
+    for (const opts of [{}, { layout: "feature" as const, epilogue: "silu" as const }]) {
+      using ref = ssmm(cuda, wb, Xb, ib, { ...opts, kernel: "mma_sp" });
+      using autoUnprepared = ssmm(cuda, wb, Xb, ib, opts); // no packed copy yet: mma_sp
+      using viaWgmma = ssmm(cuda, wb, Xb, ib, { ...opts, kernel: "wgmma_sp" });
+      prepareWgmma(wb);
+      using viaAuto = ssmm(cuda, wb, Xb, ib, opts);
+      const want = ref.toHost().data as Float32Array;
+      assert.ok(relativeError(autoUnprepared.toHost().data as Float32Array, want) < 1e-5);
+      assert.ok(relativeError(viaWgmma.toHost().data as Float32Array, want) < 1e-4, `V=${V} wgmma_sp`);
+      assert.ok(relativeError(viaAuto.toHost().data as Float32Array, want) < 1e-4, `V=${V} auto`);
+    }
+    assert.ok(wgmmaSupported(wb));
+    assert.equal(wgmmaSupported(wb, "f16"), false);
+    releaseWgmma(wb);
+  }
 });

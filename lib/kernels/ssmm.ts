@@ -1,7 +1,8 @@
 // SSMM: Y = X[tokenIdx] * W^T with W in the Samoyeds format, on a backend (CPU reference or CUDA mma.sp kernel).
-import { Backend } from "../native/library.ts";
+import { Backend, callJson } from "../native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType } from "../tensor.ts";
 import { SamoyedsWeightOnBackend } from "../formats/samoyeds.ts";
+import { packWgmma, WgmmaPackedOnBackend, wgmmaToBackend } from "./ssmm_wgmma.ts";
 
 export type SsmmEpilogue = "none" | "silu" | "rowScale";
 const EPILOGUE_CODE: Record<SsmmEpilogue, number> = { none: 0, silu: 1, rowScale: 2 };
@@ -18,6 +19,45 @@ export interface SsmmOptions {
   accum?: "f32" | "f16";
   /** write into this tensor instead of allocating */
   out?: BackendTensor;
+  /**
+   * which CUDA kernel: "mma_sp" (sy_ssmm), "wgmma_sp" (sy_ssmm_wgmma, sm_90 only; packs the weight for it on first
+   * use, a host round trip, so not inside a graph capture), or "auto" (default): wgmma_sp when the weight was
+   * prepared with prepareWgmma() and the call is supported there (sm_90, N=1 M=2, V in 32/64/128, k % 8 == 0,
+   * f32 accumulation), else mma_sp. Ignored on the CPU backend.
+   */
+  kernel?: "auto" | "mma_sp" | "wgmma_sp";
+}
+
+const wgmmaPacked = new WeakMap<SamoyedsWeightOnBackend, WgmmaPackedOnBackend>();
+const isSm90 = new WeakMap<Backend, boolean>();
+
+/** Whether sy_ssmm_wgmma can run this weight (and accumulation) on this backend. */
+export function wgmmaSupported(w: SamoyedsWeightOnBackend, accum: "f32" | "f16" = "f32"): boolean {
+  const b = w.backend;
+  if (b.name !== "cuda") return false;
+  if (!isSm90.has(b)) {
+    const info = callJson(b, "sy_device_info", 0) as { cc_major?: number; cc_minor?: number };
+    isSm90.set(b, info.cc_major === 9 && info.cc_minor === 0);
+  }
+  const p = w.params;
+  return isSm90.get(b)! && p.N === 1 && p.M === 2 && [32, 64, 128].includes(p.V) && w.k % 8 === 0 && accum === "f32";
+}
+
+/** Frees the packed copy made by prepareWgmma (w.free() does not). */
+export function releaseWgmma(w: SamoyedsWeightOnBackend): void {
+  wgmmaPacked.get(w)?.free();
+  wgmmaPacked.delete(w);
+}
+
+/** Packs (once; cached with the weight) the weight for the wgmma.sp kernel, so that kernel "auto" uses it. */
+export function prepareWgmma(w: SamoyedsWeightOnBackend): WgmmaPackedOnBackend {
+  let packed = wgmmaPacked.get(w);
+  if (!packed) {
+    const host = packWgmma({ dtype: w.dtype, m: w.m, k: w.k, params: w.params, values: w.values.toHost(), indices: w.indices.toHost(), meta: w.meta.toHost() });
+    packed = wgmmaToBackend(host, w.backend);
+    wgmmaPacked.set(w, packed);
+  }
+  return packed;
 }
 
 function sameBackend(b: Backend, t: BackendTensor | undefined, what: string) {
@@ -50,6 +90,24 @@ export function ssmm(
     throw new TypeError(`ssmm: epilogue "rowScale" needs rowScale (f32, ${nSel} values)`);
   }
   const p = w.params;
+  const kernel = opts.kernel ?? "auto";
+  const accum = opts.accum ?? "f32";
+  const useWgmma = backend.name === "cuda" &&
+    (kernel === "wgmma_sp" || (kernel === "auto" && wgmmaPacked.has(w) && wgmmaSupported(w, accum)));
+  if (useWgmma) {
+    if (!wgmmaSupported(w, accum)) {
+      throw new TypeError(`ssmm: kernel "wgmma_sp" needs an sm_90 GPU, N=1 M=2, V in 32/64/128, k % 8 == 0 and f32 accumulation`);
+    }
+    const pw = prepareWgmma(w);
+    backend.call(
+      "sy_ssmm_wgmma",
+      DTYPE_CODE[w.dtype], w.m, w.k, p.V, p.N, p.M,
+      pw.wvalues.ptr, pw.indices.ptr, pw.wmeta.ptr,
+      X.ptr, X.shape[0], tokenIdx.ptr, nSel,
+      Y.ptr, DTYPE_CODE[yDtype], layout === "token" ? 0 : 1, EPILOGUE_CODE[epilogue], opts.rowScale?.ptr ?? null, 0,
+    );
+    return Y;
+  }
   backend.call(
     "sy_ssmm",
     DTYPE_CODE[w.dtype], w.m, w.k, p.V, p.N, p.M,
