@@ -23,12 +23,16 @@
 //      while the other routes, so (i)+(ii) hide behind the tensor work. V = 32 routes 4x as often (~1:1).
 // We implement (b). Registers: T, acc0, acc1 = 3 x 64 f32 at N = 128 per consumer warpgroup (setmaxnreg 232).
 //
-// CTA: 3 warpgroups (warp specialization). WG0 = producer: per 64-wide k stage it copies the packed A block
-// (8 KB, already in the shared-memory image order, see wgmma_layout.h), the metadata block (1 KB), and gathers
-// the BN = 128 selected token rows (16-byte cp.async, zero-fill past n_sel and k) into a 4-stage ring; it signals
-// a stage "full" on an mbarrier after cp.async.wait_group + fence.proxy.async (the tensor core reads through the
-// async proxy). WG1, WG2 = consumers, 64 condensed rows each (the CTA covers 128 condensed = 256 output rows x 128
-// tokens), sharing the B tile; they release a stage ("empty" mbarrier) once the wgmmas reading it completed.
+// CTA: 3 warpgroups (warp specialization). WG0 = producer: per 64-wide k stage, one thread bulk-copies the packed A
+// block (8 KB, already in the shared-memory image order, see wgmma_layout.h) and the metadata block (1 KB) with
+// cp.async.bulk (mbarrier transaction bytes), and all 128 threads gather the BN = 128 selected token rows (16-byte
+// cp.async, zero-fill past n_sel and k) into an 8-stage ring; each thread's cp.async.mbarrier.arrive.noinc marks the
+// stage "full" when its copies land, so the producer never waits on its own copies. WG1, WG2 = consumers, 64
+// condensed rows each (the CTA covers 128 condensed = 256 output rows x 128 tokens), sharing the B tile; they fence
+// the async proxy after the full-barrier wait and release stages ("empty") once the wgmmas reading them completed.
+// The consumer k loop runs over whole k-vectors (V is a template parameter, body unrolled) so that no wgmma is in
+// flight at the loop's back edge (a run-time "vector ends here" branch made ptxas inject a wait every stage).
+// Grid: token tiles fastest. Measured numbers and the limiter (L2->SM traffic): docs/notes/wgmma-perf.md.
 // Shared memory uses the no-swizzle K-major core-matrix layout (conflict-free 128-byte core matrices).
 // Epilogue straight from registers: rows 2c and 2c+1 are adjacent in token-major Y, so each thread writes pairs.
 #include <cuda_bf16.h>
