@@ -47,7 +47,7 @@ export const CORPUS = "data/corpus/nodejs-docs-prose.txt";
 export interface AccuracySettings {
   mode: "quick" | "full";
   ffn: { hidden: number; intermediate: number; experts: number; calibTokens: number; heldoutTokens: number };
-  lm: { config: LmConfig; steps: number; batch: number; lr: number; calibPositions: number; evalStride: number; trainFraction: number };
+  lm: { config: LmConfig; steps: number; batch: number; lr: number; auxAlpha: number; calibPositions: number; evalStride: number; trainFraction: number };
   /** short masked fine-tune of the experts after pruning (pruned weights stay zero), for these pruners x formats */
   finetune: { steps: number; batch: number; lr: number; pruners: PrunerName[]; formats: string[] };
   formats: StudyFormat[];
@@ -64,8 +64,8 @@ export function accuracySettings(mode: "quick" | "full"): AccuracySettings {
       ? { hidden: 128, intermediate: 256, experts: 1, calibTokens: 256, heldoutTokens: 256 }
       : { hidden: 512, intermediate: 768, experts: 2, calibTokens: 1024, heldoutTokens: 1024 },
     lm: quick
-      ? { config: { ...LM_CONFIG, hidden: 128, intermediate: 128, experts: 4 }, steps: 60, batch: 16, lr: 3e-3, calibPositions: 256, evalStride: 97, trainFraction: 0.9 }
-      : { config: LM_CONFIG, steps: 2500, batch: 48, lr: 3e-3, calibPositions: 4096, evalStride: 3, trainFraction: 0.9 },
+      ? { config: { ...LM_CONFIG, hidden: 128, intermediate: 128, experts: 4 }, steps: 60, batch: 16, lr: 3e-3, auxAlpha: 0.1, calibPositions: 256, evalStride: 97, trainFraction: 0.9 }
+      : { config: LM_CONFIG, steps: 2500, batch: 48, lr: 3e-3, auxAlpha: 0.1, calibPositions: 4096, evalStride: 3, trainFraction: 0.9 },
     finetune: {
       steps: quick ? 4 : 300, batch: quick ? 8 : 32, lr: 1e-3, pruners: ["obs"],
       formats: ["2:4", "2:8", "VNM 64:2:8", "Samoyeds V128 1:2", "Samoyeds V32 1:2", "Samoyeds V32 1:2 + pairing", "unstructured/row 25%"],
@@ -209,7 +209,7 @@ function finetuneExperts(model: MoeLm, experts: ExpertWeights[], tokens: Uint8Ar
     for (const [name, w] of [[`gate${i}`, e.gate], [`up${i}`, e.up], [`down${i}`, e.down]] as const) masks[name] = Uint8Array.from(w, (x) => (x !== 0 ? 1 : 0));
   });
   train(m, tokens, 0, split, {
-    steps: s.finetune.steps, batch: s.finetune.batch, lr: s.finetune.lr, seed: s.seed + 3,
+    steps: s.finetune.steps, batch: s.finetune.batch, lr: s.finetune.lr, auxAlpha: s.lm.auxAlpha, seed: s.seed + 3,
     only: (n) => /^(gate|up|down)\d+$/.test(n), masks,
   });
   return evalNll(m);
@@ -224,7 +224,7 @@ export function runLmStudy(s: AccuracySettings, log: (s: string) => void): LmStu
   const model = new MoeLm(cfg, vocab.size, s.seed);
   log(`lm: ${vocab.size} symbols, ${split} training / ${tokens.length - split} held-out characters; training ${s.lm.steps} steps x ${s.lm.batch}`);
   const t0 = performance.now();
-  const curve = train(model, tokens, 0, split, { steps: s.lm.steps, batch: s.lm.batch, lr: s.lm.lr, seed: s.seed + 1, logEvery: Math.max(1, Math.round(s.lm.steps / 15)), log });
+  const curve = train(model, tokens, 0, split, { steps: s.lm.steps, batch: s.lm.batch, lr: s.lm.lr, auxAlpha: s.lm.auxAlpha, seed: s.seed + 1, logEvery: Math.max(1, Math.round(s.lm.steps / 15)), log });
   const trainSeconds = (performance.now() - t0) / 1000;
   const evalNll = (m: MoeLm) => evaluateNll(m, tokens, split, tokens.length, s.lm.evalStride);
   const denseNll = evalNll(model);

@@ -8,7 +8,7 @@
 //   p    = softmax(W_r xn); top-2 experts, weights g = p / (p_1 + p_2)   (Mixtral-style router)
 //   y_e  = W_down,e (silu(W_gate,e xn) * (W_up,e xn))              SwiGLU expert (gate/up: I x d, down: d x I)
 //   out  = h + sum_e g_e y_e;   logits = W_o out + b_o
-// Loss: cross-entropy + 0.01 * Switch-style load-balancing term (E * sum_e f_e * mean p_e, f_e from an EMA).
+// Loss: cross-entropy + alpha * Switch-style load-balancing term (E * sum_e f_e * mean p_e, f_e from an EMA).
 // Adam, linear warm-up and decay, global-norm clipping. Float32 parameters, float64 arithmetic in the loops.
 import { rng } from "../tensor.ts";
 
@@ -31,7 +31,8 @@ export interface ExpertWeights {
   down: Float32Array;
 }
 
-const AUX_ALPHA = 0.01;
+/** default weight of the load-balancing term */
+export const AUX_ALPHA = 0.01;
 
 export class Vocabulary {
   readonly chars: string[];
@@ -184,7 +185,7 @@ export class MoeLm {
   }
 
   /** Accumulates scale * d(loss)/d(params) into `grads` for one token; returns its cross-entropy. */
-  backward(tokens: Uint8Array, pos: number, grads: Params, scale: number, loadEma: Float64Array, counts?: Float64Array): number {
+  backward(tokens: Uint8Array, pos: number, grads: Params, scale: number, loadEma: Float64Array, counts?: Float64Array, auxAlpha = AUX_ALPHA): number {
     const { context: C, embed: E, hidden: d, intermediate: I, experts: X } = this.cfg;
     const P = this.params;
     const CE = C * E;
@@ -240,7 +241,7 @@ export class MoeLm {
     let gdg = 0;
     k.sel.forEach((_, si) => (gdg += dg[si] * k.g[si]));
     k.sel.forEach((e, si) => (dp[e] = (dg[si] - gdg) / S));
-    for (let e = 0; e < X; e++) dp[e] += AUX_ALPHA * X * loadEma[e] * scale;
+    for (let e = 0; e < X; e++) dp[e] += auxAlpha * X * loadEma[e] * scale;
     let pdp = 0;
     for (let e = 0; e < X; e++) pdp += k.p[e] * dp[e];
     for (let e = 0; e < X; e++) {
@@ -302,6 +303,8 @@ export interface TrainOptions {
   only?: (name: string) => boolean;
   /** multiply each named parameter's update elementwise by this 0/1 mask (keeps pruned weights at zero) */
   masks?: Record<string, Uint8Array>;
+  /** weight of the load-balancing term (default AUX_ALPHA) */
+  auxAlpha?: number;
 }
 
 export interface TrainLog {
@@ -329,7 +332,7 @@ export function train(model: MoeLm, tokens: Uint8Array, lo: number, hi: number, 
     let loss = 0;
     for (let bi = 0; bi < o.batch; bi++) {
       const pos = lo + C + Math.floor(r() * (hi - lo - C));
-      loss += model.backward(tokens, pos, grads, 1 / o.batch, load, counts);
+      loss += model.backward(tokens, pos, grads, 1 / o.batch, load, counts, o.auxAlpha ?? AUX_ALPHA);
     }
     // routing load f_e of this batch, smoothed, drives the next steps' balancing gradient
     for (let e = 0; e < X; e++) load[e] = 0.9 * load[e] + 0.1 * counts[e] / (o.batch * model.cfg.topK);
