@@ -150,18 +150,6 @@ export function samoyedsComparison(j: AccuracyJson, samoyeds = "Samoyeds V128 1:
   const ft = j.rows.filter((r) => r.study === "lm" && r.finetune_steps);
   const denseFt = ft.find((r) => r.pruner === "dense")?.heldout_ppl as number | undefined;
   for (const p of PRUNER_ORDER) {
-    const sft = ft.find((r) => r.format === samoyeds && r.pruner === p);
-    for (const o of others) {
-      const oft = ft.find((r) => r.format === o && r.pruner === p);
-      if (!sft || !oft || denseFt === undefined) continue;
-      const ps = sft.heldout_ppl as number, po = oft.heldout_ppl as number;
-      out.push({
-        study: "lm+ft", pruner: p, metric: "held-out perplexity after masked fine-tune", samoyeds: ps, versus: o, other: po, ratio: ps / po,
-        samoyeds_increase: ps - denseFt, other_increase: po - denseFt, increase_ratio: (ps - denseFt) / (po - denseFt),
-      });
-    }
-  }
-  for (const p of PRUNER_ORDER) {
     const sf = ffn.find((r) => r.format === samoyeds && r.pruner === p);
     const sl = lm.find((r) => r.format === samoyeds && r.pruner === p);
     for (const o of others) {
@@ -175,6 +163,18 @@ export function samoyedsComparison(j: AccuracyJson, samoyeds = "Samoyeds V128 1:
           samoyeds_increase: ps - dense, other_increase: po - dense, increase_ratio: (ps - dense) / (po - dense),
         });
       }
+    }
+  }
+  for (const p of PRUNER_ORDER) {
+    const sft = ft.find((r) => r.format === samoyeds && r.pruner === p);
+    for (const o of others) {
+      const oft = ft.find((r) => r.format === o && r.pruner === p);
+      if (!sft || !oft || denseFt === undefined) continue;
+      const ps = sft.heldout_ppl as number, po = oft.heldout_ppl as number;
+      out.push({
+        study: "lm+ft", pruner: p, metric: "held-out perplexity after masked fine-tune", samoyeds: ps, versus: o, other: po, ratio: ps / po,
+        samoyeds_increase: ps - denseFt, other_increase: po - denseFt, increase_ratio: (ps - denseFt) / (po - denseFt),
+      });
     }
   }
   return out;
