@@ -19,7 +19,7 @@ enum { CUSPARSELT_SPARSITY_50_PERCENT_ = 0 };
 enum { CUSPARSE_COMPUTE_32F_ = 2 };  // cusparseComputeType { 32I = 0, 16F = 1, 32F = 2 } (0.6+)
 enum { CUSPARSELT_MATMUL_ALG_DEFAULT_ = 0 };
 enum { CUSPARSELT_MATMUL_ALG_CONFIG_ID_ = 0 };
-enum { CUSPARSELT_PRUNE_SPMMA_STRIP_ = 1 };
+enum { CUSPARSELT_PRUNE_SPMMA_TILE_ = 0 };
 
 struct LtApi {
   sy::DynLib lib;
@@ -115,23 +115,6 @@ struct sy_splt {
   }
 };
 
-// 2:4 magnitude pruning along k (row-major m x k, 16-bit): keeps the 2 largest |w| of each 4, as our other
-// formats' magnitude pruners do. Used instead of cusparseLtSpMMAPrune, whose STRIP result failed its own check
-// for our transposed-A descriptor on the H100 (cuSPARSELt 0.8).
-__global__ void prune_2_4_rows(uint16_t* w, size_t groups) {
-  size_t g = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
-  if (g >= groups) return;
-  uint16_t* q = w + g * 4;
-  float a[4];
-  for (int i = 0; i < 4; i++) a[i] = (float)(q[i] & 0x7fff);  // |w| order == order of the sign-cleared bits
-  int drop0 = 0;
-  for (int i = 1; i < 4; i++) if (a[i] < a[drop0]) drop0 = i;
-  int drop1 = drop0 == 0 ? 1 : 0;
-  for (int i = 0; i < 4; i++) if (i != drop0 && a[i] < a[drop1]) drop1 = i;
-  q[drop0] = 0;
-  q[drop1] = 0;
-}
-
 #define LT(call, what)                                                                                              \
   do {                                                                                                              \
     lt_status s_ = (call);                                                                                          \
@@ -188,12 +171,10 @@ SY_API sy_status sy_splt_create(int32_t dtype, int32_t m, int32_t k, int32_t n, 
   CU(cudaMalloc(&wtmp, wbytes));
   CU(cudaMalloc(&valid_d, sizeof(int)));
   CU(cudaMemcpyAsync(wtmp, W, wbytes, cudaMemcpyDeviceToDevice, stream));
-  if (prune) {
-    if (k % 4) { cleanup(); delete p; return sy::fail(SY_ERR_INVALID, "%s: k (%d) must be a multiple of 4 to prune 2:4", fn, k); }
-    const size_t groups = (size_t)m * k / 4;
-    prune_2_4_rows<<<(unsigned)((groups + 255) / 256), 256, 0, stream>>>((uint16_t*)wtmp, groups);
-    CU(cudaGetLastError());
-  }
+  // TILE pruning keeps 2 of 4 along both dimensions of each 4x4 tile. The library's check for this transposed-A
+  // descriptor rejected weights that are 2:4 only along k (our STRIP-pruned and our own k-wise pruned weights,
+  // H100, cuSPARSELt 0.8), and accepted weights 2:4 in both directions: TILE satisfies it at the same 50% density.
+  if (prune) LT2(api->prune(&p->handle, &p->matmul, wtmp, wtmp, CUSPARSELT_PRUNE_SPMMA_TILE_, stream), "cusparseLtSpMMAPrune");
   LT2(api->prune_check(&p->handle, &p->matmul, wtmp, valid_d, stream), "cusparseLtSpMMAPruneCheck");
   int valid_h = 0;
   CU(cudaMemcpyAsync(&valid_h, valid_d, sizeof(int), cudaMemcpyDeviceToHost, stream));
