@@ -22,6 +22,7 @@ import { BackendTensor, DTYPE_CODE, HostTensor, randn, rng } from "../lib/tensor
 import { CusparseLtPlan, encodeVnm, pruneToVnm } from "../lib/kernels/baselines.ts";
 import { packWgmma, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
 import { describeDevice, provenance, type Row, writeResults } from "../lib/data.ts";
+import { timeGraph as timeCapturedGraph } from "../lib/timing.ts";
 
 const quick = Deno.args.includes("--quick");
 const cuda = openBackend("cuda");
@@ -43,39 +44,10 @@ function log(s: string) {
   console.log(`[kernel] ${s}`);
 }
 
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
-}
 
-/** Times the ops enqueued by fn under CUDA-graph replay: median/p10/p90 ms. */
+/** Times the ops enqueued by fn under CUDA-graph replay (lib/timing.ts): median/p10/p90 ms. */
 function timeGraph(fn: () => void): { ms: number; p10: number; p90: number; iters: number } {
-  cuda.call("sy_capture_begin");
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  const g = new BigUint64Array(1);
-  try {
-    cuda.call("sy_capture_end", g);
-  } catch (e) {
-    throw error ?? e;
-  }
-  const ptr = Deno.UnsafePointer.create(g[0]);
-  try {
-    if (error) throw error;
-    const probe = new Float32Array(5);
-    cuda.call("sy_graph_time", ptr, 3, 5, probe);
-    const est = Math.max(1e-3, [...probe].sort((a, b) => a - b)[2]);
-    const iters = quick ? 10 : Math.max(10, Math.min(100, Math.floor(200 / est)));
-    const times = new Float32Array(iters);
-    cuda.call("sy_graph_time", ptr, 2, iters, times);
-    const s = [...times].sort((a, b) => a - b);
-    return { ms: quantile(s, 0.5), p10: quantile(s, 0.1), p90: quantile(s, 0.9), iters };
-  } finally {
-    cuda.call("sy_graph_destroy", ptr);
-  }
+  return timeCapturedGraph(cuda, fn, quick ? { iters: 10 } : { targetMs: 200 });
 }
 
 export interface KernelPoint {

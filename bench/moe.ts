@@ -14,6 +14,7 @@ import { PAPER_PARAMS, samoyedsSizes } from "../lib/formats/samoyeds.ts";
 import { provenance, Row, writeResults } from "../lib/data.ts";
 import { memoryModel, MemoryMethod, MEMORY_METHODS } from "../lib/moe_memory.ts";
 import { decoderCounts, decoderForward, DecoderWorkspace, randomAttentionWeights } from "../lib/decoder.ts";
+import { timeGraph as timeCapturedGraph, timeHost } from "../lib/timing.ts";
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -39,38 +40,9 @@ const started = new Date().toISOString();
 const t0 = performance.now();
 const log = (s: string) => console.log(`[moe ${((performance.now() - t0) / 1000).toFixed(0)}s] ${s}`);
 
-function median(a: Float32Array): number {
-  const s = Array.from(a).sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)];
-}
 function timeGraph(fn: () => void, iters = ITERS): number {
-  if (dry) {
-    const t = performance.now();
-    fn();
-    return performance.now() - t;
-  }
-  cuda.call("sy_capture_begin");
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  const g = new BigUint64Array(1);
-  try {
-    cuda.call("sy_capture_end", g);
-  } catch (e) {
-    throw error ?? e;
-  }
-  const ptr = Deno.UnsafePointer.create(g[0]);
-  try {
-    if (error) throw error;
-    const times = new Float32Array(iters);
-    cuda.call("sy_graph_time", ptr, 3, iters, times);
-    return median(times);
-  } finally {
-    cuda.call("sy_graph_destroy", ptr);
-  }
+  // dry run (CPU backend): one host-timed call, the code path only
+  return (dry ? timeHost(fn, { warmup: 0, iters: 1 }) : timeCapturedGraph(cuda, fn, { iters })).ms;
 }
 const errText = (e: unknown) => (e instanceof SamoyedsError ? e.message : String(e));
 

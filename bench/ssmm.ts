@@ -9,6 +9,7 @@ import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError,
 import { decodeSamoyeds, toSamoyeds } from "../lib/formats/samoyeds.ts";
 import { ssmm } from "../lib/kernels/ssmm.ts";
 import { repoRoot } from "../lib/native/build.ts";
+import { timeGraph as timeCapturedGraph } from "../lib/timing.ts";
 
 const quick = Deno.args.includes("--quick");
 const cuda = openBackend("cuda");
@@ -17,33 +18,8 @@ const build = callJson(cuda, "sy_build_info");
 const NSEL = 4096, TOKENS = 16384;
 const SHAPES: [number, number][] = [[1408, 2048], [5760, 2304], [12288, 3072], [14336, 4096], [16384, 6144]];
 
-function median(a: Float32Array): number {
-  const s = Array.from(a).sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)];
-}
 function timeGraph(fn: () => void, iters = quick ? 5 : 30): number {
-  cuda.call("sy_capture_begin");
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  const g = new BigUint64Array(1);
-  try {
-    cuda.call("sy_capture_end", g);
-  } catch (e) {
-    throw error ?? e;
-  }
-  const ptr = Deno.UnsafePointer.create(g[0]);
-  try {
-    if (error) throw error;
-    const times = new Float32Array(iters);
-    cuda.call("sy_graph_time", ptr, 3, iters, times);
-    return median(times);
-  } finally {
-    cuda.call("sy_graph_destroy", ptr);
-  }
+  return timeCapturedGraph(cuda, fn, { iters }).ms;
 }
 async function sassCount(): Promise<Record<string, number> | string> {
   const lib = join(repoRoot, "build", "lib", "libsamoyeds_cuda.so");

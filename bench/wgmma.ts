@@ -15,6 +15,7 @@ import { BackendTensor, DTYPE_CODE, HostTensor, randn, relativeError, rng } from
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { packWgmma, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
 import { repoRoot } from "../lib/native/build.ts";
+import { timeGraph as timeCapturedGraph } from "../lib/timing.ts";
 
 const quick = Deno.args.includes("--quick");
 const cuda = openBackend("cuda");
@@ -23,34 +24,9 @@ const build = callJson(cuda, "sy_build_info");
 const dtype = "bf16" as const;
 const V = 128, NSEL = 4096, TOKENS = 16384;
 
-function median(a: Float32Array): number {
-  const s = Array.from(a).sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)];
-}
-/** Median ms of the ops enqueued by fn, captured into a CUDA graph (an error inside fn ends the capture first). */
+/** Median ms of the ops enqueued by fn, captured into a CUDA graph (lib/timing.ts). */
 function timeGraph(fn: () => void, iters = quick ? 5 : 20): number {
-  cuda.call("sy_capture_begin");
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  const g = new BigUint64Array(1);
-  try {
-    cuda.call("sy_capture_end", g);
-  } catch (e) {
-    throw error ?? e;
-  }
-  const ptr = Deno.UnsafePointer.create(g[0]);
-  try {
-    if (error) throw error;
-    const times = new Float32Array(iters);
-    cuda.call("sy_graph_time", ptr, 3, iters, times);
-    return median(times);
-  } finally {
-    cuda.call("sy_graph_destroy", ptr);
-  }
+  return timeCapturedGraph(cuda, fn, { iters }).ms;
 }
 
 async function sassCheck() {

@@ -7,6 +7,7 @@ import { openBackend } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HostTensor, randn, rng } from "../lib/tensor.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { packWgmma, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
+import { timeGraph as timeCapturedGraph } from "../lib/timing.ts";
 
 const cuda = openBackend("cuda");
 const dtype = "bf16" as const;
@@ -16,15 +17,7 @@ const oneAt = args.indexOf("--one");
 const jsonAt = args.indexOf("--json");
 
 function timeGraph(fn: () => void, iters = 20): number {
-  cuda.call("sy_capture_begin");
-  fn();
-  const g = new BigUint64Array(1);
-  cuda.call("sy_capture_end", g);
-  const ptr = Deno.UnsafePointer.create(g[0]);
-  const times = new Float32Array(iters);
-  cuda.call("sy_graph_time", ptr, 3, iters, times);
-  cuda.call("sy_graph_destroy", ptr);
-  return Array.from(times).sort((a, b) => a - b)[iters >> 1];
+  return timeCapturedGraph(cuda, fn, { iters }).ms;
 }
 
 function setup(m: number, k: number, seed: number) {

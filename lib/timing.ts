@@ -18,9 +18,17 @@ function summarize(times: number[], method: Timing["method"]): Timing {
   return { ms: q(0.5), p10: q(0.1), p90: q(0.9), iters: s.length, method };
 }
 
+export interface GraphTimingOptions {
+  warmup?: number;
+  iters?: number;
+  /** adaptive: time 5 probe replays, then as many replays as fit in about targetMs (10 to 100) */
+  targetMs?: number;
+}
+
 /** Times `enqueue` (which only enqueues work on b's stream) as a CUDA graph: median of `iters` replays. */
-export function timeGraph(b: Backend, enqueue: () => void, opts: { warmup?: number; iters?: number } = {}): Timing {
-  const warmup = opts.warmup ?? 3, iters = opts.iters ?? 20;
+export function timeGraph(b: Backend, enqueue: () => void, opts: GraphTimingOptions = {}): Timing {
+  const warmup = opts.warmup ?? 3;
+  let iters = opts.iters ?? 20;
   b.call("sy_synchronize");
   b.call("sy_capture_begin");
   try {
@@ -38,8 +46,14 @@ export function timeGraph(b: Backend, enqueue: () => void, opts: { warmup?: numb
   b.call("sy_capture_end", out);
   const graph = Deno.UnsafePointer.create(out[0]);
   try {
+    if (opts.targetMs !== undefined) {
+      const probe = new Float32Array(5);
+      b.call("sy_graph_time", graph, warmup, probe.length, probe);
+      const est = Math.max(1e-3, [...probe].sort((x, y) => x - y)[2]);
+      iters = Math.max(10, Math.min(100, Math.floor(opts.targetMs / est)));
+    }
     const times = new Float32Array(iters);
-    b.call("sy_graph_time", graph, warmup, iters, times);
+    b.call("sy_graph_time", graph, opts.targetMs !== undefined ? 2 : warmup, iters, times);
     return summarize(Array.from(times), "cuda-graph");
   } finally {
     b.call("sy_graph_destroy", graph);
