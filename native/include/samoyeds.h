@@ -263,6 +263,14 @@ SY_API sy_status sy_ssmm_wgmma(int32_t dtype, int32_t m, int32_t k, int32_t V, i
                                const void* wvalues, const void* indices, const void* wmeta,
                                const void* X, int32_t x_rows, const int32_t* token_idx, int32_t n_sel,
                                void* Y, int32_t y_dtype, int32_t y_layout, int32_t epilogue, const float* row_scale, int32_t accum);
+/* Grouped wgmma.sp SSMM over E experts in ONE launch (MoE), same contract as sy_ssmm_grouped except: values/meta are
+ * the packed arrays above, stacked (expert e's packed values / packed meta / indices start at e times the per-expert
+ * sizes of sy_samoyeds_wgmma_sizes / sy_samoyeds_sizes[1]), accum must be 0. sm_90 only; CPU backend: unsupported. */
+SY_API sy_status sy_ssmm_wgmma_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, int32_t n_experts,
+                                       const void* wvalues, const void* indices, const void* wmeta,
+                                       const void* X, int32_t x_rows, const int32_t* load_idx, const int32_t* offsets,
+                                       int32_t max_selections, void* Y, int32_t y_dtype, int32_t y_mode,
+                                       const int32_t* store_idx, int32_t y_rows, int32_t epilogue, const float* row_scale, int32_t accum);
 /* CPU backend: emulation of sy_ssmm_wgmma's data path (shared-memory images, descriptors, metadata registers,
  * accumulator routing), for tests on machines without a GPU. CUDA backend: SY_ERR_UNSUPPORTED. */
 SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,

@@ -1,5 +1,5 @@
 // CPU side of the Hopper wgmma.sp SSMM path (issue 5).
-//  * sy_ssmm_wgmma / sy_wgmma_peak / sy_ssmm_wgmma_bad_tokens: GPU-only, stubs here.
+//  * sy_ssmm_wgmma / sy_ssmm_wgmma_grouped / sy_wgmma_peak / sy_ssmm_wgmma_bad_tokens: GPU-only, stubs here.
 //  * sy_ssmm_wgmma_emulate: a CPU emulation of the CUDA kernel's data path. It builds each pipeline stage's
 //    shared-memory image exactly as the producer warpgroup does (packed A block, metadata block, gathered token
 //    rows at b_stage_offset), computes the matrix descriptors with the kernel's code, and evaluates every
@@ -21,6 +21,12 @@ SY_API sy_status sy_ssmm_wgmma(int32_t, int32_t, int32_t, int32_t, int32_t, int3
                                const void*, int32_t, const int32_t*, int32_t, void*, int32_t, int32_t, int32_t,
                                const float*, int32_t) {
   return fail(SY_ERR_UNSUPPORTED, "sy_ssmm_wgmma: needs an sm_90 GPU (CUDA backend); the CPU backend has sy_ssmm_wgmma_emulate");
+}
+SY_API sy_status sy_ssmm_wgmma_grouped(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, const void*,
+                                       const void*, const void*, const void*, int32_t, const int32_t*, const int32_t*,
+                                       int32_t, void*, int32_t, int32_t, const int32_t*, int32_t, int32_t, const float*,
+                                       int32_t) {
+  return fail(SY_ERR_UNSUPPORTED, "sy_ssmm_wgmma_grouped: needs an sm_90 GPU (CUDA backend); the CPU backend has sy_ssmm_grouped");
 }
 SY_API sy_status sy_wgmma_peak(int32_t, int32_t, int32_t, float*, double*) {
   return fail(SY_ERR_UNSUPPORTED, "sy_wgmma_peak: needs an sm_90 GPU (CUDA backend)");
