@@ -131,7 +131,7 @@ SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V,
                                  const void* X, int32_t x_rows, const int32_t* load_idx, const int32_t* offsets,
                                  int32_t max_selections, void* Y, int32_t y_dtype, int32_t y_mode,
                                  const int32_t* store_idx, int32_t y_rows, int32_t epilogue, const float* row_scale, int32_t accum);
-/* Device-side index errors counted by sy_ssmm / sy_ssmm_grouped since the last call (CUDA: synchronizes the stream,
+/* Device-side index errors counted by sy_ssmm / sy_ssmm_grouped / sy_ssmm_wgmma(_grouped) since the last call (CUDA: synchronizes the stream,
  * then reads and resets the counter; CPU: always 0, the CPU backend rejects bad indices up front). */
 SY_API sy_status sy_ssmm_index_errors(int32_t* count_out);
 
@@ -265,7 +265,8 @@ SY_API sy_status sy_ssmm_wgmma(int32_t dtype, int32_t m, int32_t k, int32_t V, i
                                void* Y, int32_t y_dtype, int32_t y_layout, int32_t epilogue, const float* row_scale, int32_t accum);
 /* Grouped wgmma.sp SSMM over E experts in ONE launch (MoE), same contract as sy_ssmm_grouped except: values/meta are
  * the packed arrays above, stacked (expert e's packed values / packed meta / indices start at e times the per-expert
- * sizes of sy_samoyeds_wgmma_sizes / sy_samoyeds_sizes[1]), accum must be 0. sm_90 only; CPU backend: unsupported. */
+ * sizes of sy_samoyeds_wgmma_sizes / sy_samoyeds_sizes[1]), accum must be 0. sm_90 only; CPU backend: unsupported.
+ * Bad load/store indices are clamped/skipped and counted: sy_ssmm_index_errors (or sy_ssmm_wgmma_bad_tokens) reports them. */
 SY_API sy_status sy_ssmm_wgmma_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, int32_t n_experts,
                                        const void* wvalues, const void* indices, const void* wmeta,
                                        const void* X, int32_t x_rows, const int32_t* load_idx, const int32_t* offsets,

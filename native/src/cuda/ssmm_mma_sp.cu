@@ -11,6 +11,7 @@
 #include <cuda_fp16.h>
 #include <algorithm>
 #include "cuda_common.cuh"
+#include "group_tiles.cuh"
 #include "samoyeds_layout.h"
 #include "ssmm_check.h"
 
@@ -122,35 +123,12 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(Params p) {
   // ---- which (expert, token tile) this CTA computes ----
   int expert = 0, sel_begin = 0, sel_end = p.n_sel, tile = blockIdx.y;
   if (p.offsets) {
-    // grouped: tile prefix sums over experts, computed by warp 0 in shared memory (no host sync, no scratch)
-    __shared__ int s_prefix[33];
-    __shared__ int s_found[3];
+    // grouped: warp 0 finds this CTA's (expert, tile) from the device offsets (no host sync)
+    __shared__ int s_found[2];
     if (warp == 0) {
-      const int E = p.n_experts, per = (E + 31) / 32;
-      int lo = min(E, lane * per), hi = min(E, lo + per), local = 0;
-      for (int e = lo; e < hi; e++) local += max(0, (p.offsets[e + 1] - p.offsets[e] + kBN - 1) / kBN);
-      int incl = local;
-      for (int d = 1; d < 32; d <<= 1) {
-        int v = __shfl_up_sync(0xffffffffu, incl, d);
-        if (lane >= d) incl += v;
-      }
-      s_prefix[lane + 1] = incl;
-      if (lane == 0) s_prefix[0] = 0;
-      __syncwarp();
-      // the lane whose expert range holds this tile finds the expert by a linear walk over its <= per experts
-      int y = blockIdx.y;
-      if (lane == 0) s_found[0] = -1;
-      __syncwarp();
-      if (y >= s_prefix[lane] && y < s_prefix[lane + 1]) {
-        int acc = s_prefix[lane];
-        for (int e = lo; e < hi; e++) {
-          int n = max(0, (p.offsets[e + 1] - p.offsets[e] + kBN - 1) / kBN);
-          if (y < acc + n) { s_found[0] = e; s_found[1] = y - acc; break; }
-          acc += n;
-        }
-      }
-      __syncwarp();
-      if (lane == 0 && blockIdx.x == 0 && blockIdx.y == 0 && p.offsets[E] > p.n_sel)
+      const sy::GroupTile f = sy::find_group_tile(p.offsets, p.n_experts, kBN, blockIdx.y);
+      if (lane == 0) s_found[0] = f.expert, s_found[1] = f.tile;
+      if (lane == 0 && blockIdx.x == 0 && blockIdx.y == 0 && p.offsets[p.n_experts] > p.n_sel)
         atomicAdd(&g_ssmm_index_errors, 1);  // selections beyond max_selections are not computed
     }
     __syncthreads();
@@ -526,6 +504,12 @@ SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V,
   return launch(fn, dtype, N, M, accum, p, (max_selections + kBN - 1) / kBN + n_experts);
 }
 
+namespace sy {
+namespace wg {
+sy_status take_bad_tokens(const char* fn, int* count);  // ssmm_wgmma.cu
+}
+}  // namespace sy
+
 SY_API sy_status sy_ssmm_index_errors(int32_t* count_out) {
   const char* fn = "sy_ssmm_index_errors";
   SY_ENTER(fn);
@@ -534,6 +518,8 @@ SY_API sy_status sy_ssmm_index_errors(int32_t* count_out) {
   int zero = 0, count = 0;
   SY_CUDA(fn, cudaMemcpyFromSymbol(&count, g_ssmm_index_errors, sizeof(int)));
   SY_CUDA(fn, cudaMemcpyToSymbol(g_ssmm_index_errors, &zero, sizeof(int)));
-  *count_out = count;
+  int wgmma_count = 0;  // the grouped wgmma.sp kernel counts into its own device counter
+  if (sy_status st = sy::wg::take_bad_tokens(fn, &wgmma_count)) return st;
+  *count_out = count + wgmma_count;
   return SY_OK;
 }

@@ -41,6 +41,7 @@
 #include <cstring>
 #include <type_traits>
 #include "cuda_common.cuh"
+#include "group_tiles.cuh"
 #include "wgmma_check.h"
 #include "wgmma_layout.h"
 #include "wgmma_ops.cuh"
@@ -61,14 +62,18 @@ struct SmemMap {
 __device__ int g_bad_tokens;
 
 struct Params {
-  const uint8_t* wvalues;
+  const uint8_t* wvalues;   // expert 0; expert e at + e * wvalue_stride bytes (grouped)
   const uint8_t* indices;
   const uint8_t* wmeta;
+  uint64_t wvalue_stride, index_stride, wmeta_stride;
   const uint16_t* X;
-  const int32_t* token_idx;
+  const int32_t* token_idx;  // selection j -> token row of X
+  const int32_t* offsets;    // grouped: E+1 selection offsets on the device; null: one group [0, n_sel)
+  int n_experts;
+  const int32_t* store_idx;  // y_mode 1: selection j adds into Y row store_idx[j]
   const float* row_scale;
   void* Y;
-  int m, k, V, x_rows, n_sel, y_f32, y_layout, epilogue;
+  int m, k, V, x_rows, n_sel, y_f32, y_layout, y_mode, y_rows, epilogue;  // grouped: n_sel = max_selections
   int row_tile_fastest;  // grid raster: blockIdx.x walks row tiles (the weight stays in L2, each token tile is read once)
 };
 
@@ -140,7 +145,22 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
     }
   }
   __syncthreads();
-  const int tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y, ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
+  const int tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
+  // which group (expert) and token tile: every warp resolves it itself (same inputs, same answer: uniform exits)
+  int ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x, sel_begin = 0, sel_end = p.n_sel;
+  const uint8_t *wvalues = p.wvalues, *wmeta = p.wmeta, *indices = p.indices;
+  if (p.offsets) {
+    const GroupTile f = find_group_tile(p.offsets, p.n_experts, kBN, ntile);
+    if (f.expert < 0) return;  // past the last tile of the last expert
+    if (threadIdx.x == 0 && blockIdx.x == 0 && blockIdx.y == 0 && p.offsets[p.n_experts] > p.n_sel)
+      atomicAdd(&g_bad_tokens, 1);  // selections beyond max_selections are not computed
+    ntile = f.tile;
+    sel_begin = p.offsets[f.expert];
+    sel_end = min(p.offsets[f.expert + 1], p.n_sel);
+    if (sel_begin + ntile * kBN >= sel_end) return;
+    wvalues += f.expert * p.wvalue_stride, wmeta += f.expert * p.wmeta_stride, indices += f.expert * p.index_stride;
+  }
+  const int j_base = sel_begin + ntile * kBN;  // first selection of this CTA's token tile
   const int k = p.k, mc = p.m / 2, nk = ceil_div(k, kBK);
 
   if (wg == 0) {
@@ -151,9 +171,9 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
     int rows[8];
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-      const int n = (t & 7) + 8 * (t >> 6) + 16 * i, j = ntile * kBN + n;
+      const int n = (t & 7) + 8 * (t >> 6) + 16 * i, j = j_base + n;
       int r = -1;
-      if (j < p.n_sel) {
+      if (j < sel_end) {
         r = p.token_idx[j];
         if (r < 0 || r >= p.x_rows) {
           if (chunk == 0 && tile == 0) atomicAdd(&g_bad_tokens, 1);  // once per token, not per copy
@@ -169,16 +189,16 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
         // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes
         if (t == 0) {
           mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes);
-          bulk_copy(sbase + kSmemA + s * kAStageBytes, p.wvalues + packed_value_block(tile, kt, k), kAStageBytes, full_bar + 8 * s);
-          bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, p.wmeta + packed_meta_block(tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
+          bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(tile, kt, k), kAStageBytes, full_bar + 8 * s);
+          bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
         }
       } else {
-        const uint8_t* a_src = p.wvalues + packed_value_block(tile, kt, k);
+        const uint8_t* a_src = wvalues + packed_value_block(tile, kt, k);
         const uint32_t a_dst = sbase + kSmemA + s * kAStageBytes;
 #pragma unroll
         for (int i = 0; i < kAStageBytes / 16 / 128; i++) cp_async16(a_dst + (t + 128 * i) * 16, a_src + (t + 128 * i) * 16, 16);
         if (t < kMetaStageBytes / 16)
-          cp_async16(sbase + kSmemMeta + s * kMetaStageBytes + t * 16, p.wmeta + packed_meta_block(tile, kt, k) + t * 16, 16);
+          cp_async16(sbase + kSmemMeta + s * kMetaStageBytes + t * 16, wmeta + packed_meta_block(tile, kt, k) + t * 16, 16);
       }
       const int kcol = kt * kBK + chunk * 8;
       const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
@@ -218,7 +238,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
         else acc0[i] += T[i];
       }
     };
-    auto sel_of = [&](int c, int v) -> int { return c < mc ? p.indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0; };
+    auto sel_of = [&](int c, int v) -> int { return c < mc ? indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0; };
     auto wait_full = [&](int kt) {
       mbar_wait(full_bar + 8 * (kt % kStages), (kt / kStages) & 1);
       // cp.async writes are generic-proxy writes; wgmma reads through the async proxy
@@ -291,11 +311,20 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
     const int n_sel = p.n_sel, m = p.m;
 #pragma unroll
     for (int i = 0; i < R; i++) {
-      const int c = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, i), j = ntile * kBN + d_col(t, i);
-      if (c >= mc || j >= n_sel) continue;
+      const int c = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, i), j = j_base + d_col(t, i);
+      if (c >= mc || j >= sel_end) continue;
       const float v0 = apply_epilogue(acc0[i], p.epilogue, p.row_scale, j);
       const float v1 = apply_epilogue(acc1[i], p.epilogue, p.row_scale, j);
-      if (p.y_layout == 0) {  // token-major: output rows 2c, 2c+1 are adjacent
+      if (p.y_mode == 1) {  // grouped scatter-add (f32) into the token's row
+        const int r = p.store_idx[j];
+        if (r < 0 || r >= p.y_rows) {
+          if (tile == 0 && cw == 0 && d_row(t, i) == 0) atomicAdd(&g_bad_tokens, 1);  // once per selection
+          continue;
+        }
+        float* y = (float*)p.Y + (size_t)r * m + 2 * c;
+        atomicAdd(y, v0);
+        atomicAdd(y + 1, v1);
+      } else if (p.y_layout == 0) {  // token-major: output rows 2c, 2c+1 are adjacent
         const size_t at = (size_t)j * m + 2 * c;
         if (p.y_f32) *reinterpret_cast<float2*>((float*)p.Y + at) = make_float2(v0, v1);
         else *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + at) = (uint32_t)to_half_bits<kBf16>(v0) | ((uint32_t)to_half_bits<kBf16>(v1) << 16);
@@ -365,6 +394,53 @@ sy_status require_sm90(const char* fn) {
 using namespace sy;
 using namespace sy::wg;
 
+namespace sy {
+namespace wg {
+// Launches the kernel over (token tiles, row tiles) for the single and the grouped entry points.
+sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p) {
+  if (((uintptr_t)p.X & 15) || ((uintptr_t)p.wvalues & 15) || ((uintptr_t)p.wmeta & 15))
+    return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
+  if (token_tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %d token tiles, more than the grid allows (65535)", fn, token_tiles);
+  const int row_tiles = ceil_div(p.m / 2, kRowsPerCta);
+  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): nobulk = weight blocks by 16-byte cp.async, default bulk copies;
+  // SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (default: token tiles fastest, measured 10-15% faster on the H100).
+  const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
+  const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
+  const bool bulk = !(variant && !strcmp(variant, "nobulk"));
+  p.row_tile_fastest = raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
+  const dim3 grid = p.row_tile_fastest ? dim3(row_tiles, token_tiles) : dim3(token_tiles, row_tiles);
+  if (grid.y > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
+  auto launch = [&](auto kernel, int smem) -> sy_status {
+    SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    kernel<<<grid, kThreads, smem, stream()>>>(p);
+    return SY_OK;
+  };
+  constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
+  auto pick = [&](auto bf16, auto bulk_a) -> sy_status {
+    constexpr bool B = decltype(bf16)::value, Bulk = decltype(bulk_a)::value;
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, Bulk, 32>, kSmem);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, Bulk, 64>, kSmem);
+    return launch(ssmm_wgmma_kernel<B, kS, Bulk, 128>, kSmem);
+  };
+  using Yes = std::true_type;
+  using No = std::false_type;
+  sy_status st;
+  if (dtype == SY_BF16) st = bulk ? pick(Yes{}, Yes{}) : pick(Yes{}, No{});
+  else st = bulk ? pick(No{}, Yes{}) : pick(No{}, No{});
+  if (st) return st;
+  return check_launch(fn);
+}
+
+// Reads and resets the device counter of bad token / store indices (after a stream sync by the caller).
+sy_status take_bad_tokens(const char* fn, int* count) {
+  int zero = 0;
+  SY_CUDA(fn, cudaMemcpyFromSymbol(count, g_bad_tokens, sizeof(int)));
+  SY_CUDA(fn, cudaMemcpyToSymbol(g_bad_tokens, &zero, sizeof(int)));
+  return SY_OK;
+}
+}  // namespace wg
+}  // namespace sy
+
 SY_API sy_status sy_ssmm_wgmma(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, const void* wvalues,
                                const void* indices, const void* wmeta, const void* X, int32_t x_rows,
                                const int32_t* token_idx, int32_t n_sel, void* Y, int32_t y_dtype, int32_t y_layout,
@@ -376,39 +452,47 @@ SY_API sy_status sy_ssmm_wgmma(int32_t dtype, int32_t m, int32_t k, int32_t V, i
   if (st) return st;
   if ((st = require_sm90(fn))) return st;
   if (n_sel == 0) return SY_OK;
-  const int row_tiles = ceil_div(m / 2, kRowsPerCta);
-  if (((uintptr_t)X & 15) || ((uintptr_t)wvalues & 15) || ((uintptr_t)wmeta & 15))
-    return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
-  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): nobulk = weight blocks by 16-byte cp.async, default bulk copies; SAMOYEDS_WGMMA_RASTER=r walks
-  // row tiles fastest (default: token tiles fastest, measured 10-15% faster on the H100).
-  const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
-  const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
-  const int vsel = variant && !strcmp(variant, "nobulk") ? 1 : 2;
-  const int row_fast = raster && !strcmp(raster, "r") ? 1 : 0;
-  const int ntiles = ceil_div(n_sel, kBN);
-  if (ntiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: n_sel=%d needs %d token tiles, more than the grid allows (65535)", fn, n_sel, ntiles);
-  Params p{(const uint8_t*)wvalues, (const uint8_t*)indices, (const uint8_t*)wmeta, (const uint16_t*)X, token_idx, row_scale,
-           Y, m, k, V, x_rows, n_sel, y_dtype == SY_F32, y_layout, epilogue, row_fast};
-  const dim3 grid = row_fast ? dim3(row_tiles, ntiles) : dim3(ntiles, row_tiles);
-  auto launch = [&](auto kernel, int smem) -> sy_status {
-    SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    kernel<<<grid, kThreads, smem, stream()>>>(p);
-    return SY_OK;
-  };
-  constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
-  auto pick = [&](auto bf16, auto bulk) -> sy_status {
-    constexpr bool B = decltype(bf16)::value, Bulk = decltype(bulk)::value;
-    if (V == 32) return launch(ssmm_wgmma_kernel<B, kS, Bulk, 32>, kSmem);
-    if (V == 64) return launch(ssmm_wgmma_kernel<B, kS, Bulk, 64>, kSmem);
-    return launch(ssmm_wgmma_kernel<B, kS, Bulk, 128>, kSmem);
-  };
-  using Yes = std::true_type;
-  using No = std::false_type;
-  const bool bulk = vsel == 2;
-  if (dtype == SY_BF16) st = bulk ? pick(Yes{}, Yes{}) : pick(Yes{}, No{});
-  else st = bulk ? pick(No{}, Yes{}) : pick(No{}, No{});
+  Params p{};
+  p.wvalues = (const uint8_t*)wvalues, p.indices = (const uint8_t*)indices, p.wmeta = (const uint8_t*)wmeta;
+  p.X = (const uint16_t*)X, p.token_idx = token_idx, p.row_scale = row_scale, p.Y = Y;
+  p.m = m, p.k = k, p.V = V, p.x_rows = x_rows, p.n_sel = n_sel, p.y_f32 = y_dtype == SY_F32, p.y_layout = y_layout;
+  p.epilogue = epilogue;
+  return launch_ssmm_wgmma(fn, dtype, ceil_div(n_sel, kBN), p);
+}
+
+SY_API sy_status sy_ssmm_wgmma_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, int32_t n_experts,
+                                       const void* wvalues, const void* indices, const void* wmeta, const void* X,
+                                       int32_t x_rows, const int32_t* load_idx, const int32_t* offsets,
+                                       int32_t max_selections, void* Y, int32_t y_dtype, int32_t y_mode,
+                                       const int32_t* store_idx, int32_t y_rows, int32_t epilogue, const float* row_scale,
+                                       int32_t accum) {
+  const char* fn = "sy_ssmm_wgmma_grouped";
+  SY_ENTER(fn);
+  sy_status st = check_ssmm_wgmma_args(fn, dtype, m, k, V, N, M, wvalues, indices, wmeta, X, x_rows, load_idx,
+                                       max_selections, Y, y_dtype, 0, epilogue, row_scale, accum);
   if (st) return st;
-  return check_launch(fn);
+  if (n_experts <= 0) return fail(SY_ERR_INVALID, "%s: n_experts must be > 0, got %d", fn, n_experts);
+  if (n_experts > 32 * 1024) return fail(SY_ERR_UNSUPPORTED, "%s: at most 32768 experts per launch, got %d", fn, n_experts);
+  if (!offsets) return fail(SY_ERR_INVALID, "%s: offsets (n_experts+1 int32) is null", fn);
+  if (y_mode != 0 && y_mode != 1)
+    return fail(SY_ERR_INVALID, "%s: y_mode must be 0 (compact rows) or 1 (atomic add into store_idx rows), got %d", fn, y_mode);
+  if (y_mode == 1 && y_dtype != SY_F32) return fail(SY_ERR_INVALID, "%s: y_mode 1 (atomic add) needs y_dtype f32 (2), got %d", fn, y_dtype);
+  if (max_selections > 0 && y_mode == 1 && (!store_idx || y_rows <= 0))
+    return fail(SY_ERR_INVALID, "%s: y_mode 1 needs store_idx and y_rows > 0 (got y_rows=%d)", fn, y_rows);
+  if ((st = require_sm90(fn))) return st;
+  if (max_selections == 0) return SY_OK;
+  uint64_t packed[2], format[3];
+  if ((st = sy_samoyeds_wgmma_sizes(m, k, V, N, M, packed)) || (st = sy_samoyeds_sizes(m, k, V, N, M, format))) return st;
+  Params p{};
+  p.wvalues = (const uint8_t*)wvalues, p.indices = (const uint8_t*)indices, p.wmeta = (const uint8_t*)wmeta;
+  p.wvalue_stride = packed[0], p.wmeta_stride = packed[1];
+  p.index_stride = format[1];
+  p.X = (const uint16_t*)X, p.token_idx = load_idx, p.offsets = offsets, p.n_experts = n_experts;
+  p.store_idx = store_idx, p.row_scale = row_scale, p.Y = Y;
+  p.m = m, p.k = k, p.V = V, p.x_rows = x_rows, p.n_sel = max_selections, p.y_f32 = y_dtype == SY_F32, p.y_layout = 0;
+  p.y_mode = y_mode, p.y_rows = y_rows, p.epilogue = epilogue;
+  // upper bound of the tiles over all experts: sum ceil(c_e / kBN) <= ceil(total / kBN) + E
+  return launch_ssmm_wgmma(fn, dtype, ceil_div(max_selections, kBN) + n_experts, p);
 }
 
 SY_API sy_status sy_ssmm_wgmma_emulate(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, const void*, const void*,
@@ -422,11 +506,7 @@ SY_API sy_status sy_ssmm_wgmma_bad_tokens(int32_t* count_out) {
   SY_ENTER(fn);
   SY_CHECK(count_out, "sy_ssmm_wgmma_bad_tokens", "count_out is null");
   SY_CUDA(fn, cudaStreamSynchronize(stream()));
-  int v = 0, zero = 0;
-  SY_CUDA(fn, cudaMemcpyFromSymbol(&v, g_bad_tokens, sizeof(int)));
-  SY_CUDA(fn, cudaMemcpyToSymbol(g_bad_tokens, &zero, sizeof(int)));
-  *count_out = v;
-  return SY_OK;
+  return take_bad_tokens(fn, count_out);
 }
 
 SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t, float* ms_out, double* flops_out) {
