@@ -45,9 +45,9 @@ if (oneAt >= 0) {
 } else {
   const shapes: [number, number][] = [[1408, 2048], [5760, 2304], [12288, 3072], [14336, 4096], [16384, 6144]];
   const variants: [string, Record<string, string>][] = [
-    ["s8 token-raster, bulk A (default)", {}],
-    ["s8 token-raster, A by 16-byte cp.async", { SAMOYEDS_WGMMA_VARIANT: "nobulk" }],
-    ["s8 row-raster", { SAMOYEDS_WGMMA_RASTER: "r" }],
+    ["cluster pair sharing the token tile (default)", {}],
+    ["single CTA, token-raster", { SAMOYEDS_WGMMA_VARIANT: "single" }],
+    ["single CTA, row-raster", { SAMOYEDS_WGMMA_VARIANT: "single", SAMOYEDS_WGMMA_RASTER: "r" }],
   ];
   const rows: unknown[] = [];
   for (const [i, [m, k]] of shapes.entries()) {

@@ -4,6 +4,7 @@
 #   bash scripts/gpu-run.sh [--no-build] [stage ...]
 # Stages, run in the order given (default: tests, then every bench/*.ts, then every scripts/gpu-stages/*.sh):
 #   tests      deno test --allow-all tests/ (GPU tests run; junit in results/tests-junit.xml)
+#   tests:a,b  only tests/a and tests/b (e.g. tests:wgmma.test.ts,moe.test.ts)
 #   <name>     scripts/gpu-stages/<name>.sh if it exists (custom: compute-sanitizer, SASS checks, ...), else
 #              deno run --allow-all bench/<name>.ts
 # Every stage gets SAMOYEDS_RESULTS_DIR=$OUT/results and writes its files there. A failing stage does not stop the
@@ -79,6 +80,9 @@ fi
 for st in "${STAGES[@]}"; do
   if [ "$st" = tests ]; then
     run_stage tests deno test --allow-all --junit-path="$OUT/results/tests-junit.xml" tests/
+  elif [[ "$st" == tests:* ]]; then  # tests:wgmma,moe runs tests/wgmma.test.ts and tests/moe.test.ts only
+    IFS=, read -ra picked <<< "${st#tests:}"
+    run_stage "$st" deno test --allow-all --junit-path="$OUT/results/tests-${st#tests:}-junit.xml" "${picked[@]/#/tests/}"
   elif [ -f "scripts/gpu-stages/$st.sh" ]; then
     run_stage "$st" bash "scripts/gpu-stages/$st.sh"
   elif [ -f "bench/$st.ts" ]; then

@@ -205,6 +205,24 @@ for (const [ci, c] of cases.entries()) {
   });
 }
 
+// The default launch pairs CTAs of adjacent row tiles in a cluster that share the gathered token tile (an odd row-tile
+// count gets a padding CTA); the single-CTA variant does the same arithmetic in the same order: results are identical.
+gpuTest("sy_ssmm_wgmma (CUDA): cluster-pair and single-CTA launches give identical results", () => {
+  if (!isSm90()) return;
+  for (const [ci, c] of cases.entries()) {
+    const { W, indices, X, tok, rowScale } = makeInputs(c, 300 + ci);
+    const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
+    const pair = runPacked("cuda", c, packed, X, tok, rowScale);
+    Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "single");
+    try {
+      const single = runPacked("cuda", c, packed, X, tok, rowScale);
+      assert.deepEqual(pair, single, `case ${c.name}`);
+    } finally {
+      Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
+    }
+  }
+});
+
 gpuTest("sy_ssmm_wgmma (CUDA): large shape (Figure 12 Qwen expert, 1408 x 2048, 512 tokens)", () => {
   if (!isSm90()) return;
   const c: Case = { name: "large", m: 1408, k: 2048, V: 128, nSel: 512, xRows: 1024, dtype: "bf16", yLayout: 0, yDtype: "f32", epilogue: 0 };

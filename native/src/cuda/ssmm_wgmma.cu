@@ -56,7 +56,7 @@ struct SmemMap {
   static constexpr int kB = kA + S * kAStageBytes;
   static constexpr int kMeta = kB + S * kBStageBytes;
   static constexpr int kBar = kMeta + S * kMetaStageBytes;
-  static constexpr int kBytes = kBar + 2 * S * 8 + 1024;  // + slack to align the base to 1024
+  static constexpr int kBytes = kBar + 3 * S * 8 + 1024;  // full, empty, gathered barriers + slack to align to 1024
 };
 
 __device__ int g_bad_tokens;
@@ -113,6 +113,48 @@ __device__ __forceinline__ void bulk_copy(uint32_t dst, const void* src, uint32_
                : "memory");
 }
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+// ---- cluster (pair of CTAs on two row tiles sharing the gathered token tile) ----
+__device__ __forceinline__ uint32_t cluster_rank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+// The shared::cluster address of the same shared-memory offset in CTA `rank` of the cluster.
+__device__ __forceinline__ uint32_t peer_addr(uint32_t addr, uint32_t rank) {
+  uint32_t r;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(addr), "r"(rank));
+  return r;
+}
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
+}
+__device__ __forceinline__ void mbar_arrive_cluster(uint32_t cluster_bar) {
+  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(cluster_bar) : "memory");
+}
+__device__ __forceinline__ void mbar_wait_cluster(uint32_t bar, uint32_t parity) {
+  uint32_t done;
+  do {
+    asm volatile(
+        "{\n.reg .pred p;\nmbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(bar), "r"(parity)
+        : "memory");
+  } while (!done);
+}
+__device__ __forceinline__ bool mbar_test(uint32_t bar, uint32_t parity) {
+  uint32_t done;
+  asm volatile("{\n.reg .pred p;\nmbarrier.test_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+               : "=r"(done)
+               : "r"(bar), "r"(parity)
+               : "memory");
+  return done != 0;
+}
+// Bulk copy from this CTA's shared memory into a peer CTA's (DSMEM), completing `bytes` on the peer's mbarrier.
+__device__ __forceinline__ void bulk_copy_to_peer(uint32_t peer_dst, uint32_t src, uint32_t bytes, uint32_t peer_bar) {
+  asm volatile("cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(peer_dst),
+               "r"(src), "r"(bytes), "r"(peer_bar)
+               : "memory");
+}
 __device__ __forceinline__ uint32_t lds32(uint32_t addr) {
   uint32_t v;
   asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
@@ -126,32 +168,43 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 }
 
 // kStages: pipeline depth. The producer never waits for its copies: each thread's cp.async completion arrives on the
-// stage's "full" barrier (cp.async.mbarrier.arrive.noinc), so up to kStages stages are in flight. kBulkA: the
-// packed weight and metadata blocks come by cp.async.bulk (one thread, mbarrier transaction bytes) instead of
-// 16-byte cp.async by every producer thread.
-template <bool kBf16, int kStages, bool kBulkA, int kV>
+// stage's "full" barrier (cp.async.mbarrier.arrive.noinc), so up to kStages stages are in flight; the packed weight
+// and metadata blocks come by cp.async.bulk (one thread, mbarrier transaction bytes).
+// kCluster = 2: a cluster of two CTAs on adjacent row tiles (same token tile) shares the gathered token tile, which
+// is 2/3 of the bytes per stage: each CTA gathers one half and pushes it into the peer by a shared-to-shared bulk
+// copy (DSMEM), so each SM reads 17 instead of 25 KB per stage from L2 (the kernel is L2->SM bound; see the note).
+// A stage is then released to the producers only when the consumers of both CTAs are done with it.
+template <bool kBf16, int kStages, int kCluster, int kV>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p) {
 #ifdef SY_HAS_WGMMA
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
+  constexpr int kBPart = kBStageBytes / kCluster, kTokensPart = kBN / kCluster;  // this CTA's share of the B tile
+  constexpr int kGather = kTokensPart * (kBK / 8) / 128;  // 16-byte copies per producer thread per stage
   extern __shared__ uint8_t smem_raw[];
   const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;
-  const uint32_t full_bar = sbase + kSmemBar, empty_bar = sbase + kSmemBar + kStages * 8;
+  const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8, gathered_bar = empty_bar + kStages * 8;
   const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
+  const uint32_t rank = kCluster == 2 ? cluster_rank() : 0, peer = rank ^ 1;
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; s++) {
-      mbar_init(full_bar + 8 * s, 128 + (kBulkA ? 1 : 0));  // every producer thread's copies (+ the bulk A copy)
-      mbar_init(empty_bar + 8 * s, 128 * kConsumerWgs);   // every consumer thread releases
+      mbar_init(full_bar + 8 * s, 128 + 1);                     // every producer thread's copies + the bulk A copy
+      mbar_init(empty_bar + 8 * s, kConsumerWgs * 4 * kCluster);  // every consumer warp (of both CTAs) releases
+      mbar_init(gathered_bar + 8 * s, 128);                       // cluster: this CTA's half has landed
     }
+    if constexpr (kCluster == 2) asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
-  __syncthreads();
+  if constexpr (kCluster == 2) cluster_sync();  // the peer's barriers are initialized before any remote operation
+  else __syncthreads();
   const int tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
+  // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
+  const int a_tile = min(tile, ceil_div(p.m / 2, kRowsPerCta) - 1);
   // which group (expert) and token tile: every warp resolves it itself (same inputs, same answer: uniform exits)
   int ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x, sel_begin = 0, sel_end = p.n_sel;
   const uint8_t *wvalues = p.wvalues, *wmeta = p.wmeta, *indices = p.indices;
   if (p.offsets) {
     const GroupTile f = find_group_tile(p.offsets, p.n_experts, kBN, ntile);
-    if (f.expert < 0) return;  // past the last tile of the last expert
+    if (f.expert < 0) return;  // past the last tile of the last expert (uniform over a cluster: same token tile)
     if (threadIdx.x == 0 && blockIdx.x == 0 && blockIdx.y == 0 && p.offsets[p.n_experts] > p.n_sel)
       atomicAdd(&g_bad_tokens, 1);  // selections beyond max_selections are not computed
     ntile = f.tile;
@@ -166,12 +219,14 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
   if (wg == 0) {
     // ---------------- producer warpgroup ----------------
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
-    // Thread t copies 16-byte chunk c of 8 tokens n_i; a warp's 32 writes cover 512 contiguous shared bytes.
+    // Thread t copies 16-byte chunk c of tokens n_i of this CTA's part; a warp's 32 writes cover 512 contiguous
+    // shared bytes.
     const int chunk = (t >> 3) & 7;
-    int rows[8];
+    auto token_of = [&](int i) { return (int)rank * kTokensPart + (t & 7) + 8 * (t >> 6) + 16 * i; };
+    int rows[kGather];
 #pragma unroll
-    for (int i = 0; i < 8; i++) {
-      const int n = (t & 7) + 8 * (t >> 6) + 16 * i, j = j_base + n;
+    for (int i = 0; i < kGather; i++) {
+      const int j = j_base + token_of(i);
       int r = -1;
       if (j < sel_end) {
         r = p.token_idx[j];
@@ -182,34 +237,50 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
       }
       rows[i] = r;
     }
+    // cluster: thread 0 pushes each stage's local part to the peer once it has landed, in order, without waiting
+    // for recent stages (kPushLag) so that its own gathering is not held up
+    constexpr int kPushLag = 3;
+    int pushed = 0;
+    auto push = [&](int q) {
+      const int s = q % kStages;
+      mbar_wait(gathered_bar + 8 * s, (q / kStages) & 1);
+      fence_proxy_async();  // cp.async (generic proxy) writes, read by the bulk copy (async proxy)
+      const uint32_t part = sbase + kSmemB + s * kBStageBytes + rank * kBPart;
+      bulk_copy_to_peer(peer_addr(part, peer), part, kBPart, peer_addr(full_bar + 8 * s, peer));
+    };
     for (int kt = 0; kt < nk; kt++) {
       const int s = kt % kStages;
-      if (kt >= kStages) mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-      if constexpr (kBulkA) {
-        // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes
-        if (t == 0) {
-          mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes);
-          bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(tile, kt, k), kAStageBytes, full_bar + 8 * s);
-          bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
-        }
-      } else {
-        const uint8_t* a_src = wvalues + packed_value_block(tile, kt, k);
-        const uint32_t a_dst = sbase + kSmemA + s * kAStageBytes;
-#pragma unroll
-        for (int i = 0; i < kAStageBytes / 16 / 128; i++) cp_async16(a_dst + (t + 128 * i) * 16, a_src + (t + 128 * i) * 16, 16);
-        if (t < kMetaStageBytes / 16)
-          cp_async16(sbase + kSmemMeta + s * kMetaStageBytes + t * 16, wmeta + packed_meta_block(tile, kt, k) + t * 16, 16);
+      if (kt >= kStages) {
+        if constexpr (kCluster == 2) mbar_wait_cluster(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+        else mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+      }
+      // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes (plus the
+      // peer's part of the token tile)
+      if (t == 0) {
+        mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes + (kCluster == 2 ? kBPart : 0));
+        bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(a_tile, kt, k), kAStageBytes, full_bar + 8 * s);
+        bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(a_tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
       }
       const int kcol = kt * kBK + chunk * 8;
       const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
 #pragma unroll
-      for (int i = 0; i < 8; i++) {
-        const int n = (t & 7) + 8 * (t >> 6) + 16 * i;
+      for (int i = 0; i < kGather; i++) {
         const bool ok = rows[i] >= 0 && kcol < k;
         const uint16_t* src = ok ? p.X + (size_t)rows[i] * k + kcol : p.X;
-        cp_async16(b_dst + b_stage_offset(n, chunk), src, ok ? 16 : 0);
+        cp_async16(b_dst + b_stage_offset(token_of(i), chunk), src, ok ? 16 : 0);
       }
       cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
+      if constexpr (kCluster == 2) {
+        cp_async_arrive_noinc(gathered_bar + 8 * s);
+        if (t == 0) {
+          while (pushed < kt && (pushed <= kt - kPushLag || mbar_test(gathered_bar + 8 * (pushed % kStages), (pushed / kStages) & 1)))
+            push(pushed++);
+        }
+      }
+    }
+    if constexpr (kCluster == 2) {
+      if (t == 0)
+        while (pushed < nk) push(pushed++);
     }
   } else {
     // ---------------- consumer warpgroups ----------------
@@ -282,9 +353,13 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
           wgmma_commit();
           wgmma_wait<0>();
           fence_regs(T);
-          if (st == kSpi * kKSteps - 1) {  // every wgmma that read this iteration's stages is complete
+          if (st == kSpi * kKSteps - 1 && (t & 31) == 0) {  // this warp's wgmmas reading the stages are complete
 #pragma unroll
-            for (int j = 0; j < kSpi; j++) mbar_arrive(empty_bar + 8 * ((kt0 + j) % kStages));
+            for (int j = 0; j < kSpi; j++) {
+              const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
+              mbar_arrive(bar);
+              if constexpr (kCluster == 2) mbar_arrive_cluster(peer_addr(bar, peer));
+            }
           }
           const int vj = st / kStepsPerVec;
           route(sels[vj][0], sels[vj][1]);
@@ -340,6 +415,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
       }
     }
   }
+  if constexpr (kCluster == 2) cluster_sync();  // the peer may still push into / arrive on this CTA's shared memory
 #endif
 }
 
@@ -402,31 +478,46 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
   if (token_tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %d token tiles, more than the grid allows (65535)", fn, token_tiles);
   const int row_tiles = ceil_div(p.m / 2, kRowsPerCta);
-  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): nobulk = weight blocks by 16-byte cp.async, default bulk copies;
-  // SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (default: token tiles fastest, measured 10-15% faster on the H100).
+  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): "single" = one CTA per tile, "cluster" = CTA pairs sharing the token
+  // tile (default); SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single only; default: token tiles fastest,
+  // measured 10-15% faster on the H100).
   const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
   const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
-  const bool bulk = !(variant && !strcmp(variant, "nobulk"));
-  p.row_tile_fastest = raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
-  const dim3 grid = p.row_tile_fastest ? dim3(row_tiles, token_tiles) : dim3(token_tiles, row_tiles);
-  if (grid.y > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
+  const int cluster = variant && !strcmp(variant, "single") ? 1 : 2;
+  p.row_tile_fastest = cluster == 1 && raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
+  const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster pairs row tiles: pad to even
+  const dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
+  if (row_grid > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
   auto launch = [&](auto kernel, int smem) -> sy_status {
     SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    kernel<<<grid, kThreads, smem, stream()>>>(p);
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = dim3(kThreads);
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream();
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = 1;
+    attr[0].val.clusterDim.y = cluster;
+    attr[0].val.clusterDim.z = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    SY_CUDA(fn, cudaLaunchKernelEx(&cfg, kernel, p));
     return SY_OK;
   };
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
-  auto pick = [&](auto bf16, auto bulk_a) -> sy_status {
-    constexpr bool B = decltype(bf16)::value, Bulk = decltype(bulk_a)::value;
-    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, Bulk, 32>, kSmem);
-    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, Bulk, 64>, kSmem);
-    return launch(ssmm_wgmma_kernel<B, kS, Bulk, 128>, kSmem);
+  auto pick = [&](auto bf16, auto pair) -> sy_status {
+    constexpr bool B = decltype(bf16)::value;
+    constexpr int C = decltype(pair)::value ? 2 : 1;
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, C, 32>, kSmem);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, C, 64>, kSmem);
+    return launch(ssmm_wgmma_kernel<B, kS, C, 128>, kSmem);
   };
   using Yes = std::true_type;
   using No = std::false_type;
   sy_status st;
-  if (dtype == SY_BF16) st = bulk ? pick(Yes{}, Yes{}) : pick(Yes{}, No{});
-  else st = bulk ? pick(No{}, Yes{}) : pick(No{}, No{});
+  if (dtype == SY_BF16) st = cluster == 2 ? pick(Yes{}, Yes{}) : pick(Yes{}, No{});
+  else st = cluster == 2 ? pick(No{}, Yes{}) : pick(No{}, No{});
   if (st) return st;
   return check_launch(fn);
 }
