@@ -180,7 +180,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
   constexpr int kBPart = kBStageBytes / kCluster, kTokensPart = kBN / kCluster;  // this CTA's share of the B tile
-  constexpr int kGather = kTokensPart * (kBK / 8) / 128;  // 16-byte copies per producer thread per stage
+  constexpr int kGatherThreads = kCluster == 2 ? 64 : 128;
+  constexpr int kGather = kTokensPart * (kBK / 8) / kGatherThreads;  // 16-byte copies per gatherer per stage
   extern __shared__ uint8_t smem_raw[];
   const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;
   const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8, gathered_bar = empty_bar + kStages * 8;
@@ -188,9 +189,9 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
   const uint32_t rank = kCluster == 2 ? cluster_rank() : 0, peer = rank ^ 1;
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; s++) {
-      mbar_init(full_bar + 8 * s, 128 + 1);                     // every producer thread's copies + the bulk A copy
+      mbar_init(full_bar + 8 * s, kGatherThreads + 1);            // every gatherer's copies + the weight copier
       mbar_init(empty_bar + 8 * s, kConsumerWgs * 4 * kCluster);  // every consumer warp (of both CTAs) releases
-      mbar_init(gathered_bar + 8 * s, 128);                       // cluster: this CTA's half has landed
+      mbar_init(gathered_bar + 8 * s, kGatherThreads);            // cluster: this CTA's half has landed
     }
     if constexpr (kCluster == 2) asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
@@ -219,16 +220,19 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
   if (wg == 0) {
     // ---------------- producer warpgroup ----------------
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
-    // Thread t copies 16-byte chunk c of tokens n_i of this CTA's part; a warp's 32 writes cover 512 contiguous
-    // shared bytes.
+    // Roles. Single CTA: all 128 threads gather, thread 0 also copies the weight blocks. Cluster: warps 0-1 gather
+    // this CTA's half of the token tile, thread 64 copies the weight blocks, thread 96 pushes each landed half to
+    // the peer (a thread of its own, so that waiting for the copies to land never holds up the gathering).
+    // Gatherer t copies 16-byte chunk c of tokens n_i; a warp's 32 writes cover 512 contiguous shared bytes.
     const int chunk = (t >> 3) & 7;
-    auto token_of = [&](int i) { return (int)rank * kTokensPart + (t & 7) + 8 * (t >> 6) + 16 * i; };
+    auto token_of = [&](int i) { return (int)rank * kTokensPart + (t & 7) + 8 * ((t >> 6) + (kGatherThreads / 64) * i); };
+    const bool gatherer = t < kGatherThreads, weight_copier = t == (kCluster == 2 ? 64 : 0), pusher = kCluster == 2 && t == 96;
     int rows[kGather];
 #pragma unroll
     for (int i = 0; i < kGather; i++) {
       const int j = j_base + token_of(i);
       int r = -1;
-      if (j < sel_end) {
+      if (gatherer && j < sel_end) {
         r = p.token_idx[j];
         if (r < 0 || r >= p.x_rows) {
           if (chunk == 0 && tile == 0) atomicAdd(&g_bad_tokens, 1);  // once per token, not per copy
@@ -237,50 +241,42 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
       }
       rows[i] = r;
     }
-    // cluster: thread 0 pushes each stage's local part to the peer once it has landed, in order, without waiting
-    // for recent stages (kPushLag) so that its own gathering is not held up
-    constexpr int kPushLag = 3;
-    int pushed = 0;
-    auto push = [&](int q) {
-      const int s = q % kStages;
-      mbar_wait(gathered_bar + 8 * s, (q / kStages) & 1);
-      fence_proxy_async();  // cp.async (generic proxy) writes, read by the bulk copy (async proxy)
-      const uint32_t part = sbase + kSmemB + s * kBStageBytes + rank * kBPart;
-      bulk_copy_to_peer(peer_addr(part, peer), part, kBPart, peer_addr(full_bar + 8 * s, peer));
-    };
-    for (int kt = 0; kt < nk; kt++) {
-      const int s = kt % kStages;
-      if (kt >= kStages) {
-        if constexpr (kCluster == 2) mbar_wait_cluster(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-        else mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-      }
-      // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes (plus the
-      // peer's part of the token tile)
-      if (t == 0) {
-        mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes + (kCluster == 2 ? kBPart : 0));
-        bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(a_tile, kt, k), kAStageBytes, full_bar + 8 * s);
-        bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(a_tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
-      }
-      const int kcol = kt * kBK + chunk * 8;
-      const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
+    if (gatherer || weight_copier) {
+      for (int kt = 0; kt < nk; kt++) {
+        const int s = kt % kStages;
+        if (kt >= kStages) {
+          if constexpr (kCluster == 2) mbar_wait_cluster(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+          else mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+        }
+        // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes (plus
+        // the peer's part of the token tile)
+        if (weight_copier) {
+          mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes + (kCluster == 2 ? kBPart : 0));
+          bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(a_tile, kt, k), kAStageBytes, full_bar + 8 * s);
+          bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(a_tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
+        }
+        if (gatherer) {
+          const int kcol = kt * kBK + chunk * 8;
+          const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
 #pragma unroll
-      for (int i = 0; i < kGather; i++) {
-        const bool ok = rows[i] >= 0 && kcol < k;
-        const uint16_t* src = ok ? p.X + (size_t)rows[i] * k + kcol : p.X;
-        cp_async16(b_dst + b_stage_offset(token_of(i), chunk), src, ok ? 16 : 0);
-      }
-      cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
-      if constexpr (kCluster == 2) {
-        cp_async_arrive_noinc(gathered_bar + 8 * s);
-        if (t == 0) {
-          while (pushed < kt && (pushed <= kt - kPushLag || mbar_test(gathered_bar + 8 * (pushed % kStages), (pushed / kStages) & 1)))
-            push(pushed++);
+          for (int i = 0; i < kGather; i++) {
+            const bool ok = rows[i] >= 0 && kcol < k;
+            const uint16_t* src = ok ? p.X + (size_t)rows[i] * k + kcol : p.X;
+            cp_async16(b_dst + b_stage_offset(token_of(i), chunk), src, ok ? 16 : 0);
+          }
+          cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
+          if constexpr (kCluster == 2) cp_async_arrive_noinc(gathered_bar + 8 * s);
         }
       }
-    }
-    if constexpr (kCluster == 2) {
-      if (t == 0)
-        while (pushed < nk) push(pushed++);
+    } else if (pusher) {
+      // the peer's slot is free: the gatherers waited for the (cluster-wide) empty barrier before gathering
+      for (int q = 0; q < nk; q++) {
+        const int s = q % kStages;
+        mbar_wait(gathered_bar + 8 * s, (q / kStages) & 1);
+        fence_proxy_async();  // cp.async (generic proxy) writes, read by the bulk copy (async proxy)
+        const uint32_t part = sbase + kSmemB + s * kBStageBytes + rank * kBPart;
+        bulk_copy_to_peer(peer_addr(part, peer), part, kBPart, peer_addr(full_bar + 8 * s, peer));
+      }
     }
   } else {
     // ---------------- consumer warpgroups ----------------
