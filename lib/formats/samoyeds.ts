@@ -2,6 +2,8 @@
 // Layout of the three arrays: see the "Samoyeds format" section of native/include/samoyeds.h.
 import { Backend, openBackend } from "../native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor } from "../tensor.ts";
+import type { StackedSamoyedsOnBackend } from "../kernels/ssmm.ts";
+import { packWgmmaStacked, wgmmaStackedToBackend, wgmmaSupported } from "../kernels/ssmm_wgmma.ts";
 
 export interface SamoyedsParams {
   /** k-vector length: 32, 64 or 128 (paper: 128) */
@@ -126,8 +128,18 @@ export function toSamoyeds(W: HostTensor, params: SamoyedsParams = PAPER_PARAMS)
   return { weight: encodeSamoyeds(pruned, params), keptEnergy };
 }
 
+export interface StackSamoyedsOptions {
+  /**
+   * also make the copy packed for the wgmma.sp kernel (stack.wgmma, see StackedSamoyedsOnBackend): "auto" (default)
+   * where that kernel can run this stack (CUDA backend on an sm_90 GPU, N=1 M=2, V in 32/64/128), true always
+   * (e.g. to inspect it on the CPU backend; throws for params the packer refuses), false never.
+   */
+  wgmma?: boolean | "auto";
+}
+
 /** Experts' weights (same shape and params) stacked into one allocation per array, as sy_ssmm_grouped expects. */
-export function stackSamoyeds(backend: Backend | "cpu" | "cuda", experts: SamoyedsWeight[]) {
+export function stackSamoyeds(backend: Backend | "cpu" | "cuda", experts: SamoyedsWeight[], opts: StackSamoyedsOptions = {}):
+  StackedSamoyedsOnBackend & { free(): void; [Symbol.dispose](): void } {
   if (experts.length === 0) throw new RangeError("stackSamoyeds: no experts");
   const b = typeof backend === "string" ? openBackend(backend) : backend;
   const e0 = experts[0];
@@ -146,16 +158,30 @@ export function stackSamoyeds(backend: Backend | "cpu" | "cuda", experts: Samoye
     }
     return out;
   };
-  const values = BackendTensor.from(b, cat(experts.map((e) => e.values), e0.dtype));
-  const indices = BackendTensor.from(b, cat(experts.map((e) => e.indices), "u8"));
-  const meta = BackendTensor.from(b, cat(experts.map((e) => e.meta), "u32"));
+  const wantWgmma = opts.wgmma ?? "auto";
+  const pack = wantWgmma === true || (wantWgmma === "auto" && wgmmaSupported({ backend: b, params: e0.params, k: e0.k }));
+  const owned: { free(): void }[] = [];
   const free = () => {
-    values.free();
-    indices.free();
-    meta.free();
+    for (const t of owned) t.free();
+    stack.wgmma?.free();
+    stack.wgmma = undefined;
   };
-  return {
-    backend: b, dtype: e0.dtype, m: e0.m, k: e0.k, nExperts: experts.length, params: { ...e0.params },
-    values, indices, meta, free, [Symbol.dispose]: free,
-  };
+  let stack: StackedSamoyedsOnBackend & { free(): void; [Symbol.dispose](): void };
+  try {
+    const values = BackendTensor.from(b, cat(experts.map((e) => e.values), e0.dtype));
+    owned.push(values);
+    const indices = BackendTensor.from(b, cat(experts.map((e) => e.indices), "u8"));
+    owned.push(indices);
+    const meta = BackendTensor.from(b, cat(experts.map((e) => e.meta), "u32"));
+    owned.push(meta);
+    stack = {
+      backend: b, dtype: e0.dtype, m: e0.m, k: e0.k, nExperts: experts.length, params: { ...e0.params },
+      values, indices, meta, free, [Symbol.dispose]: free,
+    };
+    if (pack) stack.wgmma = wgmmaStackedToBackend(packWgmmaStacked(experts), b);
+  } catch (e) {
+    for (const t of owned) t.free();
+    throw e;
+  }
+  return stack;
 }

@@ -1,11 +1,38 @@
-// SSMM: Y = X[tokenIdx] * W^T with W in the Samoyeds format, on a backend (CPU reference or CUDA mma.sp kernel).
-import { Backend, callJson } from "../native/library.ts";
-import { BackendTensor, DTYPE_CODE, HalfDType } from "../tensor.ts";
-import { SamoyedsWeightOnBackend } from "../formats/samoyeds.ts";
-import { packWgmma, WgmmaPackedOnBackend, wgmmaToBackend } from "./ssmm_wgmma.ts";
+// SSMM: Y = X[tokenIdx] * W^T with W in the Samoyeds format, on a backend (CPU reference, CUDA mma.sp kernel, or the
+// Hopper wgmma.sp kernel on the weight's packed copy), one weight (ssmm) or all experts' stacked weights (ssmmGrouped).
+import { Backend } from "../native/library.ts";
+import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor } from "../tensor.ts";
+import { SamoyedsWeightOnBackend, samoyedsSizes } from "../formats/samoyeds.ts";
+import {
+  packWgmma, packWgmmaStacked, WgmmaPackedOnBackend, WgmmaStackedOnBackend, wgmmaStackedToBackend, wgmmaSupported, wgmmaToBackend,
+  wgmmaUnsupportedReason,
+} from "./ssmm_wgmma.ts";
+
+export { wgmmaSupported, wgmmaUnsupportedReason };
 
 export type SsmmEpilogue = "none" | "silu" | "rowScale";
 const EPILOGUE_CODE: Record<SsmmEpilogue, number> = { none: 0, silu: 1, rowScale: 2 };
+
+/**
+ * Which CUDA kernel an SSMM call runs: "mma_sp" (sy_ssmm / sy_ssmm_grouped; on the CPU backend its reference),
+ * "wgmma_sp" (sy_ssmm_wgmma / sy_ssmm_wgmma_grouped: sm_90 GPU, N=1 M=2, V in 32/64/128, k % 8 == 0, f32
+ * accumulation; a TypeError naming the unmet condition elsewhere, the CPU backend included), or "auto" (default):
+ * wgmma_sp when the weight has its packed copy and the call is supported, else mma_sp.
+ */
+export type SsmmKernel = "auto" | "mma_sp" | "wgmma_sp";
+
+/** The kernel a call with `kernel` resolves to (throws the TypeError of a forced "wgmma_sp" that cannot run). */
+function pickKernel(fn: string, w: { backend: Backend; params: { V: number; N: number; M: number }; k: number }, kernel: SsmmKernel,
+  accum: "f32" | "f16", hasPacked: boolean): "mma_sp" | "wgmma_sp" {
+  if (kernel === "mma_sp") return "mma_sp";
+  if (kernel === "wgmma_sp") {
+    const why = wgmmaUnsupportedReason(w, accum);
+    if (why) throw new TypeError(`${fn}: kernel "wgmma_sp" cannot run here: ${why}. Use kernel "mma_sp" or "auto"`);
+    return "wgmma_sp";
+  }
+  if (kernel !== "auto") throw new TypeError(`${fn}: kernel must be "auto", "mma_sp" or "wgmma_sp", got ${JSON.stringify(kernel)}`);
+  return hasPacked && wgmmaSupported(w, accum) ? "wgmma_sp" : "mma_sp";
+}
 
 export interface SsmmOptions {
   /** "token" (default): Y is nSel x m; "feature": Y is m x nSel */
@@ -20,28 +47,13 @@ export interface SsmmOptions {
   /** write into this tensor instead of allocating */
   out?: BackendTensor;
   /**
-   * which CUDA kernel: "mma_sp" (sy_ssmm), "wgmma_sp" (sy_ssmm_wgmma, sm_90 only; packs the weight for it on first
-   * use, a host round trip, so not inside a graph capture), or "auto" (default): wgmma_sp when the weight was
-   * prepared with prepareWgmma() and the call is supported there (sm_90, N=1 M=2, V in 32/64/128, k % 8 == 0,
-   * f32 accumulation), else mma_sp. Ignored on the CPU backend.
+   * which kernel (SsmmKernel): "wgmma_sp" packs the weight on first use (prepareWgmma: a host round trip, so not
+   * inside a graph capture); "auto" (default) uses wgmma_sp once the weight was prepared with prepareWgmma().
    */
-  kernel?: "auto" | "mma_sp" | "wgmma_sp";
+  kernel?: SsmmKernel;
 }
 
 const wgmmaPacked = new WeakMap<SamoyedsWeightOnBackend, WgmmaPackedOnBackend>();
-const isSm90 = new WeakMap<Backend, boolean>();
-
-/** Whether sy_ssmm_wgmma can run this weight (and accumulation) on this backend. */
-export function wgmmaSupported(w: SamoyedsWeightOnBackend, accum: "f32" | "f16" = "f32"): boolean {
-  const b = w.backend;
-  if (b.name !== "cuda") return false;
-  if (!isSm90.has(b)) {
-    const info = callJson(b, "sy_device_info", 0) as { cc_major?: number; cc_minor?: number };
-    isSm90.set(b, info.cc_major === 9 && info.cc_minor === 0);
-  }
-  const p = w.params;
-  return isSm90.get(b)! && p.N === 1 && p.M === 2 && [32, 64, 128].includes(p.V) && w.k % 8 === 0 && accum === "f32";
-}
 
 /** Frees the packed copy made by prepareWgmma (w.free() does not). */
 export function releaseWgmma(w: SamoyedsWeightOnBackend): void {
@@ -79,6 +91,7 @@ export function ssmm(
   if (X.dtype !== w.dtype) throw new TypeError(`ssmm: X dtype ${X.dtype} differs from the weight's ${w.dtype}`);
   if (X.shape.length !== 2 || X.shape[1] !== w.k) throw new TypeError(`ssmm: X must be xRows x ${w.k}, got [${X.shape}]`);
   if (tokenIdx.dtype !== "i32") throw new TypeError(`ssmm: tokenIdx must be i32, got ${tokenIdx.dtype}`);
+  const kernel = pickKernel("ssmm", w, opts.kernel ?? "auto", opts.accum ?? "f32", wgmmaPacked.has(w));
   const nSel = tokenIdx.numel;
   const layout = opts.layout ?? "token";
   const yDtype = opts.yDtype ?? "f32";
@@ -90,14 +103,7 @@ export function ssmm(
     throw new TypeError(`ssmm: epilogue "rowScale" needs rowScale (f32, ${nSel} values)`);
   }
   const p = w.params;
-  const kernel = opts.kernel ?? "auto";
-  const accum = opts.accum ?? "f32";
-  const useWgmma = backend.name === "cuda" &&
-    (kernel === "wgmma_sp" || (kernel === "auto" && wgmmaPacked.has(w) && wgmmaSupported(w, accum)));
-  if (useWgmma) {
-    if (!wgmmaSupported(w, accum)) {
-      throw new TypeError(`ssmm: kernel "wgmma_sp" needs an sm_90 GPU, N=1 M=2, V in 32/64/128, k % 8 == 0 and f32 accumulation`);
-    }
+  if (kernel === "wgmma_sp") {
     const pw = prepareWgmma(w);
     backend.call(
       "sy_ssmm_wgmma",
@@ -130,6 +136,42 @@ export interface StackedSamoyedsOnBackend {
   readonly values: BackendTensor;
   readonly indices: BackendTensor;
   readonly meta: BackendTensor;
+  /**
+   * The copy packed for the wgmma.sp kernel (sy_ssmm_wgmma_grouped), with `indices` above: made by stackSamoyeds
+   * (by default where the kernel can run), randomDeviceWeights, or prepareWgmmaStack; freed by releaseWgmmaStack
+   * (and by the free() of stacks from stackSamoyeds and of MoE layer weights).
+   */
+  wgmma?: WgmmaStackedOnBackend;
+}
+
+/** Frees a stack's packed copy (if any) and forgets it. */
+export function releaseWgmmaStack(w: StackedSamoyedsOnBackend): void {
+  w.wgmma?.free();
+  w.wgmma = undefined;
+}
+
+/**
+ * Gives the stack its packed copy (once) from its own arrays: downloads them, packs each expert (packWgmma) and
+ * uploads the concatenation. A host round trip: not inside a graph capture. Throws for params the packer refuses.
+ */
+export function prepareWgmmaStack(w: StackedSamoyedsOnBackend): WgmmaStackedOnBackend {
+  if (w.wgmma) return w.wgmma;
+  const sz = samoyedsSizes(w.m, w.k, w.params);
+  const values = w.values.toHost().data, indices = w.indices.toHost().data, meta = w.meta.toHost().data;
+  const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const vb = bytesOf(values), ib = bytesOf(indices), mb = bytesOf(meta);
+  const slice = (b: Uint8Array, n: number, e: number) => new HostTensor("u8", [n], b.slice(e * n, (e + 1) * n));
+  const experts = Array.from({ length: w.nExperts }, (_, e) => ({
+    dtype: w.dtype, m: w.m, k: w.k, params: w.params,
+    values: slice(vb, sz.values, e), indices: slice(ib, sz.indices, e), meta: slice(mb, sz.meta, e),
+  }));
+  w.wgmma = wgmmaStackedToBackend(packWgmmaStacked(experts), w.backend);
+  return w.wgmma;
+}
+
+/** The kernel ssmmGrouped runs for this stack and options ("mma_sp" on the CPU backend means its reference). */
+export function ssmmGroupedKernel(w: StackedSamoyedsOnBackend, kernel: SsmmKernel = "auto", accum: "f32" | "f16" = "f32"): "mma_sp" | "wgmma_sp" {
+  return pickKernel("ssmmGrouped", w, kernel, accum, w.wgmma !== undefined);
 }
 
 export interface SsmmGroupedOptions {
@@ -142,6 +184,12 @@ export interface SsmmGroupedOptions {
   epilogue?: SsmmEpilogue;
   rowScale?: BackendTensor<"f32">;
   accum?: "f32" | "f16";
+  /**
+   * which kernel (SsmmKernel): "auto" (default) runs sy_ssmm_wgmma_grouped when the stack has its packed copy
+   * (w.wgmma) and the call is supported, else sy_ssmm_grouped; "wgmma_sp" without a packed copy makes it first
+   * (prepareWgmmaStack: a host round trip, not inside a graph capture).
+   */
+  kernel?: SsmmKernel;
 }
 
 /**
@@ -159,8 +207,10 @@ export function ssmmGrouped(
 ): BackendTensor {
   const mode = opts.mode ?? "compact";
   const yDtype = mode === "scatterAdd" ? "f32" : (opts.yDtype ?? "f32");
+  if (w.backend !== backend) throw new TypeError(`ssmmGrouped: the weights live on the ${w.backend.name} backend, not ${backend.name}`);
   if (offsets.numel !== w.nExperts + 1) throw new TypeError(`ssmmGrouped: offsets must have ${w.nExperts + 1} entries, got ${offsets.numel}`);
   if (X.shape[1] !== w.k) throw new TypeError(`ssmmGrouped: X must be xRows x ${w.k}, got [${X.shape}]`);
+  const kernel = ssmmGroupedKernel(w, opts.kernel ?? "auto", opts.accum ?? "f32");
   let Y: BackendTensor;
   if (mode === "scatterAdd") {
     if (!opts.out || !opts.storeIdx) throw new TypeError("ssmmGrouped: mode scatterAdd needs out (yRows x m f32) and storeIdx");
@@ -169,14 +219,17 @@ export function ssmmGrouped(
     Y = opts.out ?? new BackendTensor(backend, yDtype, [maxSelections, w.m]);
   }
   const p = w.params;
-  backend.call(
-    "sy_ssmm_grouped",
-    DTYPE_CODE[w.dtype], w.m, w.k, p.V, p.N, p.M, w.nExperts,
-    w.values.ptr, w.indices.ptr, w.meta.ptr,
+  const tail = [
     X.ptr, X.shape[0], loadIdx.ptr, offsets.ptr, maxSelections,
     Y.ptr, DTYPE_CODE[yDtype], mode === "compact" ? 0 : 1, opts.storeIdx?.ptr ?? null, mode === "compact" ? 0 : Y.shape[0],
     EPILOGUE_CODE[opts.epilogue ?? "none"], opts.rowScale?.ptr ?? null, opts.accum === "f16" ? 1 : 0,
-  );
+  ] as const;
+  if (kernel === "wgmma_sp") {
+    const pw = prepareWgmmaStack(w);
+    backend.call("sy_ssmm_wgmma_grouped", DTYPE_CODE[w.dtype], w.m, w.k, p.V, p.N, p.M, w.nExperts, pw.wvalues.ptr, w.indices.ptr, pw.wmeta.ptr, ...tail);
+  } else {
+    backend.call("sy_ssmm_grouped", DTYPE_CODE[w.dtype], w.m, w.k, p.V, p.N, p.M, w.nExperts, w.values.ptr, w.indices.ptr, w.meta.ptr, ...tail);
+  }
   return Y;
 }
 

@@ -1,7 +1,7 @@
 // Hopper wgmma.sp SSMM (issue 5): offline packing of a Samoyeds weight for the sm_90a kernel and the call wrapper.
 // The packed arrays replace values/meta of the format (indices are the format's own); see
 // native/src/common/wgmma_layout.h for the layout and native/src/cuda/ssmm_wgmma.cu for the design.
-import { Backend, openBackend } from "../native/library.ts";
+import { Backend, callJson, openBackend } from "../native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor } from "../tensor.ts";
 
 export interface WgmmaParams {
@@ -30,6 +30,36 @@ export interface WgmmaPackedOnBackend {
   indices: BackendTensor<"u8">;
   wmeta: BackendTensor<"u8">;
   free(): void;
+}
+
+// ---- where the path can run: the one statement of its constraints (ssmm(), ssmmGrouped(), the stacks, the MoE layer) ----
+const deviceReason = new WeakMap<Backend, string | undefined>();
+
+/** Why the wgmma.sp kernels cannot run on this backend (undefined: they can; the CUDA backend on an sm_90 GPU). */
+export function wgmmaBackendReason(b: Backend): string | undefined {
+  if (b.name !== "cuda") return `the ${b.name} backend has no wgmma.sp kernel (it needs the CUDA backend on an sm_90 GPU)`;
+  if (!deviceReason.has(b)) {
+    const info = callJson(b, "sy_device_info", 0) as { cc_major?: number; cc_minor?: number };
+    deviceReason.set(b, info.cc_major === 9 && info.cc_minor === 0 ? undefined
+      : `wgmma.sp needs an sm_90 GPU (H100/H200), this device is sm_${info.cc_major}${info.cc_minor}`);
+  }
+  return deviceReason.get(b);
+}
+
+/** Why sy_ssmm_wgmma / sy_ssmm_wgmma_grouped cannot run a weight (or a stack of experts' weights) of these params with
+ * this accumulation here; undefined when they can: sm_90 GPU, N=1 M=2, V in 32/64/128, k % 8 == 0, f32 accumulation. */
+export function wgmmaUnsupportedReason(w: { backend: Backend; params: WgmmaParams; k: number }, accum: "f32" | "f16" = "f32"): string | undefined {
+  const p = w.params;
+  if (p.N !== 1 || p.M !== 2) return `wgmma.sp implements N=1 M=2 only, got N=${p.N} M=${p.M}`;
+  if (![32, 64, 128].includes(p.V)) return `wgmma.sp needs V in 32/64/128, got V=${p.V}`;
+  if (w.k % 8 !== 0) return `wgmma.sp needs k % 8 == 0, got k=${w.k}`;
+  if (accum !== "f32") return `wgmma.sp accumulates in f32 only, got accum=${accum}`;
+  return wgmmaBackendReason(w.backend);
+}
+
+/** Whether the wgmma.sp kernels can run this weight (or stack) with this accumulation here. */
+export function wgmmaSupported(w: { backend: Backend; params: WgmmaParams; k: number }, accum: "f32" | "f16" = "f32"): boolean {
+  return wgmmaUnsupportedReason(w, accum) === undefined;
 }
 
 export function wgmmaPackedSizes(m: number, k: number, p: WgmmaParams): { values: number; meta: number } {
@@ -70,6 +100,53 @@ export function wgmmaToBackend(w: WgmmaPackedWeight, b: Backend | "cpu" | "cuda"
       wmeta.free();
     },
   };
+}
+
+/** Experts' packed weights stacked for sy_ssmm_wgmma_grouped: expert e's packed values / meta start at e * bytes.values /
+ * e * bytes.meta (bytes: sy_samoyeds_wgmma_sizes of one expert); the indices are the format stack's own. */
+export interface WgmmaStackedHost {
+  wvalues: HostTensor<"u8">;
+  wmeta: HostTensor<"u8">;
+  bytes: { values: number; meta: number };
+}
+export interface WgmmaStackedOnBackend {
+  /** packed values (random-weight stacks hold them as the operand dtype; the bytes are what counts) */
+  wvalues: BackendTensor;
+  wmeta: BackendTensor;
+  bytes: { values: number; meta: number };
+  free(): void;
+}
+
+type FormatArrays = { dtype: HalfDType; m: number; k: number; params: WgmmaParams; values: HostTensor; indices: HostTensor; meta: HostTensor };
+
+/** Packs each expert (packWgmma of its canonical arrays) and concatenates: the packed copy of a stack. */
+export function packWgmmaStacked(experts: readonly FormatArrays[]): WgmmaStackedHost {
+  if (experts.length === 0) throw new RangeError("packWgmmaStacked: no experts");
+  const e0 = experts[0];
+  const bytes = wgmmaPackedSizes(e0.m, e0.k, e0.params);
+  const wvalues = new HostTensor("u8", [experts.length * bytes.values]), wmeta = new HostTensor("u8", [experts.length * bytes.meta]);
+  experts.forEach((e, i) => {
+    const p = e.params, q = e0.params;
+    if (e.dtype !== e0.dtype || e.m !== e0.m || e.k !== e0.k || p.V !== q.V || p.N !== q.N || p.M !== q.M) {
+      throw new TypeError("packWgmmaStacked: every expert must have the same dtype, shape and params");
+    }
+    const one = packWgmma(e);
+    wvalues.data.set(one.wvalues.data, i * bytes.values);
+    wmeta.data.set(one.wmeta.data, i * bytes.meta);
+  });
+  return { wvalues, wmeta, bytes };
+}
+
+export function wgmmaStackedToBackend(h: WgmmaStackedHost, b: Backend): WgmmaStackedOnBackend {
+  const wvalues = BackendTensor.from(b, h.wvalues);
+  let wmeta: BackendTensor;
+  try {
+    wmeta = BackendTensor.from(b, h.wmeta);
+  } catch (e) {
+    wvalues.free();
+    throw e;
+  }
+  return { wvalues, wmeta, bytes: { ...h.bytes }, free: () => (wvalues.free(), wmeta.free()) };
 }
 
 export interface SsmmWgmmaOptions {
