@@ -14,7 +14,8 @@ import { Backend } from "./native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn } from "./tensor.ts";
 import { MoeModelConfig } from "./models.ts";
 import { decodeSamoyeds, encodeSamoyeds, PAPER_PARAMS, SamoyedsParams, SamoyedsWeight, stackSamoyeds, toSamoyeds } from "./formats/samoyeds.ts";
-import { ssmmGrouped, StackedSamoyedsOnBackend } from "./kernels/ssmm.ts";
+import { releaseWgmmaStack, SsmmKernel, ssmmGrouped, ssmmGroupedKernel, SsmmGroupedOptions, StackedSamoyedsOnBackend } from "./kernels/ssmm.ts";
+import { wgmmaPackedSizes, wgmmaSupported } from "./kernels/ssmm_wgmma.ts";
 import { decodeVnm, encodeVnm, pruneToVnm, VnmBytes, vnmSizes, VnmV, VnmWeight } from "./kernels/baselines.ts";
 
 /** Experts' V:2:8 weights stacked: expert e's arrays start at e times the per-expert byte sizes. */
@@ -36,6 +37,16 @@ export interface MoeForwardOptions {
   fuseGateUp?: boolean;
   /** denseGrouped: 0 auto (cuBLAS grouped when available), 1 cublasGemmEx loop */
   groupedImpl?: 0 | 1;
+  /** samoyeds: the kernel of every grouped SSMM (SsmmKernel): "auto" (default: wgmma.sp where the stacks have their
+   * packed copies and it can run, i.e. an sm_90 GPU), "mma_sp", or "wgmma_sp" (a TypeError where it cannot run) */
+  kernel?: SsmmKernel;
+}
+
+/** What moeExperts ran: the cuBLAS grouped implementation (dense baselines), the SSMM kernel(s) (samoyeds). */
+export interface MoeExpertsInfo {
+  groupedImpl?: number;
+  /** samoyeds: "wgmma_sp", "mma_sp" (on the CPU backend: its reference), or both joined by "+" if the stacks differ */
+  ssmmKernel?: string;
 }
 
 type Ptr = Deno.PointerValue;
@@ -55,7 +66,13 @@ export interface MoeLayerWeights {
   };
   vnm?: { gate: VnmStack; up: VnmStack; down: VnmStack };
   shared?: { gate: BackendTensor; up: BackendTensor; down: BackendTensor; gateW?: BackendTensor }; // Is x H, Is x H, H x Is, 1 x H
+  /** frees everything, the sparse stacks' packed wgmma copies included */
   free(): void;
+}
+
+function freeLayer(sparse: MoeLayerWeights["sparse"], owned: { free(): void }[]) {
+  for (const st of sparse ? [sparse.gate, sparse.up, sparse.down, sparse.gateUp] : []) if (st) releaseWgmmaStack(st);
+  for (const t of owned) t.free();
 }
 
 /** Host-side weights of a (small) layer: dense weights pruned to the Samoyeds pattern, so that every method computes
@@ -150,12 +167,13 @@ function stackVnm(b: Backend, list: VnmWeight[]): VnmStack & { free(): void } {
     free: () => (values.free(), meta.free(), colmask.free()) };
 }
 
-/** Uploads host weights (both the sparse and the dense copies). */
-export function uploadWeights(b: Backend, w: MoeHostWeights): MoeLayerWeights {
+/** Uploads host weights (both the sparse and the dense copies). The sparse stacks get their wgmma.sp packed copies
+ * where that kernel can run (stackSamoyeds "auto"), or always / never with `wgmma` true / false. */
+export function uploadWeights(b: Backend, w: MoeHostWeights, opts: { wgmma?: boolean | "auto" } = {}): MoeLayerWeights {
   const owned: { free(): void }[] = [];
   const up = <T extends { free(): void }>(t: T): T => (owned.push(t), t);
   const sh = w.shared;
-  return {
+  const layer: MoeLayerWeights = {
     config: w.config, dtype: w.dtype, backend: b,
     router: up(BackendTensor.from(b, w.router)),
     dense: {
@@ -165,9 +183,9 @@ export function uploadWeights(b: Backend, w: MoeHostWeights): MoeLayerWeights {
     },
     sparse: w.gateEnc.length
       ? {
-        gate: up(stackSamoyeds(b, w.gateEnc)), up: up(stackSamoyeds(b, w.upEnc)), down: up(stackSamoyeds(b, w.downEnc)),
+        gate: up(stackSamoyeds(b, w.gateEnc, opts)), up: up(stackSamoyeds(b, w.upEnc, opts)), down: up(stackSamoyeds(b, w.downEnc, opts)),
         params: w.params,
-        gateUp: up(stackSamoyeds(b, w.gate.map((g, e) => encodeSamoyeds(catRows(g, w.up[e]), w.params)))),
+        gateUp: up(stackSamoyeds(b, w.gate.map((g, e) => encodeSamoyeds(catRows(g, w.up[e]), w.params)), opts)),
       }
       : undefined,
     vnm: w.gateVnm && {
@@ -178,9 +196,10 @@ export function uploadWeights(b: Backend, w: MoeHostWeights): MoeLayerWeights {
       gateW: sh.gateW && up(BackendTensor.from(b, sh.gateW)),
     },
     free() {
-      for (const t of owned) t.free();
+      freeLayer(layer.sparse, owned);
     },
   };
+  return layer;
 }
 
 function fillRandom(b: Backend, t: BackendTensor, seed: number, scale: number, modulo = 0) {
@@ -189,9 +208,12 @@ function fillRandom(b: Backend, t: BackendTensor, seed: number, scale: number, m
 
 /** Random weights generated directly on the backend (benchmarks of full-size models: no host generation).
  * Sparse weights get random values and row choices and a fixed valid 2:4 metadata (positions 0,1: the kernel's
- * speed does not depend on it). Dense and sparse copies are independent random weights (timing only). */
+ * speed does not depend on it). Dense and sparse copies are independent random weights (timing only).
+ * Sparse stacks also get the wgmma.sp packed copy (`what.wgmma`: "auto" (default) where that kernel can run, true
+ * always, false never): random packed values (independent of the format's values: the two kernels compute different
+ * functions on these weights; timing only), packed metadata bytes 0x44 (positions 0,1), the stack's random indices. */
 export function randomDeviceWeights(
-  b: Backend, config: MoeModelConfig, dtype: HalfDType, what: { dense: boolean; sparse: boolean; vnm?: boolean },
+  b: Backend, config: MoeModelConfig, dtype: HalfDType, what: { dense: boolean; sparse: boolean; vnm?: boolean; wgmma?: boolean | "auto" },
   sizes?: (m: number, k: number) => { values: number; indices: number; meta: number }, params = PAPER_PARAMS, seed = 7,
 ): MoeLayerWeights {
   const { hidden: H, intermediate: I, experts: E } = config;
@@ -209,7 +231,15 @@ export function randomDeviceWeights(
     const indices = rnd("u8", [E * s.indices], 0, params.M);
     const meta = up(new BackendTensor(b, "u32", [E * s.meta / 4]));
     meta.fill(0x44); // every 4-bit group = positions (0, 1): valid ordered 2:4 metadata
-    return { backend: b, dtype, m, k, nExperts: E, params: { ...params }, values, indices, meta };
+    const st: StackedSamoyedsOnBackend = { backend: b, dtype, m, k, nExperts: E, params: { ...params }, values, indices, meta };
+    const wantWgmma = what.wgmma ?? "auto";
+    if (wantWgmma === true || (wantWgmma === "auto" && wgmmaSupported(st))) {
+      const pk = wgmmaPackedSizes(m, k, params); // per expert; throws for params the wgmma path refuses
+      const wvalues = rnd(dtype, [E * pk.values / 2], 1 / Math.sqrt(k));
+      const wmeta = up(new BackendTensor(b, "u8", [E * pk.meta])).fill(0x44); // same nibble encoding: positions (0, 1)
+      st.wgmma = { wvalues, wmeta, bytes: pk, free: () => (wvalues.free(), wmeta.free()) };
+    }
+    return st;
   };
   const vnmStack = (m: number, k: number): VnmStack => {
     // random fragment values, every metadata nibble = positions (0, 1), every column mask = columns 0..3 kept
@@ -220,7 +250,7 @@ export function randomDeviceWeights(
     return { m, k, V: 128, bytes, values, meta, colmask };
   };
   const sh = config.shared;
-  return {
+  const layer: MoeLayerWeights = {
     config, dtype, backend: b,
     router: rnd(dtype, [E, H], 1 / Math.sqrt(H)),
     vnm: what.vnm ? { gate: vnmStack(I, H), up: vnmStack(I, H), down: vnmStack(H, I) } : undefined,
@@ -232,9 +262,10 @@ export function randomDeviceWeights(
       gateW: sh.sigmoidGate ? rnd(dtype, [1, H], 1 / Math.sqrt(H)) : undefined,
     },
     free() {
-      for (const t of owned) t.free();
+      freeLayer(layer.sparse, owned);
     },
   };
+  return layer;
 }
 
 /** Activation buffers of one forward for up to `T` tokens; what each method allocates is in `moeActivationBytes`. */
@@ -316,11 +347,11 @@ function sharedExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T
  * baselines and ignored by samoyeds. Everything is enqueued without host syncs (capturable).
  */
 export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T: number, opts: MoeForwardOptions,
-  counts?: Int32Array): { groupedImpl?: number } {
+  counts?: Int32Array): MoeExpertsInfo {
   const b = w.backend, c = w.config, dt = DTYPE_CODE[w.dtype];
   const { hidden: H, intermediate: I, experts: E, topK: k } = c;
   const S = T * k;
-  const info: { groupedImpl?: number } = {};
+  const info: MoeExpertsInfo = {};
   if (T === 0) return info;
   if (X.shape[0] < T || X.shape[1] !== H || X.dtype !== w.dtype) throw new TypeError(`moeExperts: X must be >= ${T} x ${H} ${w.dtype}, got [${X.shape}] ${X.dtype}`);
   if (T > ws.T) throw new RangeError(`moeExperts: workspace was sized for ${ws.T} tokens, got T = ${T}`);
@@ -328,6 +359,12 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
     const sp = w.sparse;
     if (!sp) throw new Error("moeExperts: method samoyeds needs sparse weights");
     const step = opts.step ?? "WILS";
+    // every grouped SSMM of the layer with the requested kernel; which one ran is reported in info.ssmmKernel
+    const kernels = new Set<string>();
+    const grouped = (st: StackedSamoyedsOnBackend, x: BackendTensor, idx: BackendTensor<"i32">, o: SsmmGroupedOptions) => {
+      kernels.add(ssmmGroupedKernel(st, opts.kernel ?? "auto"));
+      ssmmGrouped(b, st, x, idx, ws.offsets, S, { ...o, kernel: opts.kernel ?? "auto" });
+    };
     const inKernel = step !== "W", noTranspose = step === "WIL" || step === "WILS", fuse = step === "WILS";
     // tensors may be larger than this call's T (workspace sized for a maximum): rows beyond are never indexed
     let src = X, load = ws.tokenOf;
@@ -343,23 +380,24 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
     if (opts.fuseGateUp) {
       if (!sp.gateUp || !ws.GU) throw new Error("moeExperts: fuseGateUp needs sparse.gateUp weights and a workspace with gateUp");
       if (!noTranspose) throw new Error("moeExperts: fuseGateUp is a variant of the +WIL / +WILS steps");
-      ssmmGrouped(b, sp.gateUp, src, load, ws.offsets, S, { yDtype: w.dtype, out: ws.GU });
+      grouped(sp.gateUp, src, load, { yDtype: w.dtype, out: ws.GU });
       b.call("sy_moe_silu_mul_pair", dt, S, I, ws.GU.ptr, ws.U.ptr);
     } else {
-      ssmmGrouped(b, sp.gate, src, load, ws.offsets, S, { yDtype: w.dtype, epilogue: fuse ? "silu" : "none", out: ws.G });
+      grouped(sp.gate, src, load, { yDtype: w.dtype, epilogue: fuse ? "silu" : "none", out: ws.G });
       transposeCost(ws.G, dt, I);
-      ssmmGrouped(b, sp.up, src, load, ws.offsets, S, { yDtype: w.dtype, out: ws.U });
+      grouped(sp.up, src, load, { yDtype: w.dtype, out: ws.U });
       transposeCost(ws.U, dt, I);
       b.call("sy_moe_silu_mul", dt, S, I, ws.G.ptr, ws.U.ptr, ws.U.ptr, fuse ? 0 : 1);
     }
     if (fuse && opts.scatterAdd) {
       b.call("sy_memset", ws.Y.ptr, 0, BigInt(4 * T * H));
-      ssmmGrouped(b, sp.down, ws.U, ws.iota, ws.offsets, S, { mode: "scatterAdd", storeIdx: ws.tokenOf, out: ws.Y, epilogue: "rowScale", rowScale: ws.weightOf });
+      grouped(sp.down, ws.U, ws.iota, { mode: "scatterAdd", storeIdx: ws.tokenOf, out: ws.Y, epilogue: "rowScale", rowScale: ws.weightOf });
     } else {
-      ssmmGrouped(b, sp.down, ws.U, ws.iota, ws.offsets, S, { yDtype: w.dtype, out: ws.C, epilogue: fuse ? "rowScale" : "none", rowScale: fuse ? ws.weightOf : undefined });
+      grouped(sp.down, ws.U, ws.iota, { yDtype: w.dtype, out: ws.C, epilogue: fuse ? "rowScale" : "none", rowScale: fuse ? ws.weightOf : undefined });
       transposeCost(ws.C, dt, H);
       b.call("sy_moe_combine", T, k, H, ws.C.ptr, dt, ws.slotOf.ptr, fuse ? null : ws.topkW.ptr, ws.Y.ptr, 0);
     }
+    info.ssmmKernel = [...kernels].join("+");
   } else {
     const d = w.dense!;
     if (!d && opts.method !== "vnmLoop") throw new Error(`moeExperts: method ${opts.method} needs dense weights`);
