@@ -1,7 +1,7 @@
 // Shared test helpers. GPU tests use gpuTest(): skipped with a clear message when no CUDA GPU is usable, so the same
 // test files run on CPU machines (CI) and on the GPU machine (scripts/gpu-run.sh). GPU results are compared with the
 // CPU backend, the ground truth, through onBothBackends()/assertClose().
-import { Backend, BackendName, cudaDeviceCount, openBackend } from "../lib/native/library.ts";
+import { Backend, BackendName, callJson, cudaDeviceCount, openBackend } from "../lib/native/library.ts";
 import { relativeError } from "../lib/tensor.ts";
 
 export const hasGpu = cudaDeviceCount() > 0;
@@ -14,6 +14,25 @@ export function gpuTest(name: string, fn: () => void | Promise<void>): void {
   if (!hasGpu && !announced) {
     announced = true;
     console.log(`GPU tests: ${GPU_SKIP_MESSAGE}`);
+  }
+}
+
+/** Why the Hopper wgmma.sp tests cannot run here (undefined: a CUDA GPU of compute capability 9.0 is present). */
+export const sm90SkipReason: string | undefined = (() => {
+  if (!hasGpu) return GPU_SKIP_MESSAGE;
+  const info = callJson(openBackend("cuda"), "sy_device_info", 0);
+  return info.cc_major === 9 && info.cc_minor === 0 ? undefined
+    : `the GPU is sm_${info.cc_major}${info.cc_minor}, the wgmma.sp kernels need sm_90 (H100/H200): skipped`;
+})();
+export const hasSm90 = sm90SkipReason === undefined;
+
+const announcedSm90 = new Set<string>();
+/** Deno.test that runs only on an sm_90 GPU (wgmma.sp); elsewhere reported as ignored, with the reason printed once. */
+export function sm90Test(name: string, fn: () => void | Promise<void>): void {
+  Deno.test({ name: `[gpu sm90] ${name}`, ignore: !hasSm90, fn });
+  if (sm90SkipReason && !announcedSm90.has(sm90SkipReason)) {
+    announcedSm90.add(sm90SkipReason);
+    console.log(`sm_90 (wgmma.sp) GPU tests: ${sm90SkipReason}`);
   }
 }
 

@@ -4,10 +4,10 @@ import { openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, HalfDType, HostTensor, randn, relativeError } from "../lib/tensor.ts";
 import { MoeModelConfig, MODELS, tinyModel } from "../lib/models.ts";
 import {
-  AblationStep, hostCounts, makeHostWeights, MoeForwardOptions, moeForward, MoeHostWeights, moeReferenceTs, moeRoute,
+  AblationStep, hostCounts, makeHostWeights, moeExperts, MoeForwardOptions, moeForward, MoeHostWeights, moeReferenceTs, moeRoute,
   MoeWorkspace, uploadWeights,
 } from "../lib/moe.ts";
-import { gpuTest } from "./helpers.ts";
+import { gpuTest, sm90Test } from "./helpers.ts";
 import { decoderCounts, decoderForward, DecoderWorkspace, randomAttentionWeights } from "../lib/decoder.ts";
 
 const cpu = openBackend("cpu");
@@ -28,13 +28,16 @@ const METHODS: [string, MoeForwardOptions][] = [
   ["denseGrouped loop", { method: "denseGrouped", groupedImpl: 1 }],
 ];
 
-function runAll(backend: "cpu" | "cuda", hw: MoeHostWeights, X: HostTensor, T: number, shared = true) {
+/** Every method (or those `only` keeps) on a backend; `kernel` goes to the samoyeds methods' grouped SSMMs. */
+function runAll(backend: "cpu" | "cuda", hw: MoeHostWeights, X: HostTensor, T: number, shared = true,
+  extra: { kernel?: MoeForwardOptions["kernel"]; only?: (o: MoeForwardOptions) => boolean } = {}) {
   const b = openBackend(backend);
   const w = uploadWeights(b, hw);
   const ws = new MoeWorkspace(b, hw.config, hw.dtype, T);
   const x = BackendTensor.from(b, X);
   try {
-    return METHODS.map(([name, o]) => [name, moeForward(w, ws, x, T, { ...o, shared }).data as Float32Array] as const);
+    return METHODS.filter(([, o]) => extra.only?.(o) ?? true)
+      .map(([name, o]) => [name, moeForward(w, ws, x, T, { ...o, shared, kernel: extra.kernel }).data as Float32Array] as const);
   } finally {
     x.free();
     ws.free();
@@ -139,22 +142,53 @@ Deno.test("moe model table: shapes the Samoyeds format accepts (m % 2, k % 128) 
 });
 
 // ---------- GPU: CUDA layer vs the CPU backend ----------
-function compareBackends(label: string, hw: MoeHostWeights, T: number, tol: number) {
+/** CUDA layer (samoyeds methods with `kernel`; "auto" by default) vs the CPU layer, the ground truth. */
+function compareBackends(label: string, hw: MoeHostWeights, T: number, tol: number, kernel?: MoeForwardOptions["kernel"], onlySamoyeds = false) {
   const X = input(T, hw.config.hidden, hw.dtype, 11);
-  const want = new Map(runAll("cpu", hw, X, T));
-  for (const [name, y] of runAll("cuda", hw, X, T)) {
+  const only = onlySamoyeds ? (o: MoeForwardOptions) => o.method === "samoyeds" : undefined;
+  const want = new Map(runAll("cpu", hw, X, T, true, { only }));
+  for (const [name, y] of runAll("cuda", hw, X, T, true, { kernel, only })) {
     const err = relativeError(y, want.get(name)!);
-    assert.ok(err < tol, `${label} T=${T} ${name}: CUDA vs CPU relative error ${err}`);
+    assert.ok(err < tol, `${label} T=${T} ${name}${kernel ? ` (kernel ${kernel})` : ""}: CUDA vs CPU relative error ${err}`);
   }
 }
 
+// the mma.sp grouped kernel (forced: on an sm_90 GPU "auto" would pick wgmma.sp, tested below)
 gpuTest("moe CUDA layer = CPU layer, every method and ablation step (f16, bf16, T = 1, 64, 300)", () => {
   for (const [label, cfg] of TINY) {
     for (const dtype of ["f16", "bf16"] as HalfDType[]) {
       const hw = makeHostWeights(cfg, dtype, 6);
-      for (const T of [1, 64, 300]) compareBackends(`${label} ${dtype}`, hw, T, dtype === "f16" ? 4e-3 : 2e-2);
+      for (const T of [1, 64, 300]) compareBackends(`${label} ${dtype}`, hw, T, dtype === "f16" ? 4e-3 : 2e-2, "mma_sp");
     }
   }
+});
+
+// the same with the grouped wgmma.sp kernel (sy_ssmm_wgmma_grouped) in every samoyeds configuration; same bounds
+sm90Test("moe CUDA layer with kernel wgmma_sp = CPU layer, every samoyeds step and variant (f16, bf16, T = 1, 64, 300)", () => {
+  for (const [label, cfg] of TINY) {
+    for (const dtype of ["f16", "bf16"] as HalfDType[]) {
+      const hw = makeHostWeights(cfg, dtype, 6);
+      for (const T of [1, 64, 300]) compareBackends(`${label} ${dtype}`, hw, T, dtype === "f16" ? 4e-3 : 2e-2, "wgmma_sp", true);
+    }
+  }
+  // "auto" resolves to wgmma.sp here, and the layer reports it
+  const cfg = TINY[1][1], b = openBackend("cuda");
+  const hw = makeHostWeights(cfg, "bf16", 7);
+  const w = uploadWeights(b, hw), ws = new MoeWorkspace(b, cfg, "bf16", 50), x = BackendTensor.from(b, input(50, cfg.hidden, "bf16"));
+  try {
+    moeRoute(w, ws, x, 50);
+    assert.equal(moeExperts(w, ws, x, 50, { method: "samoyeds" }).ssmmKernel, "wgmma_sp");
+    assert.equal(moeExperts(w, ws, x, 50, { method: "samoyeds", kernel: "mma_sp" }).ssmmKernel, "mma_sp");
+  } finally {
+    x.free(), ws.free(), w.free();
+  }
+});
+
+sm90Test("moe CUDA layer with kernel wgmma_sp, skewed routing (two experts take every token, the others empty) = CPU layer", () => {
+  const cfg = tinyModel({ experts: 8, topK: 2, shared: { intermediate: 128, sigmoidGate: true, count: 1 } });
+  const hw = makeHostWeights(cfg, "bf16", 8);
+  hw.router.data.fill(0);
+  for (const T of [1, 300]) compareBackends("skewed", hw, T, 2e-2, "wgmma_sp", true);
 });
 
 gpuTest("moe CUDA skewed routing: all tokens to the same experts, the others empty", () => {
@@ -193,7 +227,7 @@ gpuTest("moe CUDA router and index lists equal the CPU backend's bit for bit", (
 Deno.test("model-level figures render from a synthetic results file (no GPU numbers involved)", async () => {
   const { figure14, figure15, figure16, figure17, targets, maxBatchTable } = await import("../lib/figures/model_level.ts");
   const models = MODELS.slice(0, 2).map((m) => ({ ...m }));
-  const variants = ["samoyeds", "samoyeds_scatter_add", "ablation_W", "ablation_WI", "ablation_WIL", "hf_loop", "dense_grouped", "dense_gemm_loop"];
+  const variants = ["samoyeds", "samoyeds_scatter_add", "samoyeds_mma_sp", "ablation_W", "ablation_WI", "ablation_WIL", "hf_loop", "dense_grouped", "dense_gemm_loop"];
   const j = {
     provenance: { device: { name: "synthetic" } },
     setup: { dtype: "bf16" },
@@ -206,6 +240,7 @@ Deno.test("model-level figures render from a synthetic results file (no GPU numb
     assert.match(svg, /^<svg/);
     assert.match(svg, /random weights/);
   }
+  assert.match(figure14(j), /samoyeds_mma_sp: /, "the forced mma.sp variant is its own series in Figure 14");
   assert.equal(maxBatchTable(j)[0].ratio, 2);
   assert.equal(targets(j).length, 4);
 });
