@@ -2,6 +2,8 @@
 // (default data/). Run:  deno run --allow-all bench/moe.ts [--quick] [--budget-gb N] [--models a,b]
 // Weights are RANDOM (no downloads): the sparse experts get random values/row choices in the Samoyeds format (1:2 x 2:4,
 // V = 128, density 25%), the dense baselines independent random dense weights. bf16 operands, f32 accumulation.
+// Our layer's grouped SSMMs run with kernel "auto": the wgmma.sp kernel (sy_ssmm_wgmma_grouped) on an sm_90 GPU,
+// the mma.sp kernel elsewhere; the `*_mma_sp` variants force the mma.sp kernel. Each row records the kernel that ran.
 // Timing: each variant's whole layer (router GEMM, top-k, index lists, experts, combine, shared experts) is captured
 // into one CUDA graph and replayed (sy_graph_time): median of `iters` replays after 3 warm-ups.
 // Dense baselines are given the per-expert counts on the host before capture (an advantage: real HF code syncs).
@@ -15,6 +17,8 @@ import { provenance, Row, writeResults } from "../lib/data.ts";
 import { memoryModel, MemoryMethod, MEMORY_METHODS } from "../lib/moe_memory.ts";
 import { decoderCounts, decoderForward, DecoderWorkspace, randomAttentionWeights } from "../lib/decoder.ts";
 import { timeGraph as timeCapturedGraph, timeHost } from "../lib/timing.ts";
+import { ssmmGroupedKernel } from "../lib/kernels/ssmm.ts";
+import { wgmmaBackendReason } from "../lib/kernels/ssmm_wgmma.ts";
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -46,13 +50,17 @@ function timeGraph(fn: () => void, iters = ITERS): number {
 }
 const errText = (e: unknown) => (e instanceof SamoyedsError ? e.message : String(e));
 
-/** Variants timed per (model, T). name -> options (+ whether it needs the host counts). */
+/** Variants timed per (model, T). name -> options (+ whether it needs the host counts). Samoyeds variants without a
+ * kernel run "auto" (wgmma.sp on an sm_90 GPU); `*_mma_sp` force the mma.sp grouped kernel. */
 function variants(m: MoeModelConfig): [string, MoeForwardOptions][] {
   const v: [string, MoeForwardOptions][] = [
     ["samoyeds", { method: "samoyeds", step: "WILS" }],
     ["samoyeds_scatter_add", { method: "samoyeds", step: "WILS", scatterAdd: true }],
     ["samoyeds_gateup", { method: "samoyeds", step: "WILS", fuseGateUp: true }],
     ["samoyeds_gateup_scatter_add", { method: "samoyeds", step: "WILS", fuseGateUp: true, scatterAdd: true }],
+    ["samoyeds_mma_sp", { method: "samoyeds", step: "WILS", kernel: "mma_sp" }],
+    ["samoyeds_scatter_add_mma_sp", { method: "samoyeds", step: "WILS", scatterAdd: true, kernel: "mma_sp" }],
+    ["samoyeds_gateup_mma_sp", { method: "samoyeds", step: "WILS", fuseGateUp: true, kernel: "mma_sp" }],
     ["ablation_W", { method: "samoyeds", step: "W" }],
     ["ablation_WI", { method: "samoyeds", step: "WI" }],
     ["ablation_WIL", { method: "samoyeds", step: "WIL" }],
@@ -71,6 +79,8 @@ function variants(m: MoeModelConfig): [string, MoeForwardOptions][] {
 
 interface LayerRow {
   model: string; T: number; variant: string; ms?: number; error?: string; grouped_impl?: string;
+  /** samoyeds variants: the grouped SSMM kernel that ran ("wgmma_sp" | "mma_sp"; "cpu reference" in the dry run) */
+  kernel?: string;
   max_expert_tokens?: number; empty_experts?: number;
 }
 const layerRows: LayerRow[] = [];
@@ -89,11 +99,12 @@ function timeLayer(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights>,
       if (names && !names.includes(name)) continue;
       const row: LayerRow = { model: m.name, T, variant: name, max_expert_tokens: maxCount, empty_experts: empty };
       try {
-        let impl: number | undefined;
+        let impl: number | undefined, kernel: string | undefined;
         row.ms = timeGraph(() => {
           moeRoute(w, ws, X, T);
-          impl = moeExperts(w, ws, X, T, opts, counts).groupedImpl;
+          ({ groupedImpl: impl, ssmmKernel: kernel } = moeExperts(w, ws, X, T, opts, counts));
         });
+        if (kernel) row.kernel = dry ? "cpu reference" : kernel;
         if (impl !== undefined) row.grouped_impl = impl === 1 ? "cublasGemmGroupedBatchedEx" : impl === 2 ? "cublasGemmEx loop" : "cpu";
         cuda.call("sy_synchronize");
       } catch (e) {
@@ -126,6 +137,8 @@ function consistency(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights
   const pairs: [string, MoeForwardOptions, string, MoeForwardOptions][] = [
     ["samoyeds", { method: "samoyeds" }, "samoyeds_scatter_add", { method: "samoyeds", scatterAdd: true }],
     ["samoyeds_gateup", { method: "samoyeds", fuseGateUp: true }, "samoyeds_gateup_scatter_add", { method: "samoyeds", fuseGateUp: true, scatterAdd: true }],
+    // (the *_mma_sp variants run other random weights than wgmma.sp: their packed copy is random on its own)
+    ["samoyeds_mma_sp", { method: "samoyeds", kernel: "mma_sp" }, "samoyeds_scatter_add_mma_sp", { method: "samoyeds", scatterAdd: true, kernel: "mma_sp" }],
     ["hf_loop", { method: "hfLoop" }, "dense_grouped", { method: "denseGrouped" }],
     ["hf_loop", { method: "hfLoop" }, "dense_gemm_loop", { method: "denseGrouped", groupedImpl: 1 }],
   ];
@@ -144,9 +157,18 @@ function consistency(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights
 const sizes = (mm: number, kk: number) => samoyedsSizes(mm, kk, PAPER_PARAMS);
 
 // decoder layer (Figure 15): attention + MoE, nSeq sequences of seqLen tokens, same MoE weights as the layer timings
-const decoderRows: { model: string; n_seq: number; seq_len: number; variant: string; ms?: number; error?: string }[] = [];
+const decoderRows: { model: string; n_seq: number; seq_len: number; variant: string; ms?: number; error?: string; kernel?: string }[] = [];
+/** The grouped SSMM kernel a samoyeds configuration runs on these weights (undefined for the baselines). */
+function kernelOf(w: ReturnType<typeof randomDeviceWeights>, o: MoeForwardOptions): string | undefined {
+  if (o.method !== "samoyeds" || !w.sparse) return undefined;
+  if (dry) return "cpu reference";
+  const stacks = o.fuseGateUp ? [w.sparse.gateUp!, w.sparse.down] : [w.sparse.gate, w.sparse.up, w.sparse.down];
+  return [...new Set(stacks.map((st) => ssmmGroupedKernel(st, o.kernel ?? "auto")))].join("+");
+}
 const DECODER_VARIANTS: [string, MoeForwardOptions][] = [
-  ["samoyeds", { method: "samoyeds" }], ["samoyeds_gateup", { method: "samoyeds", fuseGateUp: true }], ["hf_loop", { method: "hfLoop" }], ["dense_grouped", { method: "denseGrouped" }], ["vnm_loop", { method: "vnmLoop" }],
+  ["samoyeds", { method: "samoyeds" }], ["samoyeds_gateup", { method: "samoyeds", fuseGateUp: true }],
+  ["samoyeds_mma_sp", { method: "samoyeds", kernel: "mma_sp" }],
+  ["hf_loop", { method: "hfLoop" }], ["dense_grouped", { method: "denseGrouped" }], ["vnm_loop", { method: "vnmLoop" }],
 ];
 function timeDecoder(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights>, nSeq: number, seqLen: number) {
   const T = nSeq * seqLen;
@@ -159,6 +181,7 @@ function timeDecoder(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights
     for (const [name, opts] of DECODER_VARIANTS) {
       const row: (typeof decoderRows)[number] = { model: m.name, n_seq: nSeq, seq_len: seqLen, variant: name };
       try {
+        row.kernel = kernelOf(w, opts);
         row.ms = timeGraph(() => decoderForward(aw, dws, w, mws, X, opts, counts));
       } catch (e) {
         row.error = errText(e);
@@ -297,8 +320,14 @@ const payload = {
     timing: `whole MoE layer captured in one CUDA graph, median of ${ITERS} replays after 3 warm-ups`,
     weights: "random (no downloads); Samoyeds 1:2 x 2:4, V=128 for the sparse experts; dense baselines: random dense bf16",
     dtype, accumulation: "f32", budget_bytes: budgetBytes,
+    // which grouped SSMM kernel each samoyeds variant asked for ("auto": wgmma.sp where it can run); the kernel that
+    // ran is in each layer / decoder row's `kernel`
+    ssmm_kernel_requested: Object.fromEntries([...variants(models.find((m) => m.shared) ?? models[0]), ...DECODER_VARIANTS.map(([n, o]) => [`decoder:${n}`, o] as const)]
+      .filter(([, o]) => o.method === "samoyeds").map(([n, o]) => [n, o.kernel ?? "auto"])),
+    wgmma_sp_available: dry ? "no (CPU dry run)" : (wgmmaBackendReason(cuda) ?? "yes"),
     notes: [
       "hf_loop and dense_*: per-expert counts are read on the host before capture (real HF code synchronizes each step).",
+      "samoyeds* and ablation_*: grouped SSMM kernel \"auto\" (wgmma.sp, sy_ssmm_wgmma_grouped, on an sm_90 GPU); *_mma_sp: the mma.sp kernel (sy_ssmm_grouped) forced. The wgmma.sp packed weights are random on their own (not a repacking of the mma.sp weights), so the two kernels are compared in time only here; their agreement is checked by the tests (tests/moe_wgmma.test.ts).",
       "ablation_W / _WI: the pre-L layout transposes are emulated with a transpose kernel moving the same bytes.",
       "vnm_loop: weight-only sparse baseline, V:2:8 mma.sp SpMM (75% sparse, random values, fixed valid metadata) per expert on gathered tokens, host-known counts. cuSPARSELt on gathered tokens: not measured here (per-expert plans depend on each expert's token count). ablation_W is weight-only sparsity with our grouped kernel on gathered tokens.",
       "decoder: RMSNorm (no scale) -> QKV GEMM -> causal GQA attention (cuBLAS strided-batched QK^T and PV + a softmax kernel, not fused; no RoPE) -> O GEMM -> residual -> RMSNorm -> MoE (method) -> residual; 4 sequences x 1024 tokens.",

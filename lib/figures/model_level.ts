@@ -3,7 +3,7 @@
 // with out-of-memory points, max-batch ratios), 17 (ablation +W, +WI, +WIL, +WILS). Each returns an SVG string
 // labelled with the device and "random weights"; `targets` gives the table of the issue's targets.
 
-export interface LayerRow { model: string; T: number; variant: string; ms?: number; error?: string; grouped_impl?: string }
+export interface LayerRow { model: string; T: number; variant: string; ms?: number; error?: string; grouped_impl?: string; kernel?: string }
 export interface MemoryRow { model: string; seq: number; kv_cache: boolean; method: string; predicted_max_batch: number; measured_max_batch: number | string; weight_bytes: number }
 export interface ThroughputRow { model: string; seq: number; batch: number; T: number; variant: string; ms?: number; tokens_per_s?: number; oom?: boolean }
 export interface ModelLevelJson {
@@ -72,10 +72,12 @@ export function barChart(title: string, groups: { model: string; values: (number
   return out.join("\n");
 }
 
-/** Figure 14: MoE-layer speedup over the HF loop at T tokens (with and, for models with shared experts, without them) */
+/** Figure 14: MoE-layer speedup over the HF loop at T tokens (with and, for models with shared experts, without them).
+ * samoyeds* run the grouped kernel "auto" (wgmma.sp on an sm_90 GPU); samoyeds_mma_sp forces the mma.sp kernel
+ * (n/a in data recorded before that variant existed). */
 export function figure14(j: ModelLevelJson, T = 4096): string {
-  const series = ["samoyeds", "samoyeds_gateup", "samoyeds_scatter_add", "dense_grouped", "dense_gemm_loop", "vnm_loop", "samoyeds_no_shared", "dense_grouped_no_shared"];
-  const withShared = 6;
+  const series = ["samoyeds", "samoyeds_gateup", "samoyeds_mma_sp", "samoyeds_scatter_add", "dense_grouped", "dense_gemm_loop", "vnm_loop", "samoyeds_no_shared", "dense_grouped_no_shared"];
+  const withShared = 7;
   const groups = speedups(j, T, series).map((g) => {
     // the no-shared variants compare against the HF loop without shared experts
     const base = ms(j, g.model, T, "hf_loop_no_shared");
@@ -96,7 +98,7 @@ export function figure17(j: ModelLevelJson, T = 4096): string {
 
 /** Figure 15: decoder-layer (attention + MoE) speedup over the layer with the HF loop */
 export function figure15(j: ModelLevelJson): string {
-  const series = ["samoyeds", "dense_grouped", "vnm_loop"];
+  const series = ["samoyeds", "samoyeds_mma_sp", "dense_grouped", "vnm_loop"];
   const rows = j.decoder ?? [];
   const groups = j.models.map((m) => {
     const t = (v: string) => rows.find((r) => r.model === m.name && r.variant === v)?.ms;

@@ -18,8 +18,9 @@ export function modelLevelFigures(opts: { dataDir?: string; outDir?: string } = 
     const r = saveFigure(svg, { name, title, source: file, device, notes: [...notes, ...extra], dir: opts.outDir });
     out.push(r.svg, r.png);
   };
-  save("model-level-fig14-moe-speedup", "MoE layer speedup over the Hugging Face per-expert loop (T = 4096)", figure14(j, 4096));
-  save("model-level-fig14-moe-speedup-T256", "MoE layer speedup over the Hugging Face per-expert loop (T = 256)", figure14(j, 256));
+  const kernels = ["samoyeds*: grouped SSMM kernel \"auto\" (wgmma.sp on an sm_90 GPU; each row's kernel is in the data), samoyeds_mma_sp: the mma.sp kernel forced"];
+  save("model-level-fig14-moe-speedup", "MoE layer speedup over the Hugging Face per-expert loop (T = 4096)", figure14(j, 4096), kernels);
+  save("model-level-fig14-moe-speedup-T256", "MoE layer speedup over the Hugging Face per-expert loop (T = 256)", figure14(j, 256), kernels);
   save("model-level-fig15-decoder", "Decoder layer (attention + MoE) speedup over Hugging Face", figure15(j), ["attention: cuBLAS strided-batched QK^T / PV + softmax kernel (not fused), no RoPE"]);
   save("model-level-fig16-throughput-batch", "MoE layer throughput vs batch, out-of-memory points", figure16(j, 1024));
   save("model-level-fig17-ablation", "Ablation: +W, +WI, +WIL, +WILS", figure17(j, 4096));
