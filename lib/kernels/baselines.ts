@@ -117,7 +117,19 @@ export function gatherRows(X: BackendTensor, idx: BackendTensor<"i32">, out?: Ba
   return Xg;
 }
 
-export interface SpltInfo { library: string; alg_id: number; workspace_bytes: number; compressed_bytes: number; m: number; k: number; n: number }
+/** library: the file loaded; version: cuSPARSELt major.minor.patch ("unknown" before 0.3); layout: how W, X, Y were
+ * described to the library (the first it accepted, see native/src/cuda/cusparselt.cu). */
+export interface SpltInfo {
+  library: string;
+  version: string;
+  layout: string;
+  alg_id: number;
+  workspace_bytes: number;
+  compressed_bytes: number;
+  m: number;
+  k: number;
+  n: number;
+}
 
 /** cuSPARSELt 2:4 plan for Y (n x m, dtype) = X (n x k) * W^T, built once (prune/compress/search), then `matmul`. */
 export class CusparseLtPlan {
@@ -127,7 +139,8 @@ export class CusparseLtPlan {
     this.#plan = plan;
     this.info = callJson(backend, "sy_splt_info", plan) as unknown as SpltInfo;
   }
-  /** W: m x k on the backend. prune: let cuSPARSELt prune it to 2:4 (else it must be 2:4). prunedOut receives the weight used. */
+  /** W: m x k on the backend (k % 4 == 0). prune: prune a copy to 2:4 along k, keeping the 2 largest |w| of each 4
+   * (else W must be 2:4 along k: SamoyedsError status 7). prunedOut receives the weight used. */
   static create(W: BackendTensor, n: number, opts: { prune?: boolean; prunedOut?: BackendTensor } = {}): CusparseLtPlan {
     if (W.dtype !== "f16" && W.dtype !== "bf16") throw new TypeError(`CusparseLtPlan: W must be f16 or bf16, got ${W.dtype}`);
     const [m, k] = W.shape;

@@ -167,12 +167,14 @@ SY_API sy_status sy_gather_rows(int32_t dtype, int32_t n, int32_t width, const v
                                 const int32_t* idx, void* Xg);
 /* cuSPARSELt 2:4 baseline, called directly (libcusparseLt.so.0 loaded at run time: $SAMOYEDS_CUSPARSELT (file or
  * folder), then the loader path, then typical folders incl. python site-packages nvidia/cusparselt/lib).
- * sy_splt_create builds the plan for Y (n x m token-major, dtype) = X (n x k) * W^T once: W (m x k on the backend,
- * dtype) is pruned to 2:4 along k by cuSPARSELt if prune = 1 (else it must already be 2:4: SY_ERR_PATTERN),
- * the pruned weight is copied to W_pruned_out (nullable, m x k), compressed, and the algorithm searched
- * (synchronizes). sy_splt_matmul enqueues one product on the library stream (capturable; no sync).
- * No library: SY_ERR_LIBRARY; CPU backend: SY_ERR_UNSUPPORTED. sy_splt_info: JSON {"library","alg_id",
- * "workspace_bytes","compressed_bytes","m","k","n"}. */
+ * sy_splt_create builds the plan for Y (n x m token-major, dtype) = X (n x k) * W^T once: a copy of W (m x k on the
+ * backend, dtype; k a multiple of 4) is pruned to 2:4 along k if prune = 1 (magnitude: the 2 largest |w| of each 4
+ * consecutive k of a row are kept), else it must already be 2:4 along k (SY_ERR_PATTERN, with the count of bad
+ * groups); the pruned weight is copied to W_pruned_out (nullable, m x k), checked by cuSPARSELt's prune check
+ * (a layout the library refuses: SY_ERR_LIBRARY naming each layout tried and the library's answer), compressed,
+ * and the algorithm searched (synchronizes). sy_splt_matmul enqueues one product on the library stream
+ * (capturable; no sync). No library: SY_ERR_LIBRARY; CPU backend: SY_ERR_UNSUPPORTED. sy_splt_info: JSON
+ * {"library","version","layout","alg_id","workspace_bytes","compressed_bytes","m","k","n"}. */
 typedef struct sy_splt sy_splt;
 SY_API sy_status sy_splt_create(int32_t dtype, int32_t m, int32_t k, int32_t n, const void* W, int32_t prune,
                                 void* W_pruned_out, sy_splt** plan_out);
