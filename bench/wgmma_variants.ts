@@ -48,6 +48,7 @@ if (oneAt >= 0) {
     ["cluster pair sharing the token tile (default)", {}],
     ["single CTA, token-raster", { SAMOYEDS_WGMMA_VARIANT: "single" }],
     ["single CTA, row-raster", { SAMOYEDS_WGMMA_VARIANT: "single", SAMOYEDS_WGMMA_RASTER: "r" }],
+    ["single CTA, launched as (1,1,1) clusters", { SAMOYEDS_WGMMA_VARIANT: "single-ex" }],
   ];
   const rows: unknown[] = [];
   for (const [i, [m, k]] of shapes.entries()) {

@@ -479,13 +479,18 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   // measured 10-15% faster on the H100).
   const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
   const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
-  const int cluster = variant && !strcmp(variant, "single") ? 1 : 2;
+  const bool single_ex = variant && !strcmp(variant, "single-ex");  // diagnosis: single CTA through a (1,1,1) cluster launch
+  const int cluster = variant && (!strcmp(variant, "single") || single_ex) ? 1 : 2;
   p.row_tile_fastest = cluster == 1 && raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
   const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster pairs row tiles: pad to even
   const dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
   if (row_grid > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
   auto launch = [&](auto kernel, int smem) -> sy_status {
     SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    if (cluster == 1 && !single_ex) {
+      kernel<<<grid, kThreads, smem, stream()>>>(p);
+      return SY_OK;
+    }
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = grid;
     cfg.blockDim = dim3(kThreads);
