@@ -131,6 +131,15 @@ __device__ __forceinline__ void cluster_sync() {
 __device__ __forceinline__ void mbar_arrive_cluster(uint32_t cluster_bar) {
   asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(cluster_bar) : "memory");
 }
+// Arrivals by one lane without a branch (the predicate lives inside the asm).
+__device__ __forceinline__ void mbar_arrive_if(uint32_t bar, uint32_t pred) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\n@p mbarrier.arrive.shared::cta.b64 _, [%0];\n}\n" ::"r"(bar), "r"(pred) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_cluster_if(uint32_t cluster_bar, uint32_t pred) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\n@p mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n}\n" ::"r"(cluster_bar),
+               "r"(pred)
+               : "memory");
+}
 __device__ __forceinline__ void mbar_wait_cluster(uint32_t bar, uint32_t parity) {
   uint32_t done;
   do {
@@ -282,6 +291,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
     // ---------------- consumer warpgroups ----------------
     asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
     const int cw = wg - 1;
+    const uint32_t lane0 = (t & 31) == 0;
     constexpr int R = kBN / 2;
     float T[R], acc0[R], acc1[R];
 #pragma unroll
@@ -349,12 +359,13 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
           wgmma_commit();
           wgmma_wait<0>();
           fence_regs(T);
-          if (st == kSpi * kKSteps - 1 && (t & 31) == 0) {  // this warp's wgmmas reading the stages are complete
+          if (st == kSpi * kKSteps - 1) {  // this warp's wgmmas reading the stages are complete: lane 0 releases
+            // them (predicated, not a branch: divergent code between the wgmmas made the kernel 2x slower)
 #pragma unroll
             for (int j = 0; j < kSpi; j++) {
               const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
-              mbar_arrive(bar);
-              if constexpr (kCluster == 2) mbar_arrive_cluster(peer_addr(bar, peer));
+              mbar_arrive_if(bar, lane0);
+              if constexpr (kCluster == 2) mbar_arrive_cluster_if(peer_addr(bar, peer), lane0);
             }
           }
           const int vj = st / kStepsPerVec;
