@@ -45,10 +45,9 @@ if (oneAt >= 0) {
 } else {
   const shapes: [number, number][] = [[1408, 2048], [5760, 2304], [12288, 3072], [14336, 4096], [16384, 6144]];
   const variants: [string, Record<string, string>][] = [
-    ["cluster pair sharing the token tile (default)", {}],
-    ["single CTA, token-raster", { SAMOYEDS_WGMMA_VARIANT: "single" }],
-    ["single CTA, row-raster", { SAMOYEDS_WGMMA_VARIANT: "single", SAMOYEDS_WGMMA_RASTER: "r" }],
-    ["single CTA, launched as (1,1,1) clusters", { SAMOYEDS_WGMMA_VARIANT: "single-ex" }],
+    ["single CTA, token-raster (default)", {}],
+    ["single CTA, row-raster", { SAMOYEDS_WGMMA_RASTER: "r" }],
+    ["cluster pair sharing the token tile", { SAMOYEDS_WGMMA_VARIANT: "cluster" }],
   ];
   const rows: unknown[] = [];
   for (const [i, [m, k]] of shapes.entries()) {

@@ -205,17 +205,17 @@ for (const [ci, c] of cases.entries()) {
   });
 }
 
-// The default launch pairs CTAs of adjacent row tiles in a cluster that share the gathered token tile (an odd row-tile
-// count gets a padding CTA); the single-CTA variant does the same arithmetic in the same order: results are identical.
+// The "cluster" variant pairs CTAs of adjacent row tiles that share the gathered token tile (an odd row-tile count
+// gets a padding CTA); it does the same arithmetic in the same order as the default single-CTA launch: identical.
 gpuTest("sy_ssmm_wgmma (CUDA): cluster-pair and single-CTA launches give identical results", () => {
   if (!isSm90()) return;
   for (const [ci, c] of cases.entries()) {
     const { W, indices, X, tok, rowScale } = makeInputs(c, 300 + ci);
     const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
-    const pair = runPacked("cuda", c, packed, X, tok, rowScale);
-    Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "single");
+    const single = runPacked("cuda", c, packed, X, tok, rowScale);
+    Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "cluster");
     try {
-      const single = runPacked("cuda", c, packed, X, tok, rowScale);
+      const pair = runPacked("cuda", c, packed, X, tok, rowScale);
       assert.deepEqual(pair, single, `case ${c.name}`);
     } finally {
       Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");

@@ -183,7 +183,10 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 // is 2/3 of the bytes per stage: each CTA gathers one half and pushes it into the peer by a shared-to-shared bulk
 // copy (DSMEM), so each SM reads 17 instead of 25 KB per stage from L2 (the kernel is L2->SM bound; see the note).
 // A stage is then released to the producers only when the consumers of both CTAs are done with it.
-template <bool kBf16, int kStages, int kCluster, int kV>
+// kGrouped: the launch covers several experts (p.offsets); the CTA's expert and selection range are resolved once
+// and kept in shared memory, read where needed: holding them (and per-expert pointers) in registers through the main
+// loop made the single-expert kernel 2x slower on the H100, so the single launch keeps its compile-time constants.
+template <bool kBf16, int kStages, int kCluster, int kV, bool kGrouped>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p) {
 #ifdef SY_HAS_WGMMA
   using Map = SmemMap<kStages>;
@@ -196,6 +199,24 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
   const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8, gathered_bar = empty_bar + kStages * 8;
   const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
   const uint32_t rank = kCluster == 2 ? cluster_rank() : 0, peer = rank ^ 1;
+  const int ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
+  __shared__ int s_group[3];  // grouped: expert (-1: nothing to do), first selection, end of the selection range
+  if constexpr (kGrouped) {
+    if (threadIdx.x < 32) {
+      const GroupTile f = find_group_tile(p.offsets, p.n_experts, kBN, ntile);
+      if (threadIdx.x == 0) {
+        int e = f.expert, jb = 0, se = 0;
+        if (e >= 0) {
+          jb = p.offsets[e] + f.tile * kBN;
+          se = min(p.offsets[e + 1], p.n_sel);
+          if (jb >= se) e = -1;
+        }
+        s_group[0] = e, s_group[1] = jb, s_group[2] = se;
+        if (blockIdx.x == 0 && blockIdx.y == 0 && p.offsets[p.n_experts] > p.n_sel)
+          atomicAdd(&g_bad_tokens, 1);  // selections beyond max_selections are not computed
+      }
+    }
+  }
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; s++) {
       mbar_init(full_bar + 8 * s, kGatherThreads + 1);            // every gatherer's copies + the weight copier
@@ -209,21 +230,10 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
   const int tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
   // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
   const int a_tile = min(tile, ceil_div(p.m / 2, kRowsPerCta) - 1);
-  // which group (expert) and token tile: every warp resolves it itself (same inputs, same answer: uniform exits)
-  int ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x, sel_begin = 0, sel_end = p.n_sel;
-  const uint8_t *wvalues = p.wvalues, *wmeta = p.wmeta, *indices = p.indices;
-  if (p.offsets) {
-    const GroupTile f = find_group_tile(p.offsets, p.n_experts, kBN, ntile);
-    if (f.expert < 0) return;  // past the last tile of the last expert (uniform over a cluster: same token tile)
-    if (threadIdx.x == 0 && blockIdx.x == 0 && blockIdx.y == 0 && p.offsets[p.n_experts] > p.n_sel)
-      atomicAdd(&g_bad_tokens, 1);  // selections beyond max_selections are not computed
-    ntile = f.tile;
-    sel_begin = p.offsets[f.expert];
-    sel_end = min(p.offsets[f.expert + 1], p.n_sel);
-    if (sel_begin + ntile * kBN >= sel_end) return;
-    wvalues += f.expert * p.wvalue_stride, wmeta += f.expert * p.wmeta_stride, indices += f.expert * p.index_stride;
-  }
-  const int j_base = sel_begin + ntile * kBN;  // first selection of this CTA's token tile
+  auto group_expert = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[0])) : 0; };
+  auto group_j_base = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[1])) : ntile * kBN; };
+  auto group_sel_end = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[2])) : p.n_sel; };
+  if (kGrouped && group_expert() < 0) return;  // uniform over the CTA (and a cluster: same token tile)
   const int k = p.k, mc = p.m / 2, nk = ceil_div(k, kBK);
 
   if (wg == 0) {
@@ -237,6 +247,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
     auto token_of = [&](int i) { return (int)rank * kTokensPart + (t & 7) + 8 * ((t >> 6) + (kGatherThreads / 64) * i); };
     const bool gatherer = t < kGatherThreads, weight_copier = t == (kCluster == 2 ? 64 : 0), pusher = kCluster == 2 && t == 96;
     int rows[kGather];
+    const int j_base = group_j_base(), sel_end = group_sel_end();
 #pragma unroll
     for (int i = 0; i < kGather; i++) {
       const int j = j_base + token_of(i);
@@ -260,6 +271,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
         // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes (plus
         // the peer's part of the token tile)
         if (weight_copier) {
+          const uint64_t e = (uint64_t)group_expert();
+          const uint8_t *wvalues = p.wvalues + e * p.wvalue_stride, *wmeta = p.wmeta + e * p.wmeta_stride;
           mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes + (kCluster == 2 ? kBPart : 0));
           bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(a_tile, kt, k), kAStageBytes, full_bar + 8 * s);
           bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(a_tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
@@ -315,7 +328,10 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
         else acc0[i] += T[i];
       }
     };
-    auto sel_of = [&](int c, int v) -> int { return c < mc ? indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0; };
+    auto sel_of = [&](int c, int v) -> int {
+      const uint8_t* indices = p.indices + (uint64_t)group_expert() * p.index_stride;
+      return c < mc ? indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0;
+    };
     auto wait_full = [&](int kt) {
       mbar_wait(full_bar + 8 * (kt % kStages), (kt / kStages) & 1);
       // cp.async writes are generic-proxy writes; wgmma reads through the async proxy
@@ -390,7 +406,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
       route(s0, s1);
     }
     // ---------------- epilogue ----------------
-    const int n_sel = p.n_sel, m = p.m;
+    const int n_sel = p.n_sel, m = p.m, j_base = group_j_base(), sel_end = group_sel_end();
 #pragma unroll
     for (int i = 0; i < R; i++) {
       const int c = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, i), j = j_base + d_col(t, i);
@@ -485,20 +501,19 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
   if (token_tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %d token tiles, more than the grid allows (65535)", fn, token_tiles);
   const int row_tiles = ceil_div(p.m / 2, kRowsPerCta);
-  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): "single" = one CTA per tile, "cluster" = CTA pairs sharing the token
-  // tile (default); SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single only; default: token tiles fastest,
+  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): "single" = one CTA per tile (default), "cluster" = CTA pairs sharing
+  // the token tile (measured slower on the H100: data/wgmma-perf/); SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single only; default: token tiles fastest,
   // measured 10-15% faster on the H100).
   const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
   const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
-  const bool single_ex = variant && !strcmp(variant, "single-ex");  // diagnosis: single CTA through a (1,1,1) cluster launch
-  const int cluster = variant && (!strcmp(variant, "single") || single_ex) ? 1 : 2;
+  const int cluster = variant && !strcmp(variant, "cluster") ? 2 : 1;
   p.row_tile_fastest = cluster == 1 && raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
   const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster pairs row tiles: pad to even
   const dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
   if (row_grid > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
   auto launch = [&](auto kernel, int smem) -> sy_status {
     SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    if (cluster == 1 && !single_ex) {
+    if (cluster == 1) {
       kernel<<<grid, kThreads, smem, stream()>>>(p);
       return SY_OK;
     }
@@ -518,15 +533,16 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     return SY_OK;
   };
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
-  auto pick = [&](auto bf16, auto pair) -> sy_status {
-    constexpr bool B = decltype(bf16)::value;
+  auto pick_v = [&](auto bf16, auto pair, auto grouped) -> sy_status {
+    constexpr bool B = decltype(bf16)::value, G = decltype(grouped)::value;
     constexpr int C = decltype(pair)::value ? 2 : 1;
-    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, C, 32>, kSmem);
-    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, C, 64>, kSmem);
-    return launch(ssmm_wgmma_kernel<B, kS, C, 128>, kSmem);
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, C, 32, G>, kSmem);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, C, 64, G>, kSmem);
+    return launch(ssmm_wgmma_kernel<B, kS, C, 128, G>, kSmem);
   };
   using Yes = std::true_type;
   using No = std::false_type;
+  auto pick = [&](auto bf16, auto pair) { return p.offsets ? pick_v(bf16, pair, Yes{}) : pick_v(bf16, pair, No{}); };
   sy_status st;
   if (dtype == SY_BF16) st = cluster == 2 ? pick(Yes{}, Yes{}) : pick(Yes{}, No{});
   else st = cluster == 2 ? pick(No{}, Yes{}) : pick(No{}, No{});
