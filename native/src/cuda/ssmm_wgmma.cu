@@ -186,9 +186,11 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 // kGrouped: the launch covers several experts (p.offsets); the CTA's expert and selection range are resolved once
 // and kept in shared memory, read where needed: holding them (and per-expert pointers) in registers through the main
 // loop made the single-expert kernel 2x slower on the H100, so the single launch keeps its compile-time constants.
-template <bool kBf16, int kStages, int kCluster, int kV, bool kGrouped>
+// kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
+template <bool kBf16, int kStages, int kCluster, int kV, int kLaunch>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p) {
 #ifdef SY_HAS_WGMMA
+  constexpr bool kGrouped = kLaunch != 0;
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
   constexpr int kBPart = kBStageBytes / kCluster, kTokensPart = kBN / kCluster;  // this CTA's share of the B tile
@@ -413,7 +415,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
       if (c >= mc || j >= sel_end) continue;
       const float v0 = apply_epilogue(acc0[i], p.epilogue, p.row_scale, j);
       const float v1 = apply_epilogue(acc1[i], p.epilogue, p.row_scale, j);
-      if (p.y_mode == 1) {  // grouped scatter-add (f32) into the token's row
+      if constexpr (kLaunch == 2) {  // grouped scatter-add (f32) into the token's row
         const int r = p.store_idx[j];
         if (r < 0 || r >= p.y_rows) {
           if (tile == 0 && cw == 0 && d_row(t, i) == 0) atomicAdd(&g_bad_tokens, 1);  // once per selection
@@ -422,7 +424,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
         float* y = (float*)p.Y + (size_t)r * m + 2 * c;
         atomicAdd(y, v0);
         atomicAdd(y + 1, v1);
-      } else if (p.y_layout == 0) {  // token-major: output rows 2c, 2c+1 are adjacent
+      } else if (kLaunch == 1 || p.y_layout == 0) {  // token-major: output rows 2c, 2c+1 are adjacent
         const size_t at = (size_t)j * m + 2 * c;
         if (p.y_f32) *reinterpret_cast<float2*>((float*)p.Y + at) = make_float2(v0, v1);
         else *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + at) = (uint32_t)to_half_bits<kBf16>(v0) | ((uint32_t)to_half_bits<kBf16>(v1) << 16);
@@ -506,7 +508,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   // measured 10-15% faster on the H100).
   const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
   const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
-  const int cluster = variant && !strcmp(variant, "cluster") ? 2 : 1;
+  const int cluster = variant && !strcmp(variant, "cluster") && !p.offsets ? 2 : 1;
   p.row_tile_fastest = cluster == 1 && raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
   const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster pairs row tiles: pad to even
   const dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
@@ -533,19 +535,24 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     return SY_OK;
   };
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
-  auto pick_v = [&](auto bf16, auto pair, auto grouped) -> sy_status {
-    constexpr bool B = decltype(bf16)::value, G = decltype(grouped)::value;
-    constexpr int C = decltype(pair)::value ? 2 : 1;
-    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, C, 32, G>, kSmem);
-    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, C, 64, G>, kSmem);
-    return launch(ssmm_wgmma_kernel<B, kS, C, 128, G>, kSmem);
+  auto pick_v = [&](auto bf16, auto pair, auto mode) -> sy_status {
+    constexpr bool B = decltype(bf16)::value;
+    constexpr int C = decltype(pair)::value ? 2 : 1, L = decltype(mode)::value;
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, C, 32, L>, kSmem);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, C, 64, L>, kSmem);
+    return launch(ssmm_wgmma_kernel<B, kS, C, 128, L>, kSmem);
   };
   using Yes = std::true_type;
   using No = std::false_type;
-  auto pick = [&](auto bf16, auto pair) { return p.offsets ? pick_v(bf16, pair, Yes{}) : pick_v(bf16, pair, No{}); };
-  sy_status st;
-  if (dtype == SY_BF16) st = cluster == 2 ? pick(Yes{}, Yes{}) : pick(Yes{}, No{});
-  else st = cluster == 2 ? pick(No{}, Yes{}) : pick(No{}, No{});
+  using Single = std::integral_constant<int, 0>;
+  using Compact = std::integral_constant<int, 1>;
+  using Scatter = std::integral_constant<int, 2>;
+  // the cluster pair is instantiated for single launches only (a benchmarking variant)
+  auto pick = [&](auto bf16) -> sy_status {
+    if (!p.offsets) return cluster == 2 ? pick_v(bf16, Yes{}, Single{}) : pick_v(bf16, No{}, Single{});
+    return p.y_mode == 1 ? pick_v(bf16, No{}, Scatter{}) : pick_v(bf16, No{}, Compact{});
+  };
+  const sy_status st = dtype == SY_BF16 ? pick(Yes{}) : pick(No{});
   if (st) return st;
   return check_launch(fn);
 }
