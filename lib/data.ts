@@ -3,7 +3,7 @@
 // concept; no npm imports here, so GPU benchmark stages run without any package cache (tables: lib/tables.ts).
 import { basename, join } from "node:path";
 import { Backend, BackendName, callJson, cudaDeviceCount, openBackend } from "./native/library.ts";
-import { repoRoot } from "./native/build.ts";
+import { repoRoot, sourceCommit } from "./native/build.ts";
 
 export const dataDir = join(repoRoot, "data");
 
@@ -81,27 +81,6 @@ export function preferredBackend(): BackendName {
   return cudaDeviceCount() > 0 ? "cuda" : "cpu";
 }
 
-function git(args: string[]): string | undefined {
-  try {
-    const r = new Deno.Command("git", { args, cwd: repoRoot, stdout: "piped", stderr: "null" }).outputSync();
-    return r.success ? new TextDecoder().decode(r.stdout).trim() : undefined;
-  } catch {
-    return undefined; // no git binary
-  }
-}
-
-let commitCache: string | undefined;
-/** Commit of the checkout; on the GPU machine (a copy without .git) scripts/pack-gpu.sh records it in $SAMOYEDS_COMMIT. */
-export function gitCommit(): string {
-  if (commitCache) return commitCache;
-  const env = Deno.env.get("SAMOYEDS_COMMIT");
-  const head = git(["rev-parse", "HEAD"]);
-  if (head) {
-    const dirty = git(["status", "--porcelain", "--untracked-files=no"]);
-    commitCache = head + (dirty ? "-dirty" : "");
-  } else commitCache = env ?? "unknown (no git checkout, SAMOYEDS_COMMIT unset)";
-  return commitCache;
-}
 
 /** Provenance of results produced now on backend `b` (device 0). */
 export function provenance(b: Backend | BackendName, extra: Partial<Provenance> = {}): Provenance {
@@ -110,7 +89,7 @@ export function provenance(b: Backend | BackendName, extra: Partial<Provenance> 
     backend: backend.name,
     device: describeDevice(backend),
     build: callJson(backend, "sy_build_info"),
-    commit: gitCommit(),
+    commit: sourceCommit(),
     date: new Date().toISOString(),
     host: Deno.hostname(),
     os: `${Deno.build.os} ${Deno.build.arch}`,

@@ -82,7 +82,7 @@ for st in "${STAGES[@]}"; do
     run_stage tests deno test --allow-all --junit-path="$OUT/results/tests-junit.xml" tests/
   elif [[ "$st" == tests:* ]]; then  # tests:wgmma,moe runs tests/wgmma.test.ts and tests/moe.test.ts only
     IFS=, read -ra picked <<< "${st#tests:}"
-    run_stage "$st" deno test --allow-all --junit-path="$OUT/results/tests-${st#tests:}-junit.xml" "${picked[@]/#/tests/}"
+    run_stage "$st" deno test --allow-all --junit-path="$OUT/results/tests-$(echo "${st#tests:}" | tr , +)-junit.xml" "${picked[@]/#/tests/}"
   elif [ -f "scripts/gpu-stages/$st.sh" ]; then
     run_stage "$st" bash "scripts/gpu-stages/$st.sh"
   elif [ -f "bench/$st.ts" ]; then

@@ -61,13 +61,27 @@ async function run(cmd: string[], log: (l: string) => void): Promise<void> {
   if (text.trim()) log(text.trim());
 }
 
-async function gitCommit(): Promise<string> {
+function git(args: string[]): string | undefined {
   try {
-    const r = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"], cwd: repoRoot, stdout: "piped", stderr: "null" }).output();
-    return r.success ? new TextDecoder().decode(r.stdout).trim() : "unknown";
+    const r = new Deno.Command("git", { args, cwd: repoRoot, stdout: "piped", stderr: "null" }).outputSync();
+    return r.success ? new TextDecoder().decode(r.stdout).trim() : undefined;
   } catch {
-    return "unknown";
+    return undefined; // no git binary
   }
+}
+
+let commitCache: string | undefined;
+/**
+ * Commit of the source tree (with "-dirty" when tracked files differ). $SAMOYEDS_COMMIT wins when set: on the GPU
+ * machine the tree is a copy whose .git (if any) is stale, and scripts/pack-gpu.sh records the real commit there.
+ */
+export function sourceCommit(): string {
+  if (commitCache) return commitCache;
+  const env = Deno.env.get("SAMOYEDS_COMMIT");
+  if (env) return (commitCache = env);
+  const head = git(["rev-parse", "HEAD"]);
+  if (!head) return (commitCache = "unknown (no git checkout, SAMOYEDS_COMMIT unset)");
+  return (commitCache = head + (git(["status", "--porcelain", "--untracked-files=no"]) ? "-dirty" : ""));
 }
 
 /** Runs tasks with at most `jobs` in flight. */
@@ -91,7 +105,7 @@ export async function buildNative(opts: BuildOptions = {}): Promise<BuildResult>
   ];
   let newestHeader = 0;
   for (const h of headers) newestHeader = Math.max(newestHeader, await mtime(h));
-  const version = `0.1.0+${await gitCommit()}`;
+  const version = `0.1.0+${sourceCommit().slice(0, 7)}`;
   const includes = ["-I", join(native, "include"), "-I", join(native, "src", "common")];
   const result: BuildResult = {};
   await Deno.mkdir(libDir, { recursive: true });
