@@ -32,7 +32,9 @@
 // the async proxy after the full-barrier wait and release stages ("empty") once the wgmmas reading them completed.
 // The consumer k loop runs over whole k-vectors (V is a template parameter, body unrolled) so that no wgmma is in
 // flight at the loop's back edge (a run-time "vector ends here" branch made ptxas inject a wait every stage).
-// Grid: token tiles fastest. Measured numbers and the limiter (L2->SM traffic): docs/notes/wgmma-perf.md.
+// Grid: token tiles fastest. Grouped launches (MoE, sy_ssmm_wgmma_grouped) walk a flat list of every expert's token
+// tiles (group_tiles.cuh). Measured numbers, the limiter (L2->SM traffic) and the cluster-pair variant:
+// docs/notes/wgmma-perf.md.
 // Shared memory uses the no-swizzle K-major core-matrix layout (conflict-free 128-byte core matrices).
 // Epilogue straight from registers: rows 2c and 2c+1 are adjacent in token-major Y, so each thread writes pairs.
 #include <cuda_bf16.h>
