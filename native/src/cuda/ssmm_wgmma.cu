@@ -83,18 +83,24 @@ __device__ __forceinline__ uint32_t smem_u32(const void* p) { return (uint32_t)_
 __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
 }
-__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
-}
-// Waits until the phase with the given parity has completed.
+// Waits until the phase with the given parity has completed. kCluster: acquire at cluster scope (the barrier also
+// receives arrivals from the peer CTA of a cluster).
+template <bool kCluster = false>
 __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
   uint32_t done;
   do {
-    asm volatile(
-        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-        : "=r"(done)
-        : "r"(bar), "r"(parity)
-        : "memory");
+    if constexpr (kCluster)
+      asm volatile(
+          "{\n.reg .pred p;\nmbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+          : "=r"(done)
+          : "r"(bar), "r"(parity)
+          : "memory");
+    else
+      asm volatile(
+          "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+          : "=r"(done)
+          : "r"(bar), "r"(parity)
+          : "memory");
   } while (!done);
 }
 // 16-byte global->shared copy; src_bytes = 0 writes zeros (padding tokens / k tail).
@@ -130,9 +136,6 @@ __device__ __forceinline__ uint32_t peer_addr(uint32_t addr, uint32_t rank) {
 __device__ __forceinline__ void cluster_sync() {
   asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
 }
-__device__ __forceinline__ void mbar_arrive_cluster(uint32_t cluster_bar) {
-  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(cluster_bar) : "memory");
-}
 // Arrivals by one lane without a branch (the predicate lives inside the asm).
 __device__ __forceinline__ void mbar_arrive_if(uint32_t bar, uint32_t pred) {
   asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\n@p mbarrier.arrive.shared::cta.b64 _, [%0];\n}\n" ::"r"(bar), "r"(pred) : "memory");
@@ -141,24 +144,6 @@ __device__ __forceinline__ void mbar_arrive_cluster_if(uint32_t cluster_bar, uin
   asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\n@p mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n}\n" ::"r"(cluster_bar),
                "r"(pred)
                : "memory");
-}
-__device__ __forceinline__ void mbar_wait_cluster(uint32_t bar, uint32_t parity) {
-  uint32_t done;
-  do {
-    asm volatile(
-        "{\n.reg .pred p;\nmbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-        : "=r"(done)
-        : "r"(bar), "r"(parity)
-        : "memory");
-  } while (!done);
-}
-__device__ __forceinline__ bool mbar_test(uint32_t bar, uint32_t parity) {
-  uint32_t done;
-  asm volatile("{\n.reg .pred p;\nmbarrier.test_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-               : "=r"(done)
-               : "r"(bar), "r"(parity)
-               : "memory");
-  return done != 0;
 }
 // Bulk copy from this CTA's shared memory into a peer CTA's (DSMEM), completing `bytes` on the peer's mbarrier.
 __device__ __forceinline__ void bulk_copy_to_peer(uint32_t peer_dst, uint32_t src, uint32_t bytes, uint32_t peer_bar) {
@@ -184,10 +169,12 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 // kCluster = 2: a cluster of two CTAs on adjacent row tiles (same token tile) shares the gathered token tile, which
 // is 2/3 of the bytes per stage: each CTA gathers one half and pushes it into the peer by a shared-to-shared bulk
 // copy (DSMEM), so each SM reads 17 instead of 25 KB per stage from L2 (the kernel is L2->SM bound; see the note).
-// A stage is then released to the producers only when the consumers of both CTAs are done with it.
-// kGrouped: the launch covers several experts (p.offsets); the CTA's expert and selection range are resolved once
-// and kept in shared memory, read where needed: holding them (and per-expert pointers) in registers through the main
-// loop made the single-expert kernel 2x slower on the H100, so the single launch keeps its compile-time constants.
+// A stage is then released to the producers only when the consumers of both CTAs are done with it. Measured slower
+// than the single CTA on the H100 (docs/notes/wgmma-perf.md): a benchmarking variant.
+// Grouped launches (kLaunch 1, 2) cover several experts (p.offsets); the CTA's expert and selection range are
+// resolved once and kept in shared memory, read where needed. Resolving them at run time in every launch made the
+// single-expert kernel ~2x slower on the H100 (docs/notes/wgmma-perf.md); the single launch keeps compile-time
+// constants instead.
 // kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
 template <bool kBf16, int kStages, int kCluster, int kV, int kLaunch>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p) {
@@ -269,8 +256,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
       for (int kt = 0; kt < nk; kt++) {
         const int s = kt % kStages;
         if (kt >= kStages) {
-          if constexpr (kCluster == 2) mbar_wait_cluster(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-          else mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+          mbar_wait<kCluster == 2>(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
         }
         // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes (plus
         // the peer's part of the token tile)
@@ -380,7 +366,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p)
           wgmma_wait<0>();
           fence_regs(T);
           if (st == kSpi * kKSteps - 1) {  // this warp's wgmmas reading the stages are complete: lane 0 releases
-            // them (predicated, not a branch: divergent code between the wgmmas made the kernel 2x slower)
+            // them (predicated inside the asm: no branch between the wgmmas)
 #pragma unroll
             for (int j = 0; j < kSpi; j++) {
               const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
