@@ -8,7 +8,7 @@ import { callJson, openBackend } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { decodeSamoyeds, toSamoyeds } from "../lib/formats/samoyeds.ts";
 import { ssmm } from "../lib/kernels/ssmm.ts";
-import { repoRoot } from "../lib/native/build.ts";
+import { repoRoot, sourceCommit } from "../lib/native/build.ts";
 import { timeGraph as timeCapturedGraph } from "../lib/timing.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -73,11 +73,7 @@ for (const dtype of ["f16", "bf16"] as HalfDType[]) {
     console.log(JSON.stringify(row));
   }
 }
-let commit = "unknown";
-try {
-  const r = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: repoRoot, stdout: "piped" }).output();
-  commit = new TextDecoder().decode(r.stdout).trim();
-} catch { /* not a git checkout */ }
+const commit = sourceCommit();
 const result = {
   provenance: { stage: "ssmm", command: "deno run --allow-all bench/ssmm.ts" + (quick ? " --quick" : ""), device, build, commit, started, finished: new Date().toISOString(), timing: "CUDA graph replay, median after 3 warm-up replays" },
   protocols: { equal_work: "cuBLAS gets the same n_sel tokens pre-gathered (gather excluded)", paper: "cuBLAS multiplies all 16384 tokens, SSMM selects 4096" },

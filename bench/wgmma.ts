@@ -14,7 +14,7 @@ import { callJson, openBackend } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { packWgmma, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
-import { repoRoot } from "../lib/native/build.ts";
+import { repoRoot, sourceCommit } from "../lib/native/build.ts";
 import { timeGraph as timeCapturedGraph } from "../lib/timing.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -176,11 +176,7 @@ for (const v of sweepValues) {
   sweeps.n.push(...measureShape(4096, 4096, v, 300 + v, false));
   console.log("sweep point", v, "done");
 }
-let commit = "unknown";
-try {
-  const r = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: repoRoot, stdout: "piped" }).output();
-  commit = new TextDecoder().decode(r.stdout).trim();
-} catch { /* not a git checkout */ }
+const commit = sourceCommit();
 const result = {
   provenance: { stage: "wgmma", command: "deno run --allow-all bench/wgmma.ts" + (quick ? " --quick" : ""), device, build, commit, started, finished: new Date().toISOString(), timing: "CUDA graph replay, median of iterations after 3 warm-up replays" },
   protocols: {

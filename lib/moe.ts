@@ -135,33 +135,14 @@ export function makeHostWeights(config: MoeModelConfig, dtype: HalfDType, seed =
   };
 }
 
-function catHost(parts: HostTensor[], dtype: HalfDType): HostTensor {
-  const n = parts.reduce((a, p) => a + p.numel, 0);
-  const out = new HostTensor(dtype, [n]);
-  let at = 0;
-  for (const p of parts) {
-    (out.data as Uint16Array).set(p.data as Uint16Array, at);
-    at += p.numel;
-  }
-  return out;
-}
-
 /** rows of a on top of rows of b (same width) */
 function catRows(a: HostTensor, b: HostTensor): HostTensor {
-  const out = new HostTensor(a.dtype, [a.shape[0] + b.shape[0], a.shape[1]]);
-  (out.data as Uint16Array).set(a.data as Uint16Array, 0);
-  (out.data as Uint16Array).set(b.data as Uint16Array, a.numel);
-  return out;
+  return new HostTensor(a.dtype, [a.shape[0] + b.shape[0], a.shape[1]], HostTensor.concat([a, b], a.dtype).data);
 }
 
 function stackVnm(b: Backend, list: VnmWeight[]): VnmStack & { free(): void } {
   const w0 = list[0];
-  const cat = (parts: HostTensor[]) => {
-    const out = new HostTensor("u8", [parts.reduce((a, p) => a + p.numel, 0)]);
-    let at = 0;
-    for (const p of parts) (out.data as Uint8Array).set(p.data as Uint8Array, at), at += p.numel;
-    return BackendTensor.from(b, out);
-  };
+  const cat = (parts: HostTensor<"u8">[]) => BackendTensor.from(b, HostTensor.concat(parts, "u8"));
   const values = cat(list.map((w) => w.values)), meta = cat(list.map((w) => w.meta)), colmask = cat(list.map((w) => w.colmask));
   return { m: w0.m, k: w0.k, V: w0.V, bytes: vnmSizes(w0.m, w0.k, w0.V), values, meta, colmask,
     free: () => (values.free(), meta.free(), colmask.free()) };
@@ -177,9 +158,9 @@ export function uploadWeights(b: Backend, w: MoeHostWeights, opts: { wgmma?: boo
     config: w.config, dtype: w.dtype, backend: b,
     router: up(BackendTensor.from(b, w.router)),
     dense: {
-      gate: up(BackendTensor.from(b, catHost(w.gate, w.dtype))),
-      up: up(BackendTensor.from(b, catHost(w.up, w.dtype))),
-      down: up(BackendTensor.from(b, catHost(w.down, w.dtype))),
+      gate: up(BackendTensor.from(b, HostTensor.concat(w.gate, w.dtype))),
+      up: up(BackendTensor.from(b, HostTensor.concat(w.up, w.dtype))),
+      down: up(BackendTensor.from(b, HostTensor.concat(w.down, w.dtype))),
     },
     sparse: w.gateEnc.length
       ? {

@@ -60,6 +60,17 @@ export class HostTensor<D extends DType = DType> {
     if (dtype === "f32") return new HostTensor("f32", shape, values);
     return new HostTensor(dtype, shape, convertHalf(values, "f32", dtype) as Uint16Array);
   }
+  /** The parts' elements one after another in a flat tensor (e.g. experts' weights stacked into one allocation). */
+  static concat<D extends DType>(parts: readonly HostTensor<D>[], dtype: D): HostTensor<D> {
+    for (const p of parts) if (p.dtype !== dtype) throw new TypeError(`HostTensor.concat: a part is ${p.dtype}, expected ${dtype}`);
+    const out = new HostTensor(dtype, [parts.reduce((a, p) => a + p.numel, 0)]);
+    let at = 0;
+    for (const p of parts) {
+      (out.data as unknown as { set(a: ArrayLike<number>, at: number): void }).set(p.data as ArrayLike<number>, at);
+      at += p.numel;
+    }
+    return out;
+  }
 }
 
 /** Host-side conversion between f32 and 16-bit floats (round to nearest even), done by the CPU backend. */

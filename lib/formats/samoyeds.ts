@@ -148,16 +148,6 @@ export function stackSamoyeds(backend: Backend | "cpu" | "cuda", experts: Samoye
       throw new TypeError("stackSamoyeds: every expert must have the same dtype, shape and params");
     }
   }
-  const cat = <T extends HostTensor>(parts: T[], dtype: T["dtype"]): HostTensor => {
-    const n = parts.reduce((a, p) => a + p.numel, 0);
-    const out = new HostTensor(dtype, [n]);
-    let at = 0;
-    for (const p of parts) {
-      (out.data as Uint8Array).set(p.data as Uint8Array, at);
-      at += p.numel;
-    }
-    return out;
-  };
   const wantWgmma = opts.wgmma ?? "auto";
   const pack = wantWgmma === true || (wantWgmma === "auto" && wgmmaSupported({ backend: b, params: e0.params, k: e0.k }));
   const owned: { free(): void }[] = [];
@@ -168,11 +158,11 @@ export function stackSamoyeds(backend: Backend | "cpu" | "cuda", experts: Samoye
   };
   let stack: StackedSamoyedsOnBackend & { free(): void; [Symbol.dispose](): void };
   try {
-    const values = BackendTensor.from(b, cat(experts.map((e) => e.values), e0.dtype));
+    const values = BackendTensor.from(b, HostTensor.concat(experts.map((e) => e.values), e0.dtype));
     owned.push(values);
-    const indices = BackendTensor.from(b, cat(experts.map((e) => e.indices), "u8"));
+    const indices = BackendTensor.from(b, HostTensor.concat(experts.map((e) => e.indices), "u8"));
     owned.push(indices);
-    const meta = BackendTensor.from(b, cat(experts.map((e) => e.meta), "u32"));
+    const meta = BackendTensor.from(b, HostTensor.concat(experts.map((e) => e.meta), "u32"));
     owned.push(meta);
     stack = {
       backend: b, dtype: e0.dtype, m: e0.m, k: e0.k, nExperts: experts.length, params: { ...e0.params },

@@ -44,6 +44,7 @@
 #include <type_traits>
 #include "cuda_common.cuh"
 #include "group_tiles.cuh"
+#include "ssmm_check.h"
 #include "wgmma_check.h"
 #include "wgmma_layout.h"
 #include "wgmma_ops.cuh"
@@ -582,17 +583,14 @@ SY_API sy_status sy_ssmm_wgmma_grouped(int32_t dtype, int32_t m, int32_t k, int3
                                        int32_t accum) {
   const char* fn = "sy_ssmm_wgmma_grouped";
   SY_ENTER(fn);
-  sy_status st = check_ssmm_wgmma_args(fn, dtype, m, k, V, N, M, wvalues, indices, wmeta, X, x_rows, load_idx,
-                                       max_selections, Y, y_dtype, 0, epilogue, row_scale, accum);
+  // the grouped contract is sy_ssmm_grouped's (same checks); on top, what the wgmma.sp path supports
+  sy_status st = check_wgmma_shape(fn, m, k, V, N, M);
   if (st) return st;
-  if (n_experts <= 0) return fail(SY_ERR_INVALID, "%s: n_experts must be > 0, got %d", fn, n_experts);
+  if (accum == 1) return fail(SY_ERR_UNSUPPORTED, "%s: f16 accumulation (accum=1) is not implemented in the wgmma.sp path; use accum=0 (f32)", fn);
+  if ((st = check_ssmm_grouped_args(fn, dtype, m, k, V, N, M, n_experts, wvalues, indices, wmeta, X, x_rows, load_idx, offsets,
+                                    max_selections, Y, y_dtype, y_mode, store_idx, y_rows, epilogue, row_scale, accum)))
+    return st;
   if (n_experts > 32 * 1024) return fail(SY_ERR_UNSUPPORTED, "%s: at most 32768 experts per launch, got %d", fn, n_experts);
-  if (!offsets) return fail(SY_ERR_INVALID, "%s: offsets (n_experts+1 int32) is null", fn);
-  if (y_mode != 0 && y_mode != 1)
-    return fail(SY_ERR_INVALID, "%s: y_mode must be 0 (compact rows) or 1 (atomic add into store_idx rows), got %d", fn, y_mode);
-  if (y_mode == 1 && y_dtype != SY_F32) return fail(SY_ERR_INVALID, "%s: y_mode 1 (atomic add) needs y_dtype f32 (2), got %d", fn, y_dtype);
-  if (max_selections > 0 && y_mode == 1 && (!store_idx || y_rows <= 0))
-    return fail(SY_ERR_INVALID, "%s: y_mode 1 needs store_idx and y_rows > 0 (got y_rows=%d)", fn, y_rows);
   if ((st = require_sm90(fn))) return st;
   if (max_selections == 0) return SY_OK;
   uint64_t packed[2], format[3];
