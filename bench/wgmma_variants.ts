@@ -1,7 +1,8 @@
 // Quick A/B timing of sy_ssmm_wgmma kernel variants (issue 5 performance work; GPU, sm_90). Not a results stage:
 // prints one line per (shape, variant) and, with --json PATH, writes them. Variants are picked through the
 // environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT, SAMOYEDS_WGMMA_RASTER).
-//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json]
+//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only]
+// --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
 // --one m k: a single untimed call on that shape (for ncu -k regex:ssmm_wgmma).
 import { openBackend } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HostTensor, randn, rng } from "../lib/tensor.ts";
@@ -44,11 +45,12 @@ if (oneAt >= 0) {
   s.free();
 } else {
   const shapes: [number, number][] = [[1408, 2048], [5760, 2304], [12288, 3072], [14336, 4096], [16384, 6144]];
-  const variants: [string, Record<string, string>][] = [
+  const allVariants: [string, Record<string, string>][] = [
     ["single CTA, token-raster (default)", {}],
     ["single CTA, row-raster", { SAMOYEDS_WGMMA_RASTER: "r" }],
     ["cluster pair sharing the token tile", { SAMOYEDS_WGMMA_VARIANT: "cluster" }],
   ];
+  const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : allVariants;
   const rows: unknown[] = [];
   for (const [i, [m, k]] of shapes.entries()) {
     const s = setup(m, k, 10 + i);

@@ -1,18 +1,38 @@
 #!/usr/bin/env bash
 # A/B reference for kernel work: for each .gpu/baseline*.tar (made here with
 #   git archive -o .gpu/baseline-<name>.tar <commit>
-# ) builds that tree in /tmp and runs ITS bench/wgmma_variants.ts on this machine, so that a change is compared
-# with older kernels in the same GPU session (clocks and neighbours change between sessions).
+# ) builds that tree in /tmp (all trees at once, in parallel) and then runs ITS bench/wgmma_variants.ts on this
+# machine, one tree after the other, so that a change is compared with older kernels in the same GPU session (clocks
+# and neighbours change between sessions). The current tree is timed the same way first. The SASS of the bf16 V=128
+# single-launch kernel of every tree goes to results/sass-<name>.txt for diffs.
 set -uo pipefail
 shopt -s nullglob
 tars=(.gpu/baseline*.tar)
 [ ${#tars[@]} -gt 0 ] || { echo "no .gpu/baseline*.tar: nothing to compare with"; exit 0; }
+R="$SAMOYEDS_RESULTS_DIR"
+sass() { # library, name: the SASS of every bf16 V=128 ssmm_wgmma kernel instance (single launch)
+  command -v cuobjdump >/dev/null || { echo "no cuobjdump"; return; }
+  cuobjdump -sass "$1" 2>/dev/null | awk '/Function : .*ssmm_wgmma_kernel/ { keep = /ILb1ELi8E(Lb1E|Li1E)Li128E(Li0E)?EEv/ } keep' > "$R/sass-$2.txt"
+  echo "sass-$2.txt: $(grep -c '^ */\*[0-9a-f]*\*/' "$R/sass-$2.txt") instructions"
+}
+flags=(--json)
 for tar in "${tars[@]}"; do
   name=$(basename "$tar" .tar)
   dir=/tmp/samoyeds-$name
   rm -rf "$dir" && mkdir -p "$dir"
   tar -xf "$tar" -C "$dir"
   cp -r node_modules "$dir"/ 2>/dev/null || true
-  echo "=== $name"
-  ( cd "$dir" && deno task build 2>&1 | grep -v "^  compile"; deno run --allow-all bench/wgmma_variants.ts --json "$SAMOYEDS_RESULTS_DIR/wgmma-variants-$name.json" )
+  ( cd "$dir" && deno task build > "$R/build-$name.log" 2>&1; echo "built $name: rc=$?" ) &
 done
+sass build/lib/libsamoyeds_cuda.so current
+deno run --allow-all bench/wgmma_variants.ts --default-only --json "$R/wgmma-variants-current.json" 2>&1 | sed 's/^/[current] /'
+wait
+for tar in "${tars[@]}"; do
+  name=$(basename "$tar" .tar)
+  dir=/tmp/samoyeds-$name
+  sass "$dir/build/lib/libsamoyeds_cuda.so" "$name"
+  only=$(grep -q -- "--default-only" "$dir/bench/wgmma_variants.ts" && echo --default-only)
+  ( cd "$dir" && deno run --allow-all bench/wgmma_variants.ts $only --json "$R/wgmma-variants-$name.json" 2>&1 | sed "s/^/[$name] /" )
+done
+# the current tree once more at the end: drift over the stage shows up as a difference between its two runs
+deno run --allow-all bench/wgmma_variants.ts --default-only --json "$R/wgmma-variants-current-again.json" 2>&1 | sed 's/^/[current again] /'
