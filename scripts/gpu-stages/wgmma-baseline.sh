@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# A/B reference for kernel work: for each .gpu/baseline*.tar (made here with
-#   git archive -o .gpu/baseline-<name>.tar <commit>
+# A/B reference for kernel work: for each .gpu/baseline-<name>.tar[.xz] (made here with
+#   git archive -o .gpu/baseline-<name>.tar <commit> && xz .gpu/baseline-<name>.tar
 # ) builds that tree in /tmp (all trees at once, in parallel) and then runs ITS bench/wgmma_variants.ts on this
 # machine, one tree after the other, so that a change is compared with older kernels in the same GPU session (clocks
 # and neighbours change between sessions). The current tree is timed the same way first. The SASS of the bf16 V=128
 # single-launch kernel of every tree goes to results/sass-<name>.txt for diffs.
 set -uo pipefail
 shopt -s nullglob
-tars=(.gpu/baseline*.tar)
+tars=(.gpu/baseline*.tar .gpu/baseline*.tar.xz)
 [ ${#tars[@]} -gt 0 ] || { echo "no .gpu/baseline*.tar: nothing to compare with"; exit 0; }
 R="$SAMOYEDS_RESULTS_DIR"
 sass() { # library, name: the SASS of every bf16 V=128 ssmm_wgmma kernel instance (single launch)
@@ -17,7 +17,7 @@ sass() { # library, name: the SASS of every bf16 V=128 ssmm_wgmma kernel instanc
 }
 flags=(--json)
 for tar in "${tars[@]}"; do
-  name=$(basename "$tar" .tar)
+  name=$(basename "${tar%.xz}" .tar)
   dir=/tmp/samoyeds-$name
   rm -rf "$dir" && mkdir -p "$dir"
   tar -xf "$tar" -C "$dir"
@@ -28,7 +28,7 @@ sass build/lib/libsamoyeds_cuda.so current
 deno run --allow-all bench/wgmma_variants.ts --default-only --json "$R/wgmma-variants-current.json" 2>&1 | sed 's/^/[current] /'
 wait
 for tar in "${tars[@]}"; do
-  name=$(basename "$tar" .tar)
+  name=$(basename "${tar%.xz}" .tar)
   dir=/tmp/samoyeds-$name
   sass "$dir/build/lib/libsamoyeds_cuda.so" "$name"
   only=$(grep -q -- "--default-only" "$dir/bench/wgmma_variants.ts" && echo --default-only)
