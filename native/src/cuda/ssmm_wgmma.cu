@@ -178,8 +178,11 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 // constants instead.
 // kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
 template <bool kBf16, int kStages, int kCluster, int kV, int kLaunch>
-__global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p) {
+__global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in) {
 #ifdef SY_HAS_WGMMA
+  // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
+  // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
+  const Params p = p_in;
   constexpr bool kGrouped = kLaunch != 0;
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
