@@ -46,9 +46,8 @@ if (oneAt >= 0) {
 } else {
   const shapes: [number, number][] = [[1408, 2048], [5760, 2304], [12288, 3072], [14336, 4096], [16384, 6144]];
   const allVariants: [string, Record<string, string>][] = [
-    ["persistent, token-raster (default)", {}],
-    ["one CTA per tile, token-raster", { SAMOYEDS_WGMMA_VARIANT: "tile-per-cta" }],
-    ["persistent, row-raster", { SAMOYEDS_WGMMA_RASTER: "r" }],
+    ["single CTA, token-raster (default)", {}],
+    ["single CTA, row-raster", { SAMOYEDS_WGMMA_RASTER: "r" }],
     ["cluster pair sharing the token tile", { SAMOYEDS_WGMMA_VARIANT: "cluster" }],
   ];
   const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : allVariants;

@@ -205,29 +205,6 @@ for (const [ci, g] of CASES.entries()) {
   });
 }
 
-// Persistent CTAs over a grouped launch: with 1 or 2 CTAs each walks every expert's tiles (and skips the flat indices
-// past them); compact rows must equal the default grid's bit for bit, scatter-add (f32 atomics) up to rounding.
-sm90Test("wgmma grouped: 1 or 2 persistent CTAs walking every expert's tiles give the default grid's result", () => {
-  const cuda = openBackend("cuda");
-  for (const [ci, g] of CASES.entries()) {
-    const d = makeCase(g, 7000 + 100 * ci);
-    using st = stackSamoyeds(cuda, d.experts);
-    for (const r of [RUNS[0], RUNS[4]]) {
-      const want = runGrouped(cuda, st, g, d, r, "wgmma_sp");
-      for (const ctas of ["1", "2"]) {
-        Deno.env.set("SAMOYEDS_WGMMA_MAX_CTAS", ctas);
-        try {
-          const got = runGrouped(cuda, st, g, d, r, "wgmma_sp");
-          if (r.mode === "compact") assert.deepEqual(got, want, `${g.name}, ${ctas} CTAs`);
-          else assert.ok(d.total === 0 || relativeError(got, want) < 1e-5, `${g.name} scatter-add, ${ctas} CTAs`);
-        } finally {
-          Deno.env.delete("SAMOYEDS_WGMMA_MAX_CTAS");
-        }
-      }
-    }
-  }
-});
-
 sm90Test("wgmma grouped: f16 and bf16 x V = 32/64/128 on one ragged routing; auto = wgmma_sp, and both = mma_sp", () => {
   const cuda = openBackend("cuda");
   let seed = 9000;

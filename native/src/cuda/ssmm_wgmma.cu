@@ -39,8 +39,6 @@
 // Epilogue straight from registers: rows 2c and 2c+1 are adjacent in token-major Y, so each thread writes pairs.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-#include <algorithm>
-#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
@@ -54,17 +52,14 @@
 namespace sy {
 namespace wg {
 constexpr int kThreads = 128 * (1 + kConsumerWgs);
-constexpr int kTileRing = 4;  // tile records in flight between the producer and the consumers (persistent CTAs)
 // Shared-memory map of a kernel with S pipeline stages.
 template <int S>
 struct SmemMap {
   static constexpr int kA = 0;
   static constexpr int kB = kA + S * kAStageBytes;
   static constexpr int kMeta = kB + S * kBStageBytes;
-  static constexpr int kBar = kMeta + S * kMetaStageBytes;        // full, empty, gathered barriers per stage
-  static constexpr int kTileBar = kBar + 3 * S * 8;                // full, empty barriers per tile record
-  static constexpr int kTileRec = kTileBar + 2 * kTileRing * 8;    // tile records (4 ints each)
-  static constexpr int kBytes = kTileRec + 16 * kTileRing + 1024;  // + slack to align the base to 1024
+  static constexpr int kBar = kMeta + S * kMetaStageBytes;
+  static constexpr int kBytes = kBar + 3 * S * 8 + 1024;  // full, empty, gathered barriers + slack to align to 1024
 };
 
 __device__ int g_bad_tokens;
@@ -82,8 +77,7 @@ struct Params {
   const float* row_scale;
   void* Y;
   int m, k, V, x_rows, n_sel, y_f32, y_layout, y_mode, y_rows, epilogue;  // grouped: n_sel = max_selections
-  int token_tiles, row_grid;  // tiles: token tiles x row tiles (row_grid: padded to the cluster size)
-  int row_tile_fastest;        // raster: consecutive tiles walk row tiles (default: token tiles)
+  int row_tile_fastest;  // grid raster: blockIdx.x walks row tiles (the weight stays in L2, each token tile is read once)
 };
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
@@ -113,15 +107,6 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
 // 16-byte global->shared copy; src_bytes = 0 writes zeros (padding tokens / k tail).
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, uint32_t src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
-}
-// &X[row * k + col], computed where it is used: hoisted out of the k loop, a gatherer's eight 64-bit row pointers
-// made the 40-register producer of the persistent kernel spill.
-__device__ __forceinline__ const uint16_t* x_row_addr(const uint16_t* X, int row, int k, int col) {
-  uint64_t a;
-  asm volatile("{\n.reg .s64 t;\ncvt.s64.s32 t, %3;\nmad.wide.s32 t, %1, %2, t;\nshl.b64 t, t, 1;\nadd.s64 %0, %4, t;\n}\n"
-               : "=l"(a)
-               : "r"(row), "r"(k), "r"(col), "l"(X));
-  return reinterpret_cast<const uint16_t*>(a);
 }
 // Arrives on the mbarrier once all of this thread's earlier cp.async copies have landed (no wait in the producer).
 __device__ __forceinline__ void cp_async_arrive_noinc(uint32_t bar) {
@@ -182,17 +167,16 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 // kStages: pipeline depth. The producer never waits for its copies: each thread's cp.async completion arrives on the
 // stage's "full" barrier (cp.async.mbarrier.arrive.noinc), so up to kStages stages are in flight; the packed weight
 // and metadata blocks come by cp.async.bulk (one thread, mbarrier transaction bytes).
-// Persistent CTAs (kCluster = 1): one CTA per SM walks tiles q = blockIdx.x, + gridDim.x, ...; the stage ring and its
-// barrier phases run on across tiles, so the producer fills the next tile's stages while the consumers are still in
-// this tile's epilogue. The producer resolves each tile (expert, row tile, selection range) and hands it to the
-// consumers through a small ring of tile records with its own full/empty barriers.
-// kCluster = 2: a cluster of two CTAs on adjacent row tiles (same token tile), one tile per CTA, shares the gathered
-// token tile, which is 2/3 of the bytes per stage: each CTA gathers one half and pushes it into the peer by a
-// shared-to-shared bulk copy (DSMEM), so each SM reads 17 instead of 25 KB per stage from L2 (the kernel is L2->SM
-// bound; see the note). A stage is then released to the producers only when the consumers of both CTAs are done with
-// it. Measured slower than the single CTA on the H100 (docs/notes/wgmma-perf.md): a benchmarking variant.
-// kLaunch: 0 single expert, 1 grouped (several experts, p.offsets) with compact output rows, 2 grouped with f32
-// scatter-add into store_idx rows.
+// kCluster = 2: a cluster of two CTAs on adjacent row tiles (same token tile) shares the gathered token tile, which
+// is 2/3 of the bytes per stage: each CTA gathers one half and pushes it into the peer by a shared-to-shared bulk
+// copy (DSMEM), so each SM reads 17 instead of 25 KB per stage from L2 (the kernel is L2->SM bound; see the note).
+// A stage is then released to the producers only when the consumers of both CTAs are done with it. Measured slower
+// than the single CTA on the H100 (docs/notes/wgmma-perf.md): a benchmarking variant.
+// Grouped launches (kLaunch 1, 2) cover several experts (p.offsets); the CTA's expert and selection range are
+// resolved once and kept in shared memory, read where needed. Resolving them at run time in every launch made the
+// single-expert kernel ~2x slower on the H100 (docs/notes/wgmma-perf.md); the single launch keeps compile-time
+// constants instead.
+// kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
 template <bool kBf16, int kStages, int kCluster, int kV, int kLaunch>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in) {
 #ifdef SY_HAS_WGMMA
@@ -208,121 +192,106 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   extern __shared__ uint8_t smem_raw[];
   const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;
   const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8, gathered_bar = empty_bar + kStages * 8;
-  const uint32_t tile_full_bar = sbase + Map::kTileBar, tile_empty_bar = tile_full_bar + kTileRing * 8;
-  const uint32_t tile_rec = sbase + Map::kTileRec;  // kTileRing records of 4 ints: expert (-1: no more tiles), row tile, first selection, end
   const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
   const uint32_t rank = kCluster == 2 ? cluster_rank() : 0, peer = rank ^ 1;
+  const int ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
+  __shared__ int s_group[3];  // grouped: expert (-1: nothing to do), first selection, end of the selection range
+  if constexpr (kGrouped) {
+    if (threadIdx.x < 32) {
+      const GroupTile f = find_group_tile(p.offsets, p.n_experts, kBN, ntile);
+      if (threadIdx.x == 0) {
+        int e = f.expert, jb = 0, se = 0;
+        if (e >= 0) {
+          jb = p.offsets[e] + f.tile * kBN;
+          se = min(p.offsets[e + 1], p.n_sel);
+          if (jb >= se) e = -1;
+        }
+        s_group[0] = e, s_group[1] = jb, s_group[2] = se;
+        if (blockIdx.x == 0 && blockIdx.y == 0 && p.offsets[p.n_experts] > p.n_sel)
+          atomicAdd(&g_bad_tokens, 1);  // selections beyond max_selections are not computed
+      }
+    }
+  }
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; s++) {
       mbar_init(full_bar + 8 * s, kGatherThreads + 1);            // every gatherer's copies + the weight copier
       mbar_init(empty_bar + 8 * s, kConsumerWgs * 4 * kCluster);  // every consumer warp (of both CTAs) releases
       mbar_init(gathered_bar + 8 * s, kGatherThreads);            // cluster: this CTA's half has landed
     }
-    for (int r = 0; r < kTileRing; r++) {
-      mbar_init(tile_full_bar + 8 * r, 1);                  // the weight copier wrote the record
-      mbar_init(tile_empty_bar + 8 * r, kConsumerWgs * 4);  // every consumer warp read it
-    }
     if constexpr (kCluster == 2) asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-    if (kGrouped && blockIdx.x == 0 && p.offsets[p.n_experts] > p.n_sel) atomicAdd(&g_bad_tokens, 1);  // selections beyond max_selections are not computed
   }
   if constexpr (kCluster == 2) cluster_sync();  // the peer's barriers are initialized before any remote operation
   else __syncthreads();
+  const int tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
+  // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
+  const int a_tile = min(tile, ceil_div(p.m / 2, kRowsPerCta) - 1);
+  auto group_expert = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[0])) : 0; };
+  auto group_j_base = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[1])) : ntile * kBN; };
+  auto group_sel_end = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[2])) : p.n_sel; };
+  if (kGrouped && group_expert() < 0) return;  // uniform over the CTA (and a cluster: same token tile)
   const int k = p.k, mc = p.m / 2, nk = ceil_div(k, kBK);
-  // Tiles: q = ntile + token_tiles * rtile (token tiles fastest) or rtile + row_grid * ntile (row_tile_fastest).
-  const int n_tiles = p.token_tiles * p.row_grid;
-  const int q_first = kCluster == 2 ? blockIdx.x + p.token_tiles * blockIdx.y : blockIdx.x;
-  const int q_stride = kCluster == 2 ? n_tiles : gridDim.x;
 
   if (wg == 0) {
     // ---------------- producer warpgroup ----------------
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
-    // Roles. Single CTA: all 128 threads gather, thread 0 also copies the weight blocks and writes the tile records.
-    // Cluster: warps 0-1 gather this CTA's half of the token tile, thread 64 copies the weight blocks, thread 96
-    // pushes each landed half to the peer (a thread of its own, so that waiting for the copies to land never holds up
-    // the gathering). Gatherer t copies 16-byte chunk c of tokens n_i; a warp's 32 writes cover 512 contiguous bytes.
+    // Roles. Single CTA: all 128 threads gather, thread 0 also copies the weight blocks. Cluster: warps 0-1 gather
+    // this CTA's half of the token tile, thread 64 copies the weight blocks, thread 96 pushes each landed half to
+    // the peer (a thread of its own, so that waiting for the copies to land never holds up the gathering).
+    // Gatherer t copies 16-byte chunk c of tokens n_i; a warp's 32 writes cover 512 contiguous shared bytes.
     const int chunk = (t >> 3) & 7;
     auto token_of = [&](int i) { return (int)rank * kTokensPart + (t & 7) + 8 * ((t >> 6) + (kGatherThreads / 64) * i); };
     const bool gatherer = t < kGatherThreads, weight_copier = t == (kCluster == 2 ? 64 : 0), pusher = kCluster == 2 && t == 96;
-    int g = 0, n_rec = 0;  // stages issued, tile records written
-    for (int q = q_first;; q += q_stride) {
-      // resolve the tile (every producer warp computes the same answer; find_group_tile needs a full warp)
-      const bool done = q >= n_tiles;
-      int expert = 0, rtile = 0, j_base = 0, sel_end = 0;
-      if (!done) {
-        const int ntile = p.row_tile_fastest ? q / p.row_grid : q % p.token_tiles;
-        rtile = p.row_tile_fastest ? q % p.row_grid : q / p.token_tiles;
-        if constexpr (kGrouped) {
-          const GroupTile f = find_group_tile(p.offsets, p.n_experts, kBN, ntile);
-          expert = f.expert;
-          if (expert >= 0) {
-            j_base = p.offsets[expert] + f.tile * kBN;
-            sel_end = min(p.offsets[expert + 1], p.n_sel);
-            if (j_base >= sel_end) expert = -1;
-          }
-          if (expert < 0) continue;  // a flat index past the experts' tiles: nothing to do
-        } else {
-          j_base = ntile * kBN, sel_end = p.n_sel;
-        }
-      }
-      if (weight_copier) {
-        const int r = n_rec % kTileRing;
-        if (n_rec >= kTileRing) mbar_wait(tile_empty_bar + 8 * r, ((n_rec / kTileRing) - 1) & 1);
-        const uint32_t rec = tile_rec + 16 * r;
-        asm volatile("st.shared.v4.s32 [%0], {%1, %2, %3, %4};\n" ::"r"(rec), "r"(done ? -1 : expert), "r"(rtile), "r"(j_base), "r"(sel_end) : "memory");
-        asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];\n" ::"r"(tile_full_bar + 8 * r) : "memory");
-      }
-      n_rec++;
-      if (done) break;
-      // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
-      const int a_tile = min(rtile, ceil_div(mc, kRowsPerCta) - 1);
-      int rows[kGather];
+    int rows[kGather];
+    const int j_base = group_j_base(), sel_end = group_sel_end();
 #pragma unroll
-      for (int i = 0; i < kGather; i++) {
-        const int j = j_base + token_of(i);
-        int r = -1;
-        if (gatherer && j < sel_end) {
-          r = p.token_idx[j];
-          if (r < 0 || r >= p.x_rows) {
-            if (chunk == 0 && rtile == 0) atomicAdd(&g_bad_tokens, 1);  // once per token, not per copy
-            r = r < 0 ? 0 : p.x_rows - 1;
-          }
+    for (int i = 0; i < kGather; i++) {
+      const int j = j_base + token_of(i);
+      int r = -1;
+      if (gatherer && j < sel_end) {
+        r = p.token_idx[j];
+        if (r < 0 || r >= p.x_rows) {
+          if (chunk == 0 && tile == 0) atomicAdd(&g_bad_tokens, 1);  // once per token, not per copy
+          r = r < 0 ? 0 : p.x_rows - 1;
         }
-        rows[i] = r;
       }
-      if (gatherer || weight_copier) {
-        const uint8_t *wvalues = p.wvalues + (uint64_t)expert * p.wvalue_stride, *wmeta = p.wmeta + (uint64_t)expert * p.wmeta_stride;
-        for (int kt = 0; kt < nk; kt++, g++) {
-          const int s = g % kStages;
-          if (g >= kStages) mbar_wait<kCluster == 2>(empty_bar + 8 * s, ((g / kStages) - 1) & 1);
-          // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes (plus
-          // the peer's part of the token tile)
-          if (weight_copier) {
-            mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes + (kCluster == 2 ? kBPart : 0));
-            bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(a_tile, kt, k), kAStageBytes, full_bar + 8 * s);
-            bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(a_tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
-          }
-          if (gatherer) {
-            const int kcol = kt * kBK + chunk * 8;
-            const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
+      rows[i] = r;
+    }
+    if (gatherer || weight_copier) {
+      for (int kt = 0; kt < nk; kt++) {
+        const int s = kt % kStages;
+        if (kt >= kStages) {
+          mbar_wait<kCluster == 2>(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+        }
+        // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes (plus
+        // the peer's part of the token tile)
+        if (weight_copier) {
+          const uint64_t e = (uint64_t)group_expert();
+          const uint8_t *wvalues = p.wvalues + e * p.wvalue_stride, *wmeta = p.wmeta + e * p.wmeta_stride;
+          mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes + (kCluster == 2 ? kBPart : 0));
+          bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(a_tile, kt, k), kAStageBytes, full_bar + 8 * s);
+          bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(a_tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
+        }
+        if (gatherer) {
+          const int kcol = kt * kBK + chunk * 8;
+          const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
 #pragma unroll
-            for (int i = 0; i < kGather; i++) {
-              const bool ok = rows[i] >= 0 && kcol < k;
-              cp_async16(b_dst + b_stage_offset(token_of(i), chunk), ok ? x_row_addr(p.X, rows[i], k, kcol) : p.X, ok ? 16 : 0);
-            }
-            cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
-            if constexpr (kCluster == 2) cp_async_arrive_noinc(gathered_bar + 8 * s);
+          for (int i = 0; i < kGather; i++) {
+            const bool ok = rows[i] >= 0 && kcol < k;
+            const uint16_t* src = ok ? p.X + (size_t)rows[i] * k + kcol : p.X;
+            cp_async16(b_dst + b_stage_offset(token_of(i), chunk), src, ok ? 16 : 0);
           }
+          cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
+          if constexpr (kCluster == 2) cp_async_arrive_noinc(gathered_bar + 8 * s);
         }
-      } else if (pusher) {
-        // one tile per CTA in a cluster. The peer's slot is free: the gatherers waited for the (cluster-wide) empty
-        // barrier before gathering
-        for (int q2 = 0; q2 < nk; q2++) {
-          const int s = q2 % kStages;
-          mbar_wait(gathered_bar + 8 * s, (q2 / kStages) & 1);
-          fence_proxy_async();  // cp.async (generic proxy) writes, read by the bulk copy (async proxy)
-          const uint32_t part = sbase + kSmemB + s * kBStageBytes + rank * kBPart;
-          bulk_copy_to_peer(peer_addr(part, peer), part, kBPart, peer_addr(full_bar + 8 * s, peer));
-        }
+      }
+    } else if (pusher) {
+      // the peer's slot is free: the gatherers waited for the (cluster-wide) empty barrier before gathering
+      for (int q = 0; q < nk; q++) {
+        const int s = q % kStages;
+        mbar_wait(gathered_bar + 8 * s, (q / kStages) & 1);
+        fence_proxy_async();  // cp.async (generic proxy) writes, read by the bulk copy (async proxy)
+        const uint32_t part = sbase + kSmemB + s * kBStageBytes + rank * kBPart;
+        bulk_copy_to_peer(peer_addr(part, peer), part, kBPart, peer_addr(full_bar + 8 * s, peer));
       }
     }
   } else {
@@ -333,7 +302,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     constexpr int R = kBN / 2;
     float T[R], acc0[R], acc1[R];
 #pragma unroll
-    for (int i = 0; i < R; i++) T[i] = 0.f;
+    for (int i = 0; i < R; i++) acc0[i] = acc1[i] = T[i] = 0.f;
+    const int c0 = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, 0), c1 = c0 + 8;
     // The k loop walks "iterations" of kSpi stages holding kVpi whole k-vectors, fully unrolled, with an explicit
     // wgmma wait at each k-vector end: nothing is in flight at the loop's back edge, so ptxas injects no
     // warpgroup.wait of its own (it did, once per stage, when the vector end was a run-time branch).
@@ -352,140 +322,112 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         else acc0[i] += T[i];
       }
     };
-    int n_rec = 0;
-    // The next tile record (waits until the producer wrote it, then frees its slot).
-    auto next_tile = [&](int& expert, int& rtile, int& j_base, int& sel_end) {
-      const int r = n_rec % kTileRing;
-      mbar_wait(tile_full_bar + 8 * r, (n_rec / kTileRing) & 1);
-      asm volatile("ld.shared.v4.s32 {%0, %1, %2, %3}, [%4];\n" : "=r"(expert), "=r"(rtile), "=r"(j_base), "=r"(sel_end) : "r"(tile_rec + 16 * r) : "memory");
-      __syncwarp();  // every lane has read the record before lane 0 frees the slot
-      mbar_arrive_if(tile_empty_bar + 8 * r, lane0);
-      n_rec++;
+    auto sel_of = [&](int c, int v) -> int {
+      const uint8_t* indices = p.indices + (uint64_t)group_expert() * p.index_stride;
+      return c < mc ? indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0;
     };
-    int expert, rtile, j_base, sel_end;
-    next_tile(expert, rtile, j_base, sel_end);
-    const uint8_t* indices = p.indices + (uint64_t)max(expert, 0) * p.index_stride;
-    int c0 = rtile * kRowsPerCta + cw * kRowsPerWg + d_row(t, 0), c1 = c0 + 8;
-    auto sel_of = [&](int c, int v) -> int { return c < mc ? indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0; };
+    auto wait_full = [&](int kt) {
+      mbar_wait(full_bar + 8 * (kt % kStages), (kt / kStages) & 1);
+      // cp.async writes are generic-proxy writes; wgmma reads through the async proxy
+      fence_proxy_async();
+    };
+    auto issue = [&](int kt, int js, uint32_t meta, int scale_d) {
+      const int s = kt % kStages;
+      const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
+      const uint64_t b_desc = make_desc(sbase + kSmemB + s * kBStageBytes + js * 4 * 128, kBLbo, kBSbo);
+      if constexpr (kBf16) wgmma_sp_m64n128k32_bf16(T, a_desc, b_desc, meta, scale_d);
+      else wgmma_sp_m64n128k32_f16(T, a_desc, b_desc, meta, scale_d);
+    };
+    auto meta_of = [&](int kt, int js) -> uint32_t {
+      return lds32(sbase + kSmemMeta + (kt % kStages) * kMetaStageBytes + (uint32_t)((cw * kKSteps + js) * kMetaWordsPerStep + mword) * 4);
+    };
     // The routing of iteration it + 1 is loaded during iteration it: a load issued at the iteration's start
     // stalled the routing (ncu: ~half of the consumer's stall cycles waited on these global loads).
     int next_sels[kVpi][2];
 #pragma unroll
     for (int j = 0; j < kVpi; j++) next_sels[j][0] = sel_of(c0, j), next_sels[j][1] = sel_of(c1, j);
-    int g0 = 0;  // stages consumed before this tile
-    while (expert >= 0) {
+    for (int it = 0; it < n_iters; it++) {
+      const int kt0 = it * kSpi, vn = (kt0 + kSpi) * kBK / kV;
+      int sels[kVpi][2];
 #pragma unroll
-      for (int i = 0; i < R; i++) acc0[i] = acc1[i] = 0.f;
-      auto wait_full = [&](int kt) {
-        mbar_wait(full_bar + 8 * ((g0 + kt) % kStages), ((g0 + kt) / kStages) & 1);
-        // cp.async writes are generic-proxy writes; wgmma reads through the async proxy
-        fence_proxy_async();
-      };
-      auto issue = [&](int kt, int js, uint32_t meta, int scale_d) {
-        const int s = (g0 + kt) % kStages;
-        const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
-        const uint64_t b_desc = make_desc(sbase + kSmemB + s * kBStageBytes + js * 4 * 128, kBLbo, kBSbo);
-        if constexpr (kBf16) wgmma_sp_m64n128k32_bf16(T, a_desc, b_desc, meta, scale_d);
-        else wgmma_sp_m64n128k32_f16(T, a_desc, b_desc, meta, scale_d);
-      };
-      auto meta_of = [&](int kt, int js) -> uint32_t {
-        return lds32(sbase + kSmemMeta + ((g0 + kt) % kStages) * kMetaStageBytes + (uint32_t)((cw * kKSteps + js) * kMetaWordsPerStep + mword) * 4);
-      };
-      for (int it = 0; it < n_iters; it++) {
-        const int kt0 = it * kSpi, vn = (kt0 + kSpi) * kBK / kV;
-        int sels[kVpi][2];
+      for (int j = 0; j < kVpi; j++) {
+        sels[j][0] = next_sels[j][0], sels[j][1] = next_sels[j][1];
+        next_sels[j][0] = sel_of(c0, vn + j), next_sels[j][1] = sel_of(c1, vn + j);
+      }
+      uint32_t meta[kSpi][kKSteps];
 #pragma unroll
-        for (int j = 0; j < kVpi; j++) {
-          sels[j][0] = next_sels[j][0], sels[j][1] = next_sels[j][1];
-          next_sels[j][0] = sel_of(c0, vn + j), next_sels[j][1] = sel_of(c1, vn + j);
-        }
-        uint32_t meta[kSpi][kKSteps];
+      for (int j = 0; j < kSpi; j++) {
+        wait_full(kt0 + j);
 #pragma unroll
-        for (int j = 0; j < kSpi; j++) {
-          wait_full(kt0 + j);
+        for (int js = 0; js < kKSteps; js++) meta[j][js] = meta_of(kt0 + j, js);
+      }
+      wgmma_fence();
 #pragma unroll
-          for (int js = 0; js < kKSteps; js++) meta[j][js] = meta_of(kt0 + j, js);
-        }
-        wgmma_fence();
+      for (int st = 0; st < kSpi * kKSteps; st++) {
+        issue(kt0 + st / kKSteps, st % kKSteps, meta[st / kKSteps][st % kKSteps], st % kStepsPerVec != 0);
+        if ((st + 1) % kStepsPerVec == 0) {
+          wgmma_commit();
+          wgmma_wait<0>();
+          fence_regs(T);
+          if (st == kSpi * kKSteps - 1) {  // this warp's wgmmas reading the stages are complete: lane 0 releases
+            // them (predicated inside the asm: no branch between the wgmmas)
 #pragma unroll
-        for (int st = 0; st < kSpi * kKSteps; st++) {
-          issue(kt0 + st / kKSteps, st % kKSteps, meta[st / kKSteps][st % kKSteps], st % kStepsPerVec != 0);
-          if ((st + 1) % kStepsPerVec == 0) {
-            wgmma_commit();
-            wgmma_wait<0>();
-            fence_regs(T);
-            if (st == kSpi * kKSteps - 1) {  // this warp's wgmmas reading the stages are complete: lane 0 releases
-              // them (predicated inside the asm: no branch between the wgmmas)
-#pragma unroll
-              for (int j = 0; j < kSpi; j++) {
-                const uint32_t bar = empty_bar + 8 * ((g0 + kt0 + j) % kStages);
-                mbar_arrive_if(bar, lane0);
-                if constexpr (kCluster == 2) mbar_arrive_cluster_if(peer_addr(bar, peer), lane0);
-              }
+            for (int j = 0; j < kSpi; j++) {
+              const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
+              mbar_arrive_if(bar, lane0);
+              if constexpr (kCluster == 2) mbar_arrive_cluster_if(peer_addr(bar, peer), lane0);
             }
-            const int vj = st / kStepsPerVec;
-            route(sels[vj][0], sels[vj][1]);
-            fence_regs(T);
-            wgmma_fence();
           }
+          const int vj = st / kStepsPerVec;
+          route(sels[vj][0], sels[vj][1]);
+          fence_regs(T);
+          wgmma_fence();
         }
       }
-      if (n_iters * kSpi < nk) {
-        // kV = 128 and an odd number of stages: the last stage alone closes the last (short) k-vector
-        const int kt = n_iters * kSpi;
-        const int s0 = next_sels[0][0], s1 = next_sels[0][1];
-        wait_full(kt);
-        const uint32_t m0 = meta_of(kt, 0), m1 = meta_of(kt, 1);
-        wgmma_fence();
-        issue(kt, 0, m0, 0);
-        issue(kt, 1, m1, 1);
-        wgmma_commit();
-        wgmma_wait<0>();
-        fence_regs(T);
-        mbar_arrive_if(empty_bar + 8 * ((g0 + kt) % kStages), lane0);
-        if constexpr (kCluster == 2) mbar_arrive_cluster_if(peer_addr(empty_bar + 8 * ((g0 + kt) % kStages), peer), lane0);
-        route(s0, s1);
-      }
-      g0 += nk;
-      // the next tile's record and first routing loads, before this tile's epilogue (which hides their latency)
-      const int tile_rtile = rtile, tile_j_base = j_base, tile_sel_end = sel_end;
-      next_tile(expert, rtile, j_base, sel_end);
-      if (expert >= 0) {
-        indices = p.indices + (uint64_t)expert * p.index_stride;
-        c0 = rtile * kRowsPerCta + cw * kRowsPerWg + d_row(t, 0), c1 = c0 + 8;
+    }
+    if (n_iters * kSpi < nk) {
+      // kV = 128 and an odd number of stages: the last stage alone closes the last (short) k-vector
+      const int kt = n_iters * kSpi;
+      const int s0 = next_sels[0][0], s1 = next_sels[0][1];
+      wait_full(kt);
+      const uint32_t m0 = meta_of(kt, 0), m1 = meta_of(kt, 1);
+      wgmma_fence();
+      issue(kt, 0, m0, 0);
+      issue(kt, 1, m1, 1);
+      wgmma_commit();
+      wgmma_wait<0>();
+      fence_regs(T);
+      route(s0, s1);
+    }
+    // ---------------- epilogue ----------------
+    const int n_sel = p.n_sel, m = p.m, j_base = group_j_base(), sel_end = group_sel_end();
 #pragma unroll
-        for (int j = 0; j < kVpi; j++) next_sels[j][0] = sel_of(c0, j), next_sels[j][1] = sel_of(c1, j);
-      }
-      // ---------------- epilogue ----------------
-      const int n_sel = p.n_sel, m = p.m;
-#pragma unroll
-      for (int i = 0; i < R; i++) {
-        const int c = tile_rtile * kRowsPerCta + cw * kRowsPerWg + d_row(t, i), j = tile_j_base + d_col(t, i);
-        if (c >= mc || j >= tile_sel_end) continue;
-        const float v0 = apply_epilogue(acc0[i], p.epilogue, p.row_scale, j);
-        const float v1 = apply_epilogue(acc1[i], p.epilogue, p.row_scale, j);
-        if constexpr (kLaunch == 2) {  // grouped scatter-add (f32) into the token's row
-          const int r = p.store_idx[j];
-          if (r < 0 || r >= p.y_rows) {
-            if (tile_rtile == 0 && cw == 0 && d_row(t, i) == 0) atomicAdd(&g_bad_tokens, 1);  // once per selection
-            continue;
-          }
-          float* y = (float*)p.Y + (size_t)r * m + 2 * c;
-          atomicAdd(y, v0);
-          atomicAdd(y + 1, v1);
-        } else if (kLaunch == 1 || p.y_layout == 0) {  // token-major: output rows 2c, 2c+1 are adjacent
-          const size_t at = (size_t)j * m + 2 * c;
-          if (p.y_f32) *reinterpret_cast<float2*>((float*)p.Y + at) = make_float2(v0, v1);
-          else *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + at) = (uint32_t)to_half_bits<kBf16>(v0) | ((uint32_t)to_half_bits<kBf16>(v1) << 16);
+    for (int i = 0; i < R; i++) {
+      const int c = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, i), j = j_base + d_col(t, i);
+      if (c >= mc || j >= sel_end) continue;
+      const float v0 = apply_epilogue(acc0[i], p.epilogue, p.row_scale, j);
+      const float v1 = apply_epilogue(acc1[i], p.epilogue, p.row_scale, j);
+      if constexpr (kLaunch == 2) {  // grouped scatter-add (f32) into the token's row
+        const int r = p.store_idx[j];
+        if (r < 0 || r >= p.y_rows) {
+          if (tile == 0 && cw == 0 && d_row(t, i) == 0) atomicAdd(&g_bad_tokens, 1);  // once per selection
+          continue;
+        }
+        float* y = (float*)p.Y + (size_t)r * m + 2 * c;
+        atomicAdd(y, v0);
+        atomicAdd(y + 1, v1);
+      } else if (kLaunch == 1 || p.y_layout == 0) {  // token-major: output rows 2c, 2c+1 are adjacent
+        const size_t at = (size_t)j * m + 2 * c;
+        if (p.y_f32) *reinterpret_cast<float2*>((float*)p.Y + at) = make_float2(v0, v1);
+        else *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + at) = (uint32_t)to_half_bits<kBf16>(v0) | ((uint32_t)to_half_bits<kBf16>(v1) << 16);
+      } else {
+        const size_t a0 = (size_t)(2 * c) * n_sel + j, a1 = a0 + n_sel;
+        if (p.y_f32) {
+          ((float*)p.Y)[a0] = v0;
+          ((float*)p.Y)[a1] = v1;
         } else {
-          const size_t a0 = (size_t)(2 * c) * n_sel + j, a1 = a0 + n_sel;
-          if (p.y_f32) {
-            ((float*)p.Y)[a0] = v0;
-            ((float*)p.Y)[a1] = v1;
-          } else {
-            ((uint16_t*)p.Y)[a0] = to_half_bits<kBf16>(v0);
-            ((uint16_t*)p.Y)[a1] = to_half_bits<kBf16>(v1);
-          }
+          ((uint16_t*)p.Y)[a0] = to_half_bits<kBf16>(v0);
+          ((uint16_t*)p.Y)[a1] = to_half_bits<kBf16>(v1);
         }
       }
     }
@@ -551,28 +493,18 @@ namespace wg {
 sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p) {
   if (((uintptr_t)p.X & 15) || ((uintptr_t)p.wvalues & 15) || ((uintptr_t)p.wmeta & 15))
     return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
+  if (token_tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %d token tiles, more than the grid allows (65535)", fn, token_tiles);
   const int row_tiles = ceil_div(p.m / 2, kRowsPerCta);
-  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): unset = persistent CTAs, one per SM (default); "tile-per-cta" = one
-  // CTA per tile (the launch before persistence); "cluster" = CTA pairs sharing the token tile (measured slower on the
-  // H100: data/wgmma-perf/). SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single launches only; default: token
-  // tiles fastest, measured 10-15% faster on the H100).
+  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): "single" = one CTA per tile (default), "cluster" = CTA pairs sharing
+  // the token tile (measured slower on the H100: data/wgmma-perf/); SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single only; default: token tiles fastest,
+  // measured 10-15% faster on the H100).
   const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
   const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
   const int cluster = variant && !strcmp(variant, "cluster") && !p.offsets ? 2 : 1;
-  const bool tile_per_cta = cluster == 2 || (variant && !strcmp(variant, "tile-per-cta"));
   p.row_tile_fastest = cluster == 1 && raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
   const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster pairs row tiles: pad to even
-  if (cluster == 2 && (token_tiles > 65535 || row_grid > 65535))
-    return fail(SY_ERR_UNSUPPORTED, "%s: %d x %d tiles, more than a cluster launch's grid allows (65535 each)", fn, token_tiles, row_grid);
-  if ((int64_t)token_tiles * row_grid > INT32_MAX) return fail(SY_ERR_UNSUPPORTED, "%s: %d x %d tiles, more than 2^31 - 1", fn, token_tiles, row_grid);
-  p.token_tiles = token_tiles, p.row_grid = row_grid;
-  const int n_tiles = token_tiles * row_grid;
-  int sms = 0;
-  SY_CUDA(fn, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, current_device()));
-  // SAMOYEDS_WGMMA_MAX_CTAS=n (tests): at most n persistent CTAs, so that each walks many tiles
-  const char* max_ctas = getenv("SAMOYEDS_WGMMA_MAX_CTAS");
-  if (max_ctas && atoi(max_ctas) > 0) sms = std::min(sms, atoi(max_ctas));
-  const dim3 grid = cluster == 2 ? dim3(token_tiles, row_grid) : dim3(tile_per_cta ? n_tiles : std::min(n_tiles, sms));
+  const dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
+  if (row_grid > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
   auto launch = [&](auto kernel, int smem) -> sy_status {
     SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     if (cluster == 1) {
