@@ -27,6 +27,35 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(flo
 
 int grid_for(long long n, int threads) { return (int)std::max<long long>(1, std::min<long long>((n + threads - 1) / threads, 1 << 16)); }
 
+// ---------- reductions (blockDim.x a multiple of 32) ----------
+struct Sum {
+  template <typename V> __device__ V operator()(V a, V b) const { return a + b; }
+};
+struct Max {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+// Every lane of the warp gets op over the warp's values.
+template <typename V, typename Op>
+__device__ __forceinline__ V warp_reduce(V v, Op op) {
+  for (int o = 16; o; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+// Every thread of the block gets op over the block's values; red: 32 values of shared memory, free again on return.
+template <typename V, typename Op>
+__device__ V block_reduce(V v, Op op, V identity, V* red) {
+  v = warp_reduce(v, op);
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = v;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    V w = warp_reduce(threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : identity, op);
+    if (threadIdx.x == 0) red[0] = w;
+  }
+  __syncthreads();
+  const V r = red[0];
+  __syncthreads();  // red may be reused by the next reduction
+  return r;
+}
+
 // ---------- router: one warp per token ----------
 // Selection compares logits (softmax is monotonic), ties to the lower expert id: identical picks to the CPU backend.
 __global__ void topk_kernel(int T, int E, int k, int renorm, const float* __restrict__ logits, int* __restrict__ ids,
@@ -38,10 +67,10 @@ __global__ void topk_kernel(int T, int E, int k, int renorm, const float* __rest
   const float* l = logits + (size_t)t * E;
   float mx = -INFINITY;
   for (int e = lane; e < E; e += kWarp) mx = fmaxf(mx, l[e]);
-  for (int o = 16; o; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  mx = warp_reduce(mx, Max{});
   float sum = 0.f;
   for (int e = lane; e < E; e += kWarp) sum += expf(l[e] - mx);
-  for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  sum = warp_reduce(sum, Sum{});
   float wsum = 0.f, my_w = 0.f;
   int my_id = 0;
   for (int i = 0; i < k; i++) {
@@ -79,7 +108,7 @@ __global__ void count_kernel(int S, int E, const int* __restrict__ ids, int* __r
   const int e = blockIdx.x;
   int c = 0;
   for (int f = threadIdx.x; f < S; f += blockDim.x) c += clamp_expert(ids[f], E) == e;
-  for (int o = 16; o; o >>= 1) c += __shfl_xor_sync(0xffffffffu, c, o);
+  c = warp_reduce(c, Sum{});
   __shared__ int part[kIdxThreads / kWarp];
   if (threadIdx.x % kWarp == 0) part[threadIdx.x / kWarp] = c;
   __syncthreads();
@@ -100,7 +129,7 @@ __global__ void scatter_kernel(int S, int k, int E, const int* __restrict__ ids,
   // offset of expert e = sum of counts of lower experts (E is small: a block reduction)
   int part = 0;
   for (int q = threadIdx.x; q < e; q += blockDim.x) part += counts[q];
-  for (int o = 16; o; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
+  part = warp_reduce(part, Sum{});
   if (threadIdx.x % kWarp == 0) warp_tot[threadIdx.x / kWarp] = part;
   __syncthreads();
   if (threadIdx.x == 0) {
@@ -576,16 +605,7 @@ __global__ void rmsnorm_kernel(int width, const T* __restrict__ X, const T* __re
     const float v = to_f32(X[row * width + c]);
     ss += v * v;
   }
-  for (int o = 16; o; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-  if (threadIdx.x % 32 == 0) part[threadIdx.x / 32] = ss;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float v = threadIdx.x < blockDim.x / 32 ? part[threadIdx.x] : 0.f;
-    for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (threadIdx.x == 0) part[0] = v;
-  }
-  __syncthreads();
-  const float r = rsqrtf(part[0] / width + eps);
+  const float r = rsqrtf(block_reduce(ss, Sum{}, 0.f, part) / width + eps);
   for (int c = threadIdx.x; c < width; c += blockDim.x)
     out[row * width + c] = from_f32<T>(to_f32(X[row * width + c]) * r * (gamma ? to_f32(gamma[c]) : 1.f));
 }
@@ -603,29 +623,10 @@ __global__ void causal_softmax_kernel(int L, float scale, const float* __restric
   __shared__ float red[32];
   float mx = -INFINITY;
   for (int k = threadIdx.x; k <= q; k += blockDim.x) mx = fmaxf(mx, s[k] * scale);
-  for (int o = 16; o; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = mx;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : -INFINITY;
-    for (int o = 16; o; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    if (threadIdx.x == 0) red[0] = v;
-  }
-  __syncthreads();
-  mx = red[0];
-  __syncthreads();
+  mx = block_reduce(mx, Max{}, -INFINITY, red);
   float sum = 0.f;
   for (int k = threadIdx.x; k <= q; k += blockDim.x) sum += __expf(s[k] * scale - mx);
-  for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = sum;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : 0.f;
-    for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (threadIdx.x == 0) red[0] = v;
-  }
-  __syncthreads();
-  const float inv = 1.f / red[0];
+  const float inv = 1.f / block_reduce(sum, Sum{}, 0.f, red);
   for (int k = threadIdx.x; k < L; k += blockDim.x) p[k] = from_f32<T>(k <= q ? __expf(s[k] * scale - mx) * inv : 0.f);
 }
 }  // namespace
