@@ -1,6 +1,6 @@
 // Quick A/B timing of sy_ssmm_wgmma kernel variants (issue 5 performance work; GPU, sm_90). Not a results stage:
 // prints one line per (shape, variant) and, with --json PATH, writes them. Variants are picked through the
-// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT, SAMOYEDS_WGMMA_RASTER).
+// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: cpasync, tma, tma-mc2, tma-mc4; SAMOYEDS_WGMMA_RASTER).
 //   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
 // --one m k: a single untimed call on that shape (for ncu -k regex:ssmm_wgmma).
@@ -46,9 +46,12 @@ if (oneAt >= 0) {
 } else {
   const shapes: [number, number][] = [[1408, 2048], [5760, 2304], [12288, 3072], [14336, 4096], [16384, 6144]];
   const allVariants: [string, Record<string, string>][] = [
-    ["single CTA, token-raster (default)", {}],
-    ["single CTA, row-raster", { SAMOYEDS_WGMMA_RASTER: "r" }],
-    ["cluster pair sharing the token tile", { SAMOYEDS_WGMMA_VARIANT: "cluster" }],
+    ["default", {}],
+    ["cpasync: cp.async gather, single CTA", { SAMOYEDS_WGMMA_VARIANT: "cpasync" }],
+    ["tma: TMA row gather, single CTA", { SAMOYEDS_WGMMA_VARIANT: "tma" }],
+    ["tma-mc2: TMA multicast, clusters of 2 row tiles", { SAMOYEDS_WGMMA_VARIANT: "tma-mc2" }],
+    ["tma-mc4: TMA multicast, clusters of 4 row tiles", { SAMOYEDS_WGMMA_VARIANT: "tma-mc4" }],
+    ["tma, row-raster", { SAMOYEDS_WGMMA_VARIANT: "tma", SAMOYEDS_WGMMA_RASTER: "r" }],
   ];
   const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : allVariants;
   const rows: unknown[] = [];

@@ -75,3 +75,19 @@ export function gemmReference(X: ArrayLike<number>, W: ArrayLike<number>, n: num
   }
   return Y;
 }
+
+/** The B-tile gathers of the wgmma.sp kernel (SAMOYEDS_WGMMA_VARIANT, native/src/cuda/ssmm_wgmma.cu). */
+export const WGMMA_VARIANTS = ["cpasync", "tma", "tma-mc2", "tma-mc4"] as const;
+export type WgmmaVariant = (typeof WGMMA_VARIANTS)[number];
+
+/** Runs fn with SAMOYEDS_WGMMA_VARIANT set to `variant` (read by every wgmma.sp launch), then restores it. */
+export function withWgmmaVariant<T>(variant: WgmmaVariant, fn: () => T): T {
+  const before = Deno.env.get("SAMOYEDS_WGMMA_VARIANT");
+  Deno.env.set("SAMOYEDS_WGMMA_VARIANT", variant);
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
+    else Deno.env.set("SAMOYEDS_WGMMA_VARIANT", before);
+  }
+}

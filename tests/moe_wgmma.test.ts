@@ -18,7 +18,7 @@ import { packWgmma, wgmmaPackedSizes } from "../lib/kernels/ssmm_wgmma.ts";
 import { makeHostWeights, moeForward, MoeWorkspace, randomDeviceWeights, uploadWeights } from "../lib/moe.ts";
 import { tinyModel } from "../lib/models.ts";
 import { samoyedsSizes } from "../lib/formats/samoyeds.ts";
-import { sm90Test } from "./helpers.ts";
+import { sm90Test, WGMMA_VARIANTS, withWgmmaVariant } from "./helpers.ts";
 
 const cpu = openBackend("cpu");
 
@@ -196,10 +196,12 @@ for (const [ci, g] of CASES.entries()) {
     ssmmIndexErrors(cuda); // reset
     for (const r of RUNS) {
       const want = runGrouped(cpu, ref, g, d, r, "mma_sp");
-      const got = runGrouped(cuda, st, g, d, r, "wgmma_sp");
       const bound = r.yHalf ? 1e-2 : 1e-4;
-      const err = d.total === 0 ? (got.every((x) => x === 0) ? 0 : Infinity) : relativeError(got, want);
-      assert.ok(err <= bound, `${g.name} ${JSON.stringify(r)}: relative error ${err} > ${bound}`);
+      for (const v of WGMMA_VARIANTS) { // every B-tile gather of the kernel
+        const got = withWgmmaVariant(v, () => runGrouped(cuda, st, g, d, r, "wgmma_sp"));
+        const err = d.total === 0 ? (got.every((x) => x === 0) ? 0 : Infinity) : relativeError(got, want);
+        assert.ok(err <= bound, `${g.name} ${JSON.stringify(r)} variant ${v}: relative error ${err} > ${bound}`);
+      }
     }
     assert.equal(ssmmIndexErrors(cuda), 0, "no index errors counted");
   });

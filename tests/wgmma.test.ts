@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { packWgmma, packWgmmaFromDense, ssmmWgmma, WgmmaPackedWeight, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
-import { gpuTest, hasGpu } from "./helpers.ts";
+import { gpuTest, hasGpu, WGMMA_VARIANTS, WgmmaVariant, withWgmmaVariant } from "./helpers.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { prepareWgmma, releaseWgmma, ssmm, wgmmaSupported } from "../lib/kernels/ssmm.ts";
 
@@ -196,31 +196,34 @@ for (const [ci, c] of cases.entries()) {
       console.log("not an sm_90 GPU: checked that sy_ssmm_wgmma refuses cleanly");
       return;
     }
-    const got = runPacked("cuda", c, packed, X, tok, rowScale);
     const ref = reference(c, W, X, tok, rowScale);
-    const err = relativeError(got, ref);
-    assert.ok(err < tolerance(c) * 10, `relative error ${err} (case ${c.name})`);
     const emu = runPacked("cpu", c, packed, X, tok, rowScale);
-    assert.ok(relativeError(got, emu) < tolerance(c) * 10, "GPU and CPU emulation disagree");
+    for (const v of WGMMA_VARIANTS) {
+      const got = withWgmmaVariant(v, () => runPacked("cuda", c, packed, X, tok, rowScale));
+      const err = relativeError(got, ref);
+      assert.ok(err < tolerance(c) * 10, `relative error ${err} (case ${c.name}, variant ${v})`);
+      assert.ok(relativeError(got, emu) < tolerance(c) * 10, `GPU (variant ${v}) and CPU emulation disagree`);
+    }
   });
 }
 
-// The "cluster" variant pairs CTAs of adjacent row tiles that share the gathered token tile (an odd row-tile count
-// gets a padding CTA); it does the same arithmetic in the same order as the default single-CTA launch: identical.
-gpuTest("sy_ssmm_wgmma (CUDA): cluster-pair and single-CTA launches give identical results", () => {
+// Every B-tile gather (cp.async, TMA, TMA multicast over clusters of 2 and 4 row tiles, whose padding CTAs load the
+// last weight tile and store nothing) does the same arithmetic in the same order: identical results, on every case
+// plus one with several row and token tiles (m = 1100: 5 row tiles, padded to 6 and 8).
+gpuTest("sy_ssmm_wgmma (CUDA): every gather variant gives identical results", () => {
   if (!isSm90()) return;
-  for (const [ci, c] of cases.entries()) {
+  const more: Case = { name: "5 row tiles, 3 token tiles", m: 1100, k: 256, V: 64, nSel: 300, xRows: 500, dtype: "bf16", yLayout: 0, yDtype: "f32", epilogue: 1 };
+  for (const [ci, c] of [...cases, more].entries()) {
     const { W, indices, X, tok, rowScale } = makeInputs(c, 300 + ci);
     const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
-    const single = runPacked("cuda", c, packed, X, tok, rowScale);
-    Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "cluster");
-    try {
-      const pair = runPacked("cuda", c, packed, X, tok, rowScale);
-      assert.deepEqual(pair, single, `case ${c.name}`);
-    } finally {
-      Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
+    const first = withWgmmaVariant(WGMMA_VARIANTS[0], () => runPacked("cuda", c, packed, X, tok, rowScale));
+    for (const v of WGMMA_VARIANTS.slice(1)) {
+      assert.deepEqual(withWgmmaVariant(v, () => runPacked("cuda", c, packed, X, tok, rowScale)), first, `case ${c.name}, variant ${v} vs ${WGMMA_VARIANTS[0]}`);
     }
   }
+  const c0 = cases[0], inp = makeInputs(c0, 1), pk = packWgmmaFromDense(inp.W, inp.indices, { V: c0.V, N: 1, M: 2 });
+  assert.throws(() => withWgmmaVariant("bogus" as WgmmaVariant, () => runPacked("cuda", c0, pk, inp.X, inp.tok, inp.rowScale)),
+    (e: unknown) => e instanceof SamoyedsError && /SAMOYEDS_WGMMA_VARIANT=bogus/.test(e.message));
 });
 
 gpuTest("sy_ssmm_wgmma (CUDA): large shape (Figure 12 Qwen expert, 1408 x 2048, 512 tokens)", () => {
@@ -241,9 +244,11 @@ gpuTest("sy_ssmm_wgmma (CUDA): out-of-range tokens are clamped and counted", () 
   const count = new Int32Array(1);
   cuda.call("sy_ssmm_wgmma_bad_tokens", count); // reset
   const tok = new HostTensor("i32", [4], new Int32Array([0, -5, c.xRows + 3, 1]));
-  runPacked("cuda", c, packed, X, tok, rowScale);
-  cuda.call("sy_ssmm_wgmma_bad_tokens", count);
-  assert.equal(count[0], 2);
+  for (const v of WGMMA_VARIANTS) {
+    withWgmmaVariant(v, () => runPacked("cuda", c, packed, X, tok, rowScale));
+    cuda.call("sy_ssmm_wgmma_bad_tokens", count);
+    assert.equal(count[0], 2, `variant ${v}`);
+  }
 });
 
 // ssmm() dispatch (lib/kernels/ssmm.ts): kernel "wgmma_sp" / "auto" after prepareWgmma agree with "mma_sp".

@@ -8,7 +8,11 @@
 //    K-major, no swizzle: "core matrices" of 8 rows x 16 bytes, each 128 contiguous bytes. The matrix descriptor's
 //    leading byte offset (LBO) is the distance between core matrices adjacent along K, the stride byte offset (SBO)
 //    between core matrices adjacent along M/N.
-//  * B (dense, the gathered tokens) is K-major too (a token's k values contiguous), same core-matrix rules.
+//  * B (dense, the gathered tokens) is K-major with the 128-byte swizzle: a token's 64 k values of a stage are one
+//    128-byte row (rows of consecutive tokens adjacent), and inside each 1024-byte group of 8 rows the 16-byte chunk
+//    c of row r sits at chunk position c ^ (r % 8): the layout the TMA copy engine writes with
+//    CU_TENSOR_MAP_SWIZZLE_128B into a 1024-aligned buffer, and that the descriptor's swizzle mode 1 reads (address
+//    bits [4,7) XOR bits [7,10)). SBO = 1024 (8-row groups), LBO unused; the second k32 step starts 64 bytes in.
 //  * Metadata, sparsity selector 0: in each warp w of the warpgroup, lanes with lane%4 in {0,1} supply one 32-bit
 //    register; lane (w, g = lane/4, j = lane%2) holds, in bits [16h + 4q, 16h + 4q + 3], the two 2-bit positions
 //    (first in the low 2 bits, ascending) of the non-zeros of the 4-wide group q (k columns 16j + 4q .. +3) of
@@ -42,33 +46,42 @@ constexpr int kAStageBytes = kRowsPerCta * kBK / 2 * 2; // 8192: [wg][kstep][204
 // metadata words per (wg, kstep): one per supplying lane (4 warps x 8 groups x 2) = 64 words
 constexpr int kMetaWordsPerStep = 64;
 constexpr int kMetaStageBytes = kConsumerWgs * kKSteps * kMetaWordsPerStep * 4;  // 1024
-// B stage: kBN tokens x kBK k; token n, 16-byte chunk c (8 halves): (n/8)*kBSbo + c*128 + (n%8)*16
-constexpr int kBLbo = 128;
-constexpr int kBSbo = (kBK / 8) * 128;                  // 1024
-constexpr int kBStageBytes = kBN * kBK * 2;             // 16384
+// B stage: kBN tokens x kBK k, one 128-byte row per token, 128B-swizzled (see the top)
+constexpr int kBRowBytes = kBK * 2;                     // 128
+constexpr int kBSbo = 8 * kBRowBytes;                   // 1024: one swizzle atom of 8 rows
+constexpr int kBStageBytes = kBN * kBRowBytes;          // 16384
+constexpr uint32_t kSwizzle128 = 1;                     // descriptor layout type (bits 62-63): 128-byte swizzle
+static_assert(kAStageBytes % 1024 == 0, "the B stages follow the A stages and must stay 1024-aligned (swizzle atoms)");
 
 SY_HD int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 // Byte offset of compressed element (row, kc) (row < 64, kc < 16) inside one 2048-byte A step block.
 SY_HD int a_step_offset(int row, int kc) { return (kc >> 3) * kALbo + (row >> 3) * kASbo + (row & 7) * 16 + (kc & 7) * 2; }
-// Byte offset of token n's 16-byte chunk c (c < kBK/8) inside a B stage.
-SY_HD int b_stage_offset(int n, int c) { return (n >> 3) * kBSbo + c * 128 + (n & 7) * 16; }
+// The 128-byte swizzle: bits [4,7) of a byte offset XOR bits [7,10) (offsets from a 1024-aligned base).
+SY_HD uint32_t swizzle128(uint32_t off) { return off ^ (((off >> 7) & 7u) << 4); }
+// Byte offset of token n's row, and of its 16-byte chunk c (c < kBK/8), inside a B stage.
+SY_HD int b_row_offset(int n) { return n * kBRowBytes; }
+SY_HD int b_stage_offset(int n, int c) { return (int)swizzle128((uint32_t)(b_row_offset(n) + c * 16)); }
 // Index of the metadata word supplied by thread t (0..127) of a warpgroup (lanes 2,3 reuse lanes 0,1's word).
 SY_HD int meta_word_index(int t) { return (t >> 5) * 16 + ((t & 31) >> 2) * 2 + (t & 1); }
 
-// Shared-memory matrix descriptor (no swizzle): 14-bit fields in units of 16 bytes.
-SY_HD uint64_t make_desc(uint32_t smem_addr, uint32_t lbo_bytes, uint32_t sbo_bytes) {
+// Shared-memory matrix descriptor: 14-bit fields in units of 16 bytes, layout type in bits 62-63 (0: no swizzle).
+SY_HD uint64_t make_desc(uint32_t smem_addr, uint32_t lbo_bytes, uint32_t sbo_bytes, uint32_t layout = 0) {
   return (uint64_t)((smem_addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo_bytes & 0x3FFFF) >> 4) << 16) |
-         ((uint64_t)((sbo_bytes & 0x3FFFF) >> 4) << 32);
+         ((uint64_t)((sbo_bytes & 0x3FFFF) >> 4) << 32) | ((uint64_t)layout << 62);
 }
+// Descriptor of k32 step js (0, 1) of the B stage at stage_addr (1024-aligned).
+SY_HD uint64_t make_b_desc(uint32_t stage_addr, int js) { return make_desc(stage_addr + js * 64, 16, kBSbo, kSwizzle128); }
 // Decoded descriptor, used by the emulator to find elements exactly as the hardware would.
 struct Desc { uint32_t start, lbo, sbo, layout; };
 SY_HD Desc decode_desc(uint64_t d) {
   return Desc{(uint32_t)(d & 0x3FFF) << 4, (uint32_t)((d >> 16) & 0x3FFF) << 4, (uint32_t)((d >> 32) & 0x3FFF) << 4,
               (uint32_t)(d >> 62)};
 }
-// Address of element (row, col) of a K-major no-swizzle operand described by desc (col along K, in elements).
+// Address of element (row, col) of a K-major 16-bit operand described by desc (col along K, in elements): no swizzle
+// (core matrices of 8 rows x 16 bytes), or the 128B swizzle (8 rows of 128 bytes per atom, then the XOR).
 SY_HD uint32_t desc_element_addr(const Desc& d, int row, int col) {
+  if (d.layout == kSwizzle128) return swizzle128(d.start + (uint32_t)(row >> 3) * d.sbo + (uint32_t)(row & 7) * 128 + (uint32_t)col * 2);
   return d.start + (uint32_t)(col >> 3) * d.lbo + (uint32_t)(row >> 3) * d.sbo + (uint32_t)(row & 7) * 16 + (uint32_t)(col & 7) * 2;
 }
 // 2-bit positions of the wgmma.sp metadata nibble for group q of A row r (r < 64) in k32 step, from the

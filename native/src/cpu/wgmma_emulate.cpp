@@ -46,7 +46,8 @@ inline float ld_half(const std::vector<uint8_t>& sm, uint32_t addr, int dtype) {
 sy_status emulate_wgmma_sp(std::vector<float>& d, const std::vector<uint8_t>& sm, uint64_t a_desc, uint64_t b_desc,
                            const uint32_t* meta_reg, bool scale_d, int dtype) {
   const Desc ad = decode_desc(a_desc), bd = decode_desc(b_desc);
-  if (ad.layout != 0 || bd.layout != 0) return fail(SY_ERR_INTERNAL, "wgmma emulation: only no-swizzle descriptors are modelled");
+  if (ad.layout != 0 || (bd.layout != 0 && bd.layout != kSwizzle128))
+    return fail(SY_ERR_INTERNAL, "wgmma emulation: only no-swizzle and 128B-swizzle descriptors are modelled");
   const int regs = kBN / 2;
   for (int t = 0; t < 128; t++) {
     for (int i = 0; i < regs; i++) {
@@ -89,7 +90,7 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
   const uint8_t* metas = (const uint8_t*)wmeta;
   const uint8_t* idx = (const uint8_t*)indices;
   const uint16_t* x = (const uint16_t*)X;
-  // one stage of the kernel's shared memory: [A | B | meta]
+  // one stage of the kernel's shared memory: [A | B | meta] (B 1024-aligned, as the swizzle needs)
   const uint32_t a_off = 0, b_off = kAStageBytes, m_off = kAStageBytes + kBStageBytes;
   std::vector<uint8_t> sm(kAStageBytes + kBStageBytes + kMetaStageBytes);
   std::vector<float> T[kConsumerWgs], acc[kConsumerWgs][2];
@@ -105,7 +106,7 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
         std::fill(acc[w][1].begin(), acc[w][1].end(), 0.f);
       }
       for (int kt = 0; kt < nk; kt++) {
-        // producer: A and metadata blocks are contiguous copies; tokens are gathered 16 bytes at a time
+        // producer: A and metadata blocks are contiguous copies; token rows land 128B-swizzled, zeros past n_sel and k
         memcpy(sm.data() + a_off, vals + packed_value_block(tile, kt, k), kAStageBytes);
         memcpy(sm.data() + m_off, metas + packed_meta_block(tile, kt, k), kMetaStageBytes);
         for (int n = 0; n < kBN; n++) {
@@ -125,7 +126,7 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
             for (int t = 0; t < 128; t++)
               memcpy(&meta_reg[t], sm.data() + m_off + ((w * kKSteps + js) * kMetaWordsPerStep + meta_word_index(t)) * 4, 4);
             const uint64_t a_desc = make_desc(a_off + (w * kKSteps + js) * kAStepBytes, kALbo, kASbo);
-            const uint64_t b_desc = make_desc(b_off + js * 4 * 128, kBLbo, kBSbo);
+            const uint64_t b_desc = make_b_desc(b_off, js);
             if ((st = emulate_wgmma_sp(T[w], sm, a_desc, b_desc, meta_reg, (gk * 32) % V != 0, dtype))) return st;
             if (step_ends_kvec(gk, V, nsteps)) {
               const int v = kvec_of_step(gk, V, nv);

@@ -25,20 +25,20 @@
 //
 // CTA: 3 warpgroups (warp specialization). WG0 = producer: per 64-wide k stage, one thread bulk-copies the packed A
 // block (8 KB, already in the shared-memory image order, see wgmma_layout.h) and the metadata block (1 KB) with
-// cp.async.bulk (mbarrier transaction bytes), and all 128 threads gather the BN = 128 selected token rows (16-byte
-// cp.async, zero-fill past n_sel and k) into an 8-stage ring; each thread's cp.async.mbarrier.arrive.noinc marks the
-// stage "full" when its copies land, so the producer never waits on its own copies. WG1, WG2 = consumers, 64
+// cp.async.bulk (mbarrier transaction bytes), and the BN = 128 selected token rows are gathered (cp.async by all 128
+// producer threads, or one TMA row copy per token, see the kernel) into an 8-stage ring. WG1, WG2 = consumers, 64
 // condensed rows each (the CTA covers 128 condensed = 256 output rows x 128 tokens), sharing the B tile; they fence
 // the async proxy after the full-barrier wait and release stages ("empty") once the wgmmas reading them completed.
 // The consumer k loop runs over whole k-vectors (V is a template parameter, body unrolled) so that no wgmma is in
 // flight at the loop's back edge (a run-time "vector ends here" branch made ptxas inject a wait every stage).
 // Grid: token tiles fastest. Grouped launches (MoE, sy_ssmm_wgmma_grouped) walk a flat list of every expert's token
-// tiles (group_tiles.cuh). Measured numbers, the limiter (L2->SM traffic) and the cluster-pair variant:
-// docs/notes/wgmma-perf.md.
-// Shared memory uses the no-swizzle K-major core-matrix layout (conflict-free 128-byte core matrices).
+// tiles (group_tiles.cuh). Measured numbers, the limiter and the variants: docs/notes/wgmma-perf.md.
+// Shared memory: A (and its metadata) in the no-swizzle K-major core-matrix layout, B K-major with the 128B swizzle
+// (a token's 64 k values are one 128-byte row, its 16-byte chunks XOR-permuted by row % 8).
 // Epilogue straight from registers: rows 2c and 2c+1 are adjacent in token-major Y, so each thread writes pairs.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda.h>  // CUtensorMap (the type only: the encoder is found at run time)
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
@@ -59,7 +59,7 @@ struct SmemMap {
   static constexpr int kB = kA + S * kAStageBytes;
   static constexpr int kMeta = kB + S * kBStageBytes;
   static constexpr int kBar = kMeta + S * kMetaStageBytes;
-  static constexpr int kBytes = kBar + 3 * S * 8 + 1024;  // full, empty, gathered barriers + slack to align to 1024
+  static constexpr int kBytes = kBar + 2 * S * 8 + 1024;  // full and empty barriers + slack to align to 1024
 };
 
 __device__ int g_bad_tokens;
@@ -85,7 +85,7 @@ __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
 }
 // Waits until the phase with the given parity has completed. kCluster: acquire at cluster scope (the barrier also
-// receives arrivals from the peer CTA of a cluster).
+// receives arrivals from the other CTAs of a cluster).
 template <bool kCluster = false>
 __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
   uint32_t done;
@@ -122,7 +122,7 @@ __device__ __forceinline__ void bulk_copy(uint32_t dst, const void* src, uint32_
                : "memory");
 }
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-// ---- cluster (pair of CTAs on two row tiles sharing the gathered token tile) ----
+// ---- clusters (CTAs on adjacent row tiles sharing the token tile) ----
 __device__ __forceinline__ uint32_t cluster_rank() {
   uint32_t r;
   asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
@@ -146,11 +146,21 @@ __device__ __forceinline__ void mbar_arrive_cluster_if(uint32_t cluster_bar, uin
                "r"(pred)
                : "memory");
 }
-// Bulk copy from this CTA's shared memory into a peer CTA's (DSMEM), completing `bytes` on the peer's mbarrier.
-__device__ __forceinline__ void bulk_copy_to_peer(uint32_t peer_dst, uint32_t src, uint32_t bytes, uint32_t peer_bar) {
-  asm volatile("cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(peer_dst),
-               "r"(src), "r"(bytes), "r"(peer_bar)
-               : "memory");
+// One token row (64 k values = 128 bytes) of X by the copy engine: box {64, 1} at (k0, row) of the tensor map,
+// written 128B-swizzled at dst (a 128-byte row of a 1024-aligned B stage), transaction bytes completed on bar.
+// kCluster > 1: multicast into the same offset of every CTA of the cluster, completing on each CTA's bar.
+template <int kCluster>
+__device__ __forceinline__ void tma_load_row(uint32_t dst, const CUtensorMap* map, int k0, int row, uint32_t bar) {
+  const uint64_t m = reinterpret_cast<uint64_t>(map);
+  if constexpr (kCluster == 1)
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
+                 "l"(m), "r"(k0), "r"(row), "r"(bar)
+                 : "memory");
+  else
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(dst),
+        "l"(m), "r"(k0), "r"(row), "r"(bar), "h"((uint16_t)((1u << kCluster) - 1))
+        : "memory");
 }
 __device__ __forceinline__ uint32_t lds32(uint32_t addr) {
   uint32_t v;
@@ -164,36 +174,41 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
   else return __half_as_ushort(__float2half_rn(v));
 }
 
-// kStages: pipeline depth. The producer never waits for its copies: each thread's cp.async completion arrives on the
-// stage's "full" barrier (cp.async.mbarrier.arrive.noinc), so up to kStages stages are in flight; the packed weight
-// and metadata blocks come by cp.async.bulk (one thread, mbarrier transaction bytes).
-// kCluster = 2: a cluster of two CTAs on adjacent row tiles (same token tile) shares the gathered token tile, which
-// is 2/3 of the bytes per stage: each CTA gathers one half and pushes it into the peer by a shared-to-shared bulk
-// copy (DSMEM), so each SM reads 17 instead of 25 KB per stage from L2 (the kernel is L2->SM bound; see the note).
-// A stage is then released to the producers only when the consumers of both CTAs are done with it. Measured slower
-// than the single CTA on the H100 (docs/notes/wgmma-perf.md): a benchmarking variant.
+// kStages: pipeline depth; up to kStages stages are in flight (the producer never waits for its own copies). The
+// packed weight and metadata blocks of a stage come by cp.async.bulk (one thread, mbarrier transaction bytes). The
+// B tile (the stage's 128 selected token rows, 64 k each = one 128-byte line per token) lands in the 128B-swizzled
+// K-major layout of wgmma_layout.h, in one of two ways (kGather):
+//  0 cp.async: every producer thread copies 16-byte chunks; a warp instruction reads 4 whole token lines and, with
+//    the software swizzle, writes them without bank conflicts; each thread's completion arrives on the stage's
+//    "full" barrier (cp.async.mbarrier.arrive.noinc).
+//  1 TMA: one producer warp issues a 1-row tensor copy per token (box 64 x 1 over X, 128B swizzle done by the copy
+//    engine, out-of-bounds rows and k columns read as zeros), completing transaction bytes on the full barrier.
+//    kCluster > 1: a cluster of kCluster CTAs on adjacent row tiles (same token tile) shares the B tile: each CTA
+//    loads 128 / kCluster of the rows and multicasts them into every CTA of the cluster, so each SM reads
+//    16 / kCluster KB of tokens per stage from L2 instead of 16 (B is 2/3 of a stage's bytes; the kernel was L2->SM
+//    bound, docs/notes/wgmma-perf.md). A stage is then released only when the consumers of every CTA of the
+//    cluster are done with it (each consumer warp arrives on the empty barrier of every CTA).
 // Grouped launches (kLaunch 1, 2) cover several experts (p.offsets); the CTA's expert and selection range are
 // resolved once and kept in shared memory, read where needed. Resolving them at run time in every launch made the
 // single-expert kernel ~2x slower on the H100 (docs/notes/wgmma-perf.md); the single launch keeps compile-time
 // constants instead.
 // kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
-template <bool kBf16, int kStages, int kCluster, int kV, int kLaunch>
-__global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in) {
+template <bool kBf16, int kStages, int kGather, int kCluster, int kV, int kLaunch>
+__global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
 #ifdef SY_HAS_WGMMA
+  static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
+  static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
   // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
   // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
   const Params p = p_in;
   constexpr bool kGrouped = kLaunch != 0;
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
-  constexpr int kBPart = kBStageBytes / kCluster, kTokensPart = kBN / kCluster;  // this CTA's share of the B tile
-  constexpr int kGatherThreads = kCluster == 2 ? 64 : 128;
-  constexpr int kGather = kTokensPart * (kBK / 8) / kGatherThreads;  // 16-byte copies per gatherer per stage
   extern __shared__ uint8_t smem_raw[];
-  const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;
-  const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8, gathered_bar = empty_bar + kStages * 8;
+  const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;  // 1024-aligned: the 128B swizzle atoms of B
+  const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8;
   const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
-  const uint32_t rank = kCluster == 2 ? cluster_rank() : 0, peer = rank ^ 1;
+  const uint32_t rank = kCluster > 1 ? cluster_rank() : 0;
   const int ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
   __shared__ int s_group[3];  // grouped: expert (-1: nothing to do), first selection, end of the selection range
   if constexpr (kGrouped) {
@@ -214,13 +229,13 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   }
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; s++) {
-      mbar_init(full_bar + 8 * s, kGatherThreads + 1);            // every gatherer's copies + the weight copier
-      mbar_init(empty_bar + 8 * s, kConsumerWgs * 4 * kCluster);  // every consumer warp (of both CTAs) releases
-      mbar_init(gathered_bar + 8 * s, kGatherThreads);            // cluster: this CTA's half has landed
+      // cp.async: every producer thread's copies + the weight copier's expect_tx; TMA: the one expect_tx arrival
+      mbar_init(full_bar + 8 * s, kGather == 0 ? 128 + 1 : 1);
+      mbar_init(empty_bar + 8 * s, kConsumerWgs * 4 * kCluster);  // every consumer warp of every CTA releases
     }
-    if constexpr (kCluster == 2) asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    if constexpr (kCluster > 1) asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
-  if constexpr (kCluster == 2) cluster_sync();  // the peer's barriers are initialized before any remote operation
+  if constexpr (kCluster > 1) cluster_sync();  // the peers' barriers are initialized before any remote operation
   else __syncthreads();
   const int tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
   // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
@@ -234,64 +249,68 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   if (wg == 0) {
     // ---------------- producer warpgroup ----------------
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
-    // Roles. Single CTA: all 128 threads gather, thread 0 also copies the weight blocks. Cluster: warps 0-1 gather
-    // this CTA's half of the token tile, thread 64 copies the weight blocks, thread 96 pushes each landed half to
-    // the peer (a thread of its own, so that waiting for the copies to land never holds up the gathering).
-    // Gatherer t copies 16-byte chunk c of tokens n_i; a warp's 32 writes cover 512 contiguous shared bytes.
-    const int chunk = (t >> 3) & 7;
-    auto token_of = [&](int i) { return (int)rank * kTokensPart + (t & 7) + 8 * ((t >> 6) + (kGatherThreads / 64) * i); };
-    const bool gatherer = t < kGatherThreads, weight_copier = t == (kCluster == 2 ? 64 : 0), pusher = kCluster == 2 && t == 96;
-    int rows[kGather];
     const int j_base = group_j_base(), sel_end = group_sel_end();
-#pragma unroll
-    for (int i = 0; i < kGather; i++) {
-      const int j = j_base + token_of(i);
-      int r = -1;
-      if (gatherer && j < sel_end) {
-        r = p.token_idx[j];
-        if (r < 0 || r >= p.x_rows) {
-          if (chunk == 0 && tile == 0) atomicAdd(&g_bad_tokens, 1);  // once per token, not per copy
-          r = r < 0 ? 0 : p.x_rows - 1;
-        }
+    // X row of tile token n, -1 for padding past the selection; a bad index is clamped and counted once per token
+    // (by the first row tiles: with a cluster, each of its CTAs loads a share of the tokens)
+    auto row_of = [&](int n, bool count) -> int {
+      const int j = j_base + n;
+      if (j >= sel_end) return -1;
+      int r = p.token_idx[j];
+      if (r < 0 || r >= p.x_rows) {
+        if (count && tile < kCluster) atomicAdd(&g_bad_tokens, 1);
+        r = r < 0 ? 0 : p.x_rows - 1;
       }
-      rows[i] = r;
-    }
-    if (gatherer || weight_copier) {
+      return r;
+    };
+    auto copy_weight_blocks = [&](int kt, int s, uint32_t tx_bytes) {
+      const uint64_t e = (uint64_t)group_expert();
+      const uint8_t *wvalues = p.wvalues + e * p.wvalue_stride, *wmeta = p.wmeta + e * p.wmeta_stride;
+      mbar_arrive_expect_tx(full_bar + 8 * s, tx_bytes);
+      bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(a_tile, kt, k), kAStageBytes, full_bar + 8 * s);
+      bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(a_tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
+    };
+    if constexpr (kGather == 0) {
+      // thread t copies chunk (t & 7) of tokens (t >> 3) + 16 i
+      constexpr int kPer = kBN / 16;
+      const int chunk = t & 7;
+      int rows[kPer];
+#pragma unroll
+      for (int i = 0; i < kPer; i++) rows[i] = row_of((t >> 3) + 16 * i, chunk == 0);
       for (int kt = 0; kt < nk; kt++) {
         const int s = kt % kStages;
-        if (kt >= kStages) {
-          mbar_wait<kCluster == 2>(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-        }
-        // the packed A and metadata blocks are contiguous: two bulk copies, counted on the barrier in bytes (plus
-        // the peer's part of the token tile)
-        if (weight_copier) {
-          const uint64_t e = (uint64_t)group_expert();
-          const uint8_t *wvalues = p.wvalues + e * p.wvalue_stride, *wmeta = p.wmeta + e * p.wmeta_stride;
-          mbar_arrive_expect_tx(full_bar + 8 * s, kAStageBytes + kMetaStageBytes + (kCluster == 2 ? kBPart : 0));
-          bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(a_tile, kt, k), kAStageBytes, full_bar + 8 * s);
-          bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(a_tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
-        }
-        if (gatherer) {
-          const int kcol = kt * kBK + chunk * 8;
-          const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
+        if (kt >= kStages) mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+        if (t == 0) copy_weight_blocks(kt, s, kAStageBytes + kMetaStageBytes);
+        const int kcol = kt * kBK + chunk * 8;
+        const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
 #pragma unroll
-          for (int i = 0; i < kGather; i++) {
-            const bool ok = rows[i] >= 0 && kcol < k;
-            const uint16_t* src = ok ? p.X + (size_t)rows[i] * k + kcol : p.X;
-            cp_async16(b_dst + b_stage_offset(token_of(i), chunk), src, ok ? 16 : 0);
-          }
-          cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
-          if constexpr (kCluster == 2) cp_async_arrive_noinc(gathered_bar + 8 * s);
+        for (int i = 0; i < kPer; i++) {
+          const bool ok = rows[i] >= 0 && kcol < k;
+          const uint16_t* src = ok ? p.X + (size_t)rows[i] * k + kcol : p.X;
+          cp_async16(b_dst + b_stage_offset((t >> 3) + 16 * i, chunk), src, ok ? 16 : 0);
         }
+        cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
       }
-    } else if (pusher) {
-      // the peer's slot is free: the gatherers waited for the (cluster-wide) empty barrier before gathering
-      for (int q = 0; q < nk; q++) {
-        const int s = q % kStages;
-        mbar_wait(gathered_bar + 8 * s, (q / kStages) & 1);
-        fence_proxy_async();  // cp.async (generic proxy) writes, read by the bulk copy (async proxy)
-        const uint32_t part = sbase + kSmemB + s * kBStageBytes + rank * kBPart;
-        bulk_copy_to_peer(peer_addr(part, peer), part, kBPart, peer_addr(full_bar + 8 * s, peer));
+    } else if (t < 32) {
+      // lane l of warp 0 loads tokens rank * kMine + l + 32 i (padding: row x_rows, past the end: zeros)
+      constexpr int kMine = kBN / kCluster, kPer = kMine / 32;
+      const int lane = t;
+      int rows[kPer];
+#pragma unroll
+      for (int i = 0; i < kPer; i++) {
+        const int r = row_of((int)rank * kMine + lane + 32 * i, true);
+        rows[i] = r < 0 ? p.x_rows : r;
+      }
+      asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(&x_map)) : "memory");
+      for (int kt = 0; kt < nk; kt++) {
+        const int s = kt % kStages;
+        if (kt >= kStages) mbar_wait<(kCluster > 1)>(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+        if (lane == 0) copy_weight_blocks(kt, s, kAStageBytes + kMetaStageBytes + kBStageBytes);
+        const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
+#pragma unroll
+        for (int i = 0; i < kPer; i++) {
+          const int n = (int)rank * kMine + lane + 32 * i;
+          tma_load_row<kCluster>(b_dst + b_row_offset(n), &x_map, kt * kBK, rows[i], full_bar + 8 * s);
+        }
       }
     }
   } else {
@@ -334,7 +353,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     auto issue = [&](int kt, int js, uint32_t meta, int scale_d) {
       const int s = kt % kStages;
       const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
-      const uint64_t b_desc = make_desc(sbase + kSmemB + s * kBStageBytes + js * 4 * 128, kBLbo, kBSbo);
+      const uint64_t b_desc = make_b_desc(sbase + kSmemB + s * kBStageBytes, js);
       if constexpr (kBf16) wgmma_sp_m64n128k32_bf16(T, a_desc, b_desc, meta, scale_d);
       else wgmma_sp_m64n128k32_f16(T, a_desc, b_desc, meta, scale_d);
     };
@@ -374,8 +393,10 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
 #pragma unroll
             for (int j = 0; j < kSpi; j++) {
               const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
-              mbar_arrive_if(bar, lane0);
-              if constexpr (kCluster == 2) mbar_arrive_cluster_if(peer_addr(bar, peer), lane0);
+              if constexpr (kCluster == 1) mbar_arrive_if(bar, lane0);
+              else
+#pragma unroll
+                for (int r = 0; r < kCluster; r++) mbar_arrive_cluster_if(peer_addr(bar, r), lane0);
             }
           }
           const int vj = st / kStepsPerVec;
@@ -432,7 +453,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       }
     }
   }
-  if constexpr (kCluster == 2) cluster_sync();  // the peer may still push into / arrive on this CTA's shared memory
+  if constexpr (kCluster > 1) cluster_sync();  // the peers may still arrive on this CTA's barriers
 #endif
 }
 
@@ -489,26 +510,70 @@ using namespace sy::wg;
 
 namespace sy {
 namespace wg {
+// How the B tile is gathered (see the kernel). SAMOYEDS_WGMMA_VARIANT (benchmarking and tests) overrides the default.
+struct Variant {
+  const char* name;
+  int gather, cluster;  // kGather, kCluster
+};
+constexpr Variant kVariants[] = {{"cpasync", 0, 1}, {"tma", 1, 1}, {"tma-mc2", 1, 2}, {"tma-mc4", 1, 4}};
+constexpr int kDefaultVariant = 1;
+
+sy_status pick_variant(const char* fn, Variant* out) {
+  const char* want = getenv("SAMOYEDS_WGMMA_VARIANT");
+  *out = kVariants[kDefaultVariant];
+  if (!want || !*want) return SY_OK;
+  for (const Variant& v : kVariants)
+    if (!strcmp(v.name, want)) return *out = v, SY_OK;
+  return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_VARIANT=%s is not one of cpasync, tma, tma-mc2, tma-mc4", fn, want);
+}
+
+// The tensor map of X (x_rows x k, 16-bit) for the TMA gather: boxes of one row x 64 k, 128B swizzle, zeros out of
+// bounds. cuTensorMapEncodeTiled is a driver function: found through the runtime (no link to libcuda).
+sy_status encode_x_map(const char* fn, int dtype, const void* X, int x_rows, int k, CUtensorMap* map) {
+  using Encode = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*,
+                              const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
+                              CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+  static Encode encode = nullptr;
+  if (!encode) {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q;
+    SY_CUDA(fn, cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q));
+    if (q != cudaDriverEntryPointSuccess || !f)
+      return fail(SY_ERR_LIBRARY, "%s: the driver has no cuTensorMapEncodeTiled (needs a CUDA 12 driver)", fn);
+    encode = (Encode)f;
+  }
+  const cuuint64_t dims[2] = {(cuuint64_t)k, (cuuint64_t)x_rows};
+  const cuuint64_t strides[1] = {(cuuint64_t)k * 2};
+  const cuuint32_t box[2] = {(cuuint32_t)kBK, 1}, elem[2] = {1, 1};
+  const CUresult r = encode(map, dtype == SY_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, const_cast<void*>(X),
+                            dims, strides, box, elem, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                            CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) return fail(SY_ERR_CUDA, "%s: cuTensorMapEncodeTiled failed (error %d) for X of %d x %d", fn, (int)r, x_rows, k);
+  return SY_OK;
+}
+
 // Launches the kernel over (token tiles, row tiles) for the single and the grouped entry points.
 sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p) {
   if (((uintptr_t)p.X & 15) || ((uintptr_t)p.wvalues & 15) || ((uintptr_t)p.wmeta & 15))
     return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
   if (token_tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %d token tiles, more than the grid allows (65535)", fn, token_tiles);
-  const int row_tiles = ceil_div(p.m / 2, kRowsPerCta);
-  // SAMOYEDS_WGMMA_VARIANT (benchmarking only): "single" = one CTA per tile (default), "cluster" = CTA pairs sharing
-  // the token tile (measured slower on the H100: data/wgmma-perf/); SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single only; default: token tiles fastest,
-  // measured 10-15% faster on the H100).
-  const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
+  Variant variant;
+  sy_status st = pick_variant(fn, &variant);
+  if (st) return st;
+  CUtensorMap x_map = {};
+  if (variant.gather == 1 && (st = encode_x_map(fn, dtype, p.X, p.x_rows, p.k, &x_map))) return st;
+  const int row_tiles = ceil_div(p.m / 2, kRowsPerCta), cluster = variant.cluster;
+  // SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single CTAs only; default token tiles fastest, measured 10-15%
+  // faster on the H100)
   const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
-  const int cluster = variant && !strcmp(variant, "cluster") && !p.offsets ? 2 : 1;
   p.row_tile_fastest = cluster == 1 && raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
-  const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster pairs row tiles: pad to even
+  const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster spans `cluster` row tiles: pad
   const dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
   if (row_grid > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
   auto launch = [&](auto kernel, int smem) -> sy_status {
     SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     if (cluster == 1) {
-      kernel<<<grid, kThreads, smem, stream()>>>(p);
+      kernel<<<grid, kThreads, smem, stream()>>>(p, x_map);
       return SY_OK;
     }
     cudaLaunchConfig_t cfg = {};
@@ -523,28 +588,34 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     attr[0].val.clusterDim.z = 1;
     cfg.attrs = attr;
     cfg.numAttrs = 1;
-    SY_CUDA(fn, cudaLaunchKernelEx(&cfg, kernel, p));
+    SY_CUDA(fn, cudaLaunchKernelEx(&cfg, kernel, p, x_map));
     return SY_OK;
   };
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
-  auto pick_v = [&](auto bf16, auto pair, auto mode) -> sy_status {
+  auto pick_v = [&](auto bf16, auto gather, auto pair, auto mode) -> sy_status {
     constexpr bool B = decltype(bf16)::value;
-    constexpr int C = decltype(pair)::value ? 2 : 1, L = decltype(mode)::value;
-    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, C, 32, L>, kSmem);
-    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, C, 64, L>, kSmem);
-    return launch(ssmm_wgmma_kernel<B, kS, C, 128, L>, kSmem);
+    constexpr int G = decltype(gather)::value, C = decltype(pair)::value, L = decltype(mode)::value;
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, G, C, 32, L>, kSmem);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, G, C, 64, L>, kSmem);
+    return launch(ssmm_wgmma_kernel<B, kS, G, C, 128, L>, kSmem);
   };
   using Yes = std::true_type;
   using No = std::false_type;
-  using Single = std::integral_constant<int, 0>;
-  using Compact = std::integral_constant<int, 1>;
-  using Scatter = std::integral_constant<int, 2>;
-  // the cluster pair is instantiated for single launches only (a benchmarking variant)
-  auto pick = [&](auto bf16) -> sy_status {
-    if (!p.offsets) return cluster == 2 ? pick_v(bf16, Yes{}, Single{}) : pick_v(bf16, No{}, Single{});
-    return p.y_mode == 1 ? pick_v(bf16, No{}, Scatter{}) : pick_v(bf16, No{}, Compact{});
+  using I0 = std::integral_constant<int, 0>;
+  using I1 = std::integral_constant<int, 1>;
+  using I2 = std::integral_constant<int, 2>;
+  using I4 = std::integral_constant<int, 4>;
+  auto pick_mode = [&](auto bf16, auto gather, auto pair) -> sy_status {
+    if (!p.offsets) return pick_v(bf16, gather, pair, I0{});                        // single expert
+    return p.y_mode == 1 ? pick_v(bf16, gather, pair, I2{}) : pick_v(bf16, gather, pair, I1{});  // scatter-add / compact
   };
-  const sy_status st = dtype == SY_BF16 ? pick(Yes{}) : pick(No{});
+  auto pick = [&](auto bf16) -> sy_status {
+    if (variant.gather == 0) return pick_mode(bf16, I0{}, I1{});
+    if (cluster == 2) return pick_mode(bf16, I1{}, I2{});
+    if (cluster == 4) return pick_mode(bf16, I1{}, I4{});
+    return pick_mode(bf16, I1{}, I1{});
+  };
+  st = dtype == SY_BF16 ? pick(Yes{}) : pick(No{});
   if (st) return st;
   return check_launch(fn);
 }
