@@ -11,7 +11,8 @@
 # next; the exit status is non-zero when any failed. At the end $OUT/results is packed into ONE file
 # $OUT/results.tar.gz (bring it back, then `bash scripts/gpu-collect.sh <file>` here), the whole output is in
 # $OUT/log.txt and a summary table is printed last.
-# Env: SAMOYEDS_CUDA_ARCHS (default 90a), SAMOYEDS_STAGE_TIMEOUT (seconds per stage, default none).
+# Env: SAMOYEDS_CUDA_ARCHS (default 90a), SAMOYEDS_STAGE_TIMEOUT (seconds per stage, default none),
+#      SAMOYEDS_PREBUILD_BASELINES=1 (build the wgmma-baseline trees in the background from the start).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -39,6 +40,11 @@ if ! command -v deno >/dev/null 2>&1; then
 fi
 if [ -f .gpu/node_modules.tar.xz ] && [ ! -d node_modules/.deno ]; then tar -xJf .gpu/node_modules.tar.xz; fi
 say "$(deno --version | head -1); commit ${SAMOYEDS_COMMIT:-unknown}; results -> $SAMOYEDS_RESULTS_DIR"
+
+# older trees for the wgmma-baseline stage build in the background while this tree builds and its tests run
+if [ -n "${SAMOYEDS_PREBUILD_BASELINES:-}" ]; then
+  bash scripts/gpu-stages/wgmma-baseline.sh --build-only > "$OUT/results/prebuild-baselines.log" 2>&1 &
+fi
 
 # --- device ---
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv 2>&1 || say "nvidia-smi failed"

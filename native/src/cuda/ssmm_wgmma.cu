@@ -516,7 +516,9 @@ struct Variant {
   int gather, cluster;  // kGather, kCluster
 };
 constexpr Variant kVariants[] = {{"cpasync", 0, 1}, {"tma", 1, 1}, {"tma-mc2", 1, 2}, {"tma-mc4", 1, 4}};
-constexpr int kDefaultVariant = 1;
+// cp.async: 1.18-1.27x the previous (no-swizzle, half-line) gather at the Figure 12 shapes; the TMA row copies were
+// 3.5-5.7x slower than cp.async, with multicast 2.2-3.5x (H200, same session: data/wgmma-perf/variants-3afa48b-h200.json)
+constexpr int kDefaultVariant = 0;
 
 sy_status pick_variant(const char* fn, Variant* out) {
   const char* want = getenv("SAMOYEDS_WGMMA_VARIANT");
