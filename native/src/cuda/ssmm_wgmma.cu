@@ -517,7 +517,7 @@ struct Variant {
 };
 constexpr Variant kVariants[] = {{"cpasync", 0, 1}, {"tma", 1, 1}, {"tma-mc2", 1, 2}, {"tma-mc4", 1, 4}};
 // cp.async: 1.18-1.27x the previous (no-swizzle, half-line) gather at the Figure 12 shapes; the TMA row copies were
-// 3.5-5.7x slower than cp.async, with multicast 2.2-3.5x (H200, same session: data/wgmma-perf/variants-3afa48b-h200.json)
+// 4.1-5.7x slower than cp.async, with multicast 2.6-3.5x (H200, same session: data/wgmma-perf/variants-3afa48b-h200.json)
 constexpr int kDefaultVariant = 0;
 
 sy_status pick_variant(const char* fn, Variant* out) {
