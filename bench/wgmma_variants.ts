@@ -1,6 +1,7 @@
 // Quick A/B timing of sy_ssmm_wgmma kernel variants (issue 5 performance work; GPU, sm_90). Not a results stage:
 // prints one line per (shape, variant) and, with --json PATH, writes them. Variants are picked through the
-// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: cpasync, tma, tma-mc2, tma-mc4; SAMOYEDS_WGMMA_RASTER).
+// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: cpasync, gathered-tma, gathered-tma-mc2, gathered-tma-mc4;
+// SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
 //   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
 // --one m k: a single untimed call on that shape (for ncu -k regex:ssmm_wgmma).
@@ -48,10 +49,10 @@ if (oneAt >= 0) {
   const allVariants: [string, Record<string, string>][] = [
     ["default", {}],
     ["cpasync: cp.async gather, single CTA", { SAMOYEDS_WGMMA_VARIANT: "cpasync" }],
-    ["tma: TMA row gather, single CTA", { SAMOYEDS_WGMMA_VARIANT: "tma" }],
-    ["tma-mc2: TMA multicast, clusters of 2 row tiles", { SAMOYEDS_WGMMA_VARIANT: "tma-mc2" }],
-    ["tma-mc4: TMA multicast, clusters of 4 row tiles", { SAMOYEDS_WGMMA_VARIANT: "tma-mc4" }],
-    ["tma, row-raster", { SAMOYEDS_WGMMA_VARIANT: "tma", SAMOYEDS_WGMMA_RASTER: "r" }],
+    ["gathered-tma: pre-gather, TMA tiles, single CTA", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma" }],
+    ["gathered-tma-mc2: pre-gather, TMA multicast, clusters of 2 row tiles", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc2" }],
+    ["gathered-tma-mc4: pre-gather, TMA multicast, clusters of 4 row tiles", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc4" }],
+    ["cpasync, row-raster", { SAMOYEDS_WGMMA_VARIANT: "cpasync", SAMOYEDS_WGMMA_RASTER: "r" }],
   ];
   const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : allVariants;
   const rows: unknown[] = [];

@@ -26,9 +26,10 @@
 // CTA: 3 warpgroups (warp specialization). WG0 = producer: per 64-wide k stage, one thread bulk-copies the packed A
 // block (8 KB, already in the shared-memory image order, see wgmma_layout.h) and the metadata block (1 KB) with
 // cp.async.bulk (mbarrier transaction bytes), and the BN = 128 selected token rows are gathered (cp.async by all 128
-// producer threads, or one TMA row copy per token, see the kernel) into an 8-stage ring. WG1, WG2 = consumers, 64
-// condensed rows each (the CTA covers 128 condensed = 256 output rows x 128 tokens), sharing the B tile; they fence
-// the async proxy after the full-barrier wait and release stages ("empty") once the wgmmas reading them completed.
+// producer threads, or TMA tiles of the pre-gathered tokens, see the kernel) into an 8-stage ring. WG1, WG2 =
+// consumers, 64 condensed rows each (the CTA covers 128 condensed = 256 output rows x 128 tokens), sharing the B
+// tile; they fence the async proxy after the full-barrier wait and release stages ("empty") once the wgmmas reading
+// them completed.
 // The consumer k loop runs over whole k-vectors (V is a template parameter, body unrolled) so that no wgmma is in
 // flight at the loop's back edge (a run-time "vector ends here" branch made ptxas inject a wait every stage).
 // Grid: token tiles fastest. Grouped launches (MoE, sy_ssmm_wgmma_grouped) walk a flat list of every expert's token
@@ -146,22 +147,40 @@ __device__ __forceinline__ void mbar_arrive_cluster_if(uint32_t cluster_bar, uin
                "r"(pred)
                : "memory");
 }
-// One token row (64 k values = 128 bytes) of X by the copy engine: box {64, 1} at (k0, row) of the tensor map,
-// written 128B-swizzled at dst (a 128-byte row of a 1024-aligned B stage), transaction bytes completed on bar.
-// kCluster > 1: multicast into the same offset of every CTA of the cluster, completing on each CTA's bar.
+// One box of the tensor map (64 k values x the map's box rows, 128 bytes a row) by the copy engine, at (k0, row0),
+// written 128B-swizzled at dst (1024-aligned), transaction bytes completed on bar. kCluster > 1: multicast into the
+// same offset of every CTA of the cluster, completing on each CTA's bar.
 template <int kCluster>
-__device__ __forceinline__ void tma_load_row(uint32_t dst, const CUtensorMap* map, int k0, int row, uint32_t bar) {
+__device__ __forceinline__ void tma_load_box(uint32_t dst, const CUtensorMap* map, int k0, int row0, uint32_t bar) {
   const uint64_t m = reinterpret_cast<uint64_t>(map);
   if constexpr (kCluster == 1)
     asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
-                 "l"(m), "r"(k0), "r"(row), "r"(bar)
+                 "l"(m), "r"(k0), "r"(row0), "r"(bar)
                  : "memory");
   else
     asm volatile(
         "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(dst),
-        "l"(m), "r"(k0), "r"(row), "r"(bar), "h"((uint16_t)((1u << kCluster) - 1))
+        "l"(m), "r"(k0), "r"(row0), "r"(bar), "h"((uint16_t)((1u << kCluster) - 1))
         : "memory");
 }
+
+// Pre-gather of the TMA-tile variant: Xg[j] = X[token_idx[j]] (k values), one warp a row, 16-byte copies. A bad index
+// is clamped and counted (as the cp.async gather does); grouped (offsets): rows past offsets[n_experts] are skipped
+// (the kernel reads them only into token columns it does not store).
+__global__ void gather_tokens_kernel(const uint16_t* __restrict__ X, int x_rows, int k, const int32_t* __restrict__ token_idx,
+                                     const int32_t* __restrict__ offsets, int n_experts, int n, uint16_t* __restrict__ Xg) {
+  const int j = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+  if (j >= n || (offsets && j >= offsets[n_experts])) return;
+  int r = token_idx[j];
+  if (r < 0 || r >= x_rows) {
+    if (lane == 0) atomicAdd(&g_bad_tokens, 1);
+    r = r < 0 ? 0 : x_rows - 1;
+  }
+  const uint4* src = reinterpret_cast<const uint4*>(X + (size_t)r * k);
+  uint4* dst = reinterpret_cast<uint4*>(Xg + (size_t)j * k);
+  for (int c = lane; c < k / 8; c += 32) dst[c] = src[c];
+}
+
 __device__ __forceinline__ uint32_t lds32(uint32_t addr) {
   uint32_t v;
   asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
@@ -178,16 +197,18 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 // packed weight and metadata blocks of a stage come by cp.async.bulk (one thread, mbarrier transaction bytes). The
 // B tile (the stage's 128 selected token rows, 64 k each = one 128-byte line per token) lands in the 128B-swizzled
 // K-major layout of wgmma_layout.h, in one of two ways (kGather):
-//  0 cp.async: every producer thread copies 16-byte chunks; a warp instruction reads 4 whole token lines and, with
-//    the software swizzle, writes them without bank conflicts; each thread's completion arrives on the stage's
-//    "full" barrier (cp.async.mbarrier.arrive.noinc).
-//  1 TMA: one producer warp issues a 1-row tensor copy per token (box 64 x 1 over X, 128B swizzle done by the copy
-//    engine, out-of-bounds rows and k columns read as zeros), completing transaction bytes on the full barrier.
+//  0 cp.async from X: every producer thread copies 16-byte chunks; a warp instruction reads 4 whole token lines and,
+//    with the software swizzle, writes them without bank conflicts; each thread's completion arrives on the stage's
+//    "full" barrier (cp.async.mbarrier.arrive.noinc). The default.
+//  1 TMA tiles of the pre-gathered tokens (x_map describes Xg = X[token_idx], gathered by gather_tokens_kernel just
+//    before): one tensor copy per stage (box 64 k x 128 / kCluster rows, 128B swizzle by the copy engine, zeros
+//    out of bounds). One TMA copy per token row straight from X was measured instead and was 4-6x slower than
+//    cp.async: row copies are issued at ~60-85 cycles each (docs/notes/wgmma-perf.md, session 4).
 //    kCluster > 1: a cluster of kCluster CTAs on adjacent row tiles (same token tile) shares the B tile: each CTA
 //    loads 128 / kCluster of the rows and multicasts them into every CTA of the cluster, so each SM reads
-//    16 / kCluster KB of tokens per stage from L2 instead of 16 (B is 2/3 of a stage's bytes; the kernel was L2->SM
-//    bound, docs/notes/wgmma-perf.md). A stage is then released only when the consumers of every CTA of the
-//    cluster are done with it (each consumer warp arrives on the empty barrier of every CTA).
+//    16 / kCluster KB of tokens per stage from L2 instead of 16 (B is 2/3 of a stage's bytes). A stage is then
+//    released only when the consumers of every CTA of the cluster are done with it (each consumer warp arrives on
+//    the empty barrier of every CTA).
 // Grouped launches (kLaunch 1, 2) cover several experts (p.offsets); the CTA's expert and selection range are
 // resolved once and kept in shared memory, read where needed. Resolving them at run time in every launch made the
 // single-expert kernel ~2x slower on the H100 (docs/notes/wgmma-perf.md); the single launch keeps compile-time
@@ -250,14 +271,14 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     // ---------------- producer warpgroup ----------------
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
     const int j_base = group_j_base(), sel_end = group_sel_end();
-    // X row of tile token n, -1 for padding past the selection; a bad index is clamped and counted once per token
-    // (by the first row tiles: with a cluster, each of its CTAs loads a share of the tokens)
+    // cp.async: X row of tile token n, -1 for padding past the selection; a bad index is clamped and counted once
+    // per token (by row tile 0)
     auto row_of = [&](int n, bool count) -> int {
       const int j = j_base + n;
       if (j >= sel_end) return -1;
       int r = p.token_idx[j];
       if (r < 0 || r >= p.x_rows) {
-        if (count && tile < kCluster) atomicAdd(&g_bad_tokens, 1);
+        if (count && tile == 0) atomicAdd(&g_bad_tokens, 1);
         r = r < 0 ? 0 : p.x_rows - 1;
       }
       return r;
@@ -290,27 +311,16 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         }
         cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
       }
-    } else if (t < 32) {
-      // lane l of warp 0 loads tokens rank * kMine + l + 32 i (padding: row x_rows, past the end: zeros)
-      constexpr int kMine = kBN / kCluster, kPer = kMine / 32;
-      const int lane = t;
-      int rows[kPer];
-#pragma unroll
-      for (int i = 0; i < kPer; i++) {
-        const int r = row_of((int)rank * kMine + lane + 32 * i, true);
-        rows[i] = r < 0 ? p.x_rows : r;
-      }
+    } else if (t == 0) {
+      // this CTA's kMine rows of the token tile, one box per stage, multicast into the cluster
+      constexpr int kMine = kBN / kCluster;
       asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(&x_map)) : "memory");
       for (int kt = 0; kt < nk; kt++) {
         const int s = kt % kStages;
         if (kt >= kStages) mbar_wait<(kCluster > 1)>(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-        if (lane == 0) copy_weight_blocks(kt, s, kAStageBytes + kMetaStageBytes + kBStageBytes);
-        const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
-#pragma unroll
-        for (int i = 0; i < kPer; i++) {
-          const int n = (int)rank * kMine + lane + 32 * i;
-          tma_load_row<kCluster>(b_dst + b_row_offset(n), &x_map, kt * kBK, rows[i], full_bar + 8 * s);
-        }
+        copy_weight_blocks(kt, s, kAStageBytes + kMetaStageBytes + kBStageBytes);
+        tma_load_box<kCluster>(sbase + kSmemB + s * kBStageBytes + b_row_offset((int)rank * kMine), &x_map, kt * kBK,
+                               j_base + (int)rank * kMine, full_bar + 8 * s);
       }
     }
   } else {
@@ -515,9 +525,9 @@ struct Variant {
   const char* name;
   int gather, cluster;  // kGather, kCluster
 };
-constexpr Variant kVariants[] = {{"cpasync", 0, 1}, {"tma", 1, 1}, {"tma-mc2", 1, 2}, {"tma-mc4", 1, 4}};
-// cp.async: 1.18-1.27x the previous (no-swizzle, half-line) gather at the Figure 12 shapes; the TMA row copies were
-// 4.1-5.7x slower than cp.async, with multicast 2.6-3.5x (H200, same session: data/wgmma-perf/variants-3afa48b-h200.json)
+constexpr Variant kVariants[] = {{"cpasync", 0, 1}, {"gathered-tma", 1, 1}, {"gathered-tma-mc2", 1, 2}, {"gathered-tma-mc4", 1, 4}};
+// cp.async: 1.18-1.27x the previous (no-swizzle, half-line) gather at the Figure 12 shapes (H200, same session:
+// data/wgmma-perf/variants-3afa48b-h200.json). The gathered-tma variants are not measured yet.
 constexpr int kDefaultVariant = 0;
 
 sy_status pick_variant(const char* fn, Variant* out) {
@@ -526,12 +536,13 @@ sy_status pick_variant(const char* fn, Variant* out) {
   if (!want || !*want) return SY_OK;
   for (const Variant& v : kVariants)
     if (!strcmp(v.name, want)) return *out = v, SY_OK;
-  return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_VARIANT=%s is not one of cpasync, tma, tma-mc2, tma-mc4", fn, want);
+  return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_VARIANT=%s is not one of cpasync, gathered-tma, gathered-tma-mc2, gathered-tma-mc4", fn, want);
 }
 
-// The tensor map of X (x_rows x k, 16-bit) for the TMA gather: boxes of one row x 64 k, 128B swizzle, zeros out of
-// bounds. cuTensorMapEncodeTiled is a driver function: found through the runtime (no link to libcuda).
-sy_status encode_x_map(const char* fn, int dtype, const void* X, int x_rows, int k, CUtensorMap* map) {
+// The tensor map of a rows x k 16-bit token matrix for the TMA tile loads: boxes of box_rows rows x 64 k, 128B
+// swizzle, zeros out of bounds. cuTensorMapEncodeTiled is a driver function: found through the runtime (no link to
+// libcuda).
+sy_status encode_token_map(const char* fn, int dtype, const void* X, int rows, int k, int box_rows, CUtensorMap* map) {
   using Encode = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*,
                               const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
                               CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
@@ -544,13 +555,13 @@ sy_status encode_x_map(const char* fn, int dtype, const void* X, int x_rows, int
       return fail(SY_ERR_LIBRARY, "%s: the driver has no cuTensorMapEncodeTiled (needs a CUDA 12 driver)", fn);
     encode = (Encode)f;
   }
-  const cuuint64_t dims[2] = {(cuuint64_t)k, (cuuint64_t)x_rows};
+  const cuuint64_t dims[2] = {(cuuint64_t)k, (cuuint64_t)rows};
   const cuuint64_t strides[1] = {(cuuint64_t)k * 2};
-  const cuuint32_t box[2] = {(cuuint32_t)kBK, 1}, elem[2] = {1, 1};
+  const cuuint32_t box[2] = {(cuuint32_t)kBK, (cuuint32_t)box_rows}, elem[2] = {1, 1};
   const CUresult r = encode(map, dtype == SY_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, const_cast<void*>(X),
                             dims, strides, box, elem, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                             CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  if (r != CUDA_SUCCESS) return fail(SY_ERR_CUDA, "%s: cuTensorMapEncodeTiled failed (error %d) for X of %d x %d", fn, (int)r, x_rows, k);
+  if (r != CUDA_SUCCESS) return fail(SY_ERR_CUDA, "%s: cuTensorMapEncodeTiled failed (error %d) for tokens of %d x %d", fn, (int)r, rows, k);
   return SY_OK;
 }
 
@@ -562,8 +573,6 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   Variant variant;
   sy_status st = pick_variant(fn, &variant);
   if (st) return st;
-  CUtensorMap x_map = {};
-  if (variant.gather == 1 && (st = encode_x_map(fn, dtype, p.X, p.x_rows, p.k, &x_map))) return st;
   const int row_tiles = ceil_div(p.m / 2, kRowsPerCta), cluster = variant.cluster;
   // SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single CTAs only; default token tiles fastest, measured 10-15%
   // faster on the H100)
@@ -572,6 +581,19 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster spans `cluster` row tiles: pad
   const dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
   if (row_grid > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
+  // gathered-tma: the selected rows are first copied into a stream-ordered scratch buffer (capturable: a graph gets
+  // allocation and free nodes), which the kernel reads in TMA tiles
+  CUtensorMap x_map = {};
+  void* xg = nullptr;
+  if (variant.gather == 1) {
+    SY_CUDA(fn, cudaMallocAsync(&xg, (size_t)p.n_sel * p.k * 2, stream()));
+    const int warps = 8;
+    gather_tokens_kernel<<<ceil_div(p.n_sel, warps), 32 * warps, 0, stream()>>>(p.X, p.x_rows, p.k, p.token_idx, p.offsets, p.n_experts, p.n_sel, (uint16_t*)xg);
+    if ((st = encode_token_map(fn, dtype, xg, p.n_sel, p.k, kBN / cluster, &x_map))) {
+      cudaFreeAsync(xg, stream());
+      return st;
+    }
+  }
   auto launch = [&](auto kernel, int smem) -> sy_status {
     SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     if (cluster == 1) {
@@ -618,6 +640,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     return pick_mode(bf16, I1{}, I1{});
   };
   st = dtype == SY_BF16 ? pick(Yes{}) : pick(No{});
+  if (xg) SY_CUDA(fn, cudaFreeAsync(xg, stream()));
   if (st) return st;
   return check_launch(fn);
 }
