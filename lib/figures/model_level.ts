@@ -21,11 +21,14 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 const label = (j: ModelLevelJson, what: string) =>
   `${what} - ${j.provenance.device?.name ?? "unknown device"}, ${j.setup?.dtype ?? "bf16"}, random weights`;
 
-/** "ours": the faster of our two deterministic configurations (separate gate/up launches, or one fused gate|up launch) */
-const OURS = ["samoyeds", "samoyeds_gateup"];
+/** Virtual variants, each the fastest of several measured ones: "ours" of our two deterministic configurations
+ * (separate gate/up launches, or one fused gate|up launch); "best_dense" of the two dense baselines on the gathered
+ * tokens (cublasGemmGroupedBatchedEx, and a cublasGemmEx loop over experts, which is up to 2x faster for large
+ * experts: comparing with the grouped call alone would flatter us). */
+const FASTEST_OF: Record<string, string[]> = { ours: ["samoyeds", "samoyeds_gateup"], best_dense: ["dense_grouped", "dense_gemm_loop"] };
 function ms(j: ModelLevelJson, model: string, T: number, variant: string): number | undefined {
-  if (variant === "ours") {
-    const t = OURS.map((v) => ms(j, model, T, v)).filter((x): x is number => x !== undefined);
+  if (FASTEST_OF[variant]) {
+    const t = FASTEST_OF[variant].map((v) => ms(j, model, T, v)).filter((x): x is number => x !== undefined);
     return t.length ? Math.min(...t) : undefined;
   }
   const r = j.layer.find((x) => x.model === model && x.T === T && x.variant === variant);
@@ -149,9 +152,11 @@ export function figure16(j: ModelLevelJson, seq = 1024): string {
   return out.join("\n");
 }
 
-/** The issue's targets and what the data shows ("ours" = the faster of samoyeds and samoyeds_gateup, both deterministic) */
+/** The issue's targets and what the data shows ("ours" = the faster of samoyeds and samoyeds_gateup, both deterministic),
+ * plus the first target against the stronger dense baseline */
 export function targets(j: ModelLevelJson): { target: string; value: string; met: boolean | undefined }[] {
   const s4096 = speedups(j, 4096, ["ours"], "dense_grouped").map((g) => [g.model, g.values[0]] as const);
+  const best4096 = speedups(j, 4096, ["ours"], "best_dense").map((g) => [g.model, g.values[0]] as const);
   const hf = speedups(j, 4096, ["ours"]).map((g) => g.values[0]).filter((v): v is number => v !== undefined);
   const s256 = speedups(j, 256, ["ours"], "dense_grouped").map((g) => [g.model, g.values[0]] as const);
   const mb = maxBatchTable(j).map((r) => r.ratio).filter((v): v is number => v !== undefined);
@@ -161,6 +166,7 @@ export function targets(j: ModelLevelJson): { target: string; value: string; met
   const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : undefined);
   return [
     { target: "T=4096: samoyeds >= 1.5x dense grouped, every model", value: s4096.map(([m, v]) => `${m} ${fmt(v)}`).join(", "), met: all(s4096, 1.5) },
+    { target: "T=4096: samoyeds >= 1.5x the faster dense baseline (grouped-batched or per-expert cuBLAS loop), every model", value: best4096.map(([m, v]) => `${m} ${fmt(v)}`).join(", "), met: all(best4096, 1.5) },
     { target: "T=4096: samoyeds >= 1.58x HF loop on average", value: fmt(mean(hf)), met: mean(hf) === undefined ? undefined : mean(hf)! >= 1.58 },
     { target: "T=256: samoyeds never slower than dense grouped", value: s256.map(([m, v]) => `${m} ${fmt(v)}`).join(", "), met: all(s256, 1) },
     { target: "max batch (seq 1024, KV cache) >= 3x dense on average (models where dense fits)", value: fmt(mean(mb)), met: mean(mb) === undefined ? undefined : mean(mb)! >= 3 },
