@@ -1,6 +1,6 @@
 // Hopper wgmma.sp SSMM (issue 5): offline packing of a Samoyeds weight for the sm_90a kernel and the call wrapper.
 // The packed arrays replace values/meta of the format (indices are the format's own); see
-// native/src/common/wgmma_layout.h for the layout and native/src/cuda/ssmm_wgmma.cu for the design.
+// native/src/common/wgmma_layout.h for the layout and native/src/cuda/ssmm_wgmma_kernel.cuh for the design.
 import { Backend, callJson, openBackend } from "../native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor } from "../tensor.ts";
 

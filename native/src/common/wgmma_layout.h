@@ -1,5 +1,5 @@
 // Layout contract of the Hopper wgmma.sp SSMM path (issue 5), shared by three users so they cannot drift apart:
-//   native/src/cuda/ssmm_wgmma.cu    the kernel (device)
+//   native/src/cuda/ssmm_wgmma_kernel.cuh the kernel (device)
 //   native/src/common/wgmma_pack.cpp the offline packer of the weight into tile order + wgmma.sp metadata (host)
 //   native/src/cpu/wgmma_emulate.cpp a CPU emulation of the kernel's data path (host), checked against sy_gemm
 //

@@ -109,7 +109,7 @@ __device__ __forceinline__ void store_out(const Params& p, int64_t at, float y) 
 // kN:kM row selection, kWM m16 tiles per warp, kF16Acc: f16 accumulators (f16 operands only).
 template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc>
 __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
-  const Params p = p_in;  // a local copy: fields addressed through a pointer into the parameter space are slower (ssmm_wgmma.cu)
+  const Params p = p_in;  // a local copy: fields addressed through a pointer into the parameter space are slower (ssmm_wgmma_kernel.cuh)
   using C = Cfg<kM, kWM>;
   constexpr int kRegs = kF16Acc ? 2 : 4;   // accumulator registers per (m16, n8) tile per thread
   constexpr int kHalfRegs = kRegs / 2;     // registers of one of the two rows (g, g+8)

@@ -1,0 +1,503 @@
+// The Hopper wgmma.sp SSMM kernel (issue 5) and its launcher, shared by the translation units that instantiate it:
+// ssmm_wgmma.cu (entry points, variant choice, pre-gather, tensor maps) declares launch_variant<G, C>, and each
+// ssmm_wgmma_<variant>.cu instantiates one (gather, cluster) variant, so that the build compiles them in parallel
+// (one file with every instance was the slowest step of the build).
+//
+// Y = X[token_idx] * W^T, W in the Samoyeds format (1:2 rows
+// x 2:4, V-wide k-vectors).
+//
+// DESIGN (dense-equivalent accounting; "dense-eq" = 2*m*k*n flops, as if W were dense)
+// The condensed weight C ((m/2) x k, 2:4 along k) is the sparse operand A of wgmma.sp, 64 condensed rows per
+// warpgroup instruction; the selected tokens are B (tokens along N). One wgmma.sp m64nNk32 costs the tensor core
+// what a dense m64nNk16 costs, so the useful work is (m/2) x k x n at half price: the ceiling is 2x the wgmma.sp
+// instruction peak in dense-eq terms (1730 x 2 = ~3460 dense-eq TFLOP/s measured-peak-based on H100), IF each
+// condensed row's product lands in the right one of its pair's two output rows.
+//
+// The catch: wgmma adds A row r into accumulator row r for all 64 rows at once, but condensed row r must go to
+// output row 2r or 2r+1 depending on indices[r][k-vector]. Options considered:
+//  (a) two masked wgmmas per step (rows with index 0 into set 0, rows with index 1 into set 1), or equivalently
+//      running wgmma.sp on the decoded m x k weight (dropped vectors are zero, trivially 2:4): half of every
+//      instruction multiplies zeros -> ceiling = 1x the wgmma.sp peak (~1730 dense-eq), no routing cost.
+//  (b) the paper's trick, adapted: each k-vector's partial product goes into a temporary accumulator set T
+//      (first wgmma of the vector with scale-d = 0), and when the vector closes, each thread adds T, row by row,
+//      into set 0 or set 1 according to indices (the thread knows its two rows: 16w + lane/4 and +8). No wasted
+//      tensor work -> ceiling 2x the wgmma.sp peak, paid for by (i) N FADD-slots per thread per k-vector
+//      (predicated adds: N/2 registers x 2), (ii) a wgmma.wait per k-vector, (iii) 3 accumulator sets of registers.
+//      For V = 128, N = 128 a k-vector is 4 wgmma.sp m64n128k32 = ~290 tensor cycles per warpgroup vs 128
+//      FADD issue slots per warp; with two consumer warpgroups the tensor core runs one warpgroup's wgmmas
+//      while the other routes, so (i)+(ii) hide behind the tensor work. V = 32 routes 4x as often (~1:1).
+// We implement (b). Registers: T, acc0, acc1 = 3 x 64 f32 at N = 128 per consumer warpgroup (setmaxnreg 232).
+//
+// CTA: 3 warpgroups (warp specialization). WG0 = producer: per 64-wide k stage, one thread bulk-copies the packed A
+// block (8 KB, already in the shared-memory image order, see wgmma_layout.h) and the metadata block (1 KB) with
+// cp.async.bulk (mbarrier transaction bytes), and the BN = 128 selected token rows are gathered (cp.async by all 128
+// producer threads, or TMA tiles of the pre-gathered tokens, see the kernel) into an 8-stage ring. WG1, WG2 =
+// consumers, 64 condensed rows each (the CTA covers 128 condensed = 256 output rows x 128 tokens), sharing the B
+// tile; they fence the async proxy after the full-barrier wait and release stages ("empty") once the wgmmas reading
+// them completed.
+// The consumer k loop runs over whole k-vectors (V is a template parameter, body unrolled) so that no wgmma is in
+// flight at the loop's back edge (a run-time "vector ends here" branch made ptxas inject a wait every stage).
+// Grid: token tiles fastest. Grouped launches (MoE, sy_ssmm_wgmma_grouped) walk a flat list of every expert's token
+// tiles (group_tiles.cuh). Measured numbers, the limiter and the variants: docs/notes/wgmma-perf.md.
+// Shared memory: A (and its metadata) in the no-swizzle K-major core-matrix layout, B K-major with the 128B swizzle
+// (a token's 64 k values are one 128-byte row, its 16-byte chunks XOR-permuted by row % 8).
+// Epilogue straight from registers: rows 2c and 2c+1 are adjacent in token-major Y, so each thread writes pairs.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda.h>  // CUtensorMap (the type only: the encoder is found at run time)
+#include <type_traits>
+#include "cuda_common.cuh"
+#include "group_tiles.cuh"
+#include "wgmma_layout.h"
+#include "wgmma_ops.cuh"
+
+namespace sy {
+namespace wg {
+constexpr int kThreads = 128 * (1 + kConsumerWgs);
+// Shared-memory map of a kernel with S pipeline stages.
+template <int S>
+struct SmemMap {
+  static constexpr int kA = 0;
+  static constexpr int kB = kA + S * kAStageBytes;
+  static constexpr int kMeta = kB + S * kBStageBytes;
+  static constexpr int kBar = kMeta + S * kMetaStageBytes;
+  static constexpr int kBytes = kBar + 2 * S * 8 + 1024;  // full and empty barriers + slack to align to 1024
+};
+
+
+struct Params {
+  const uint8_t* wvalues;   // expert 0; expert e at + e * wvalue_stride bytes (grouped)
+  const uint8_t* indices;
+  const uint8_t* wmeta;
+  uint64_t wvalue_stride, index_stride, wmeta_stride;
+  const uint16_t* X;
+  const int32_t* token_idx;  // selection j -> token row of X
+  const int32_t* offsets;    // grouped: E+1 selection offsets on the device; null: one group [0, n_sel)
+  int n_experts;
+  const int32_t* store_idx;  // y_mode 1: selection j adds into Y row store_idx[j]
+  const float* row_scale;
+  void* Y;
+  int m, k, V, x_rows, n_sel, y_f32, y_layout, y_mode, y_rows, epilogue;  // grouped: n_sel = max_selections
+  int row_tile_fastest;  // grid raster: blockIdx.x walks row tiles (the weight stays in L2, each token tile is read once)
+  int* bad_tokens;       // the device counter of clamped or skipped indices (ssmm_wgmma.cu owns it)
+};
+
+__device__ __forceinline__ uint32_t smem_u32(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+// Waits until the phase with the given parity has completed. kCluster: acquire at cluster scope (the barrier also
+// receives arrivals from the other CTAs of a cluster).
+template <bool kCluster = false>
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  uint32_t done;
+  do {
+    if constexpr (kCluster)
+      asm volatile(
+          "{\n.reg .pred p;\nmbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+          : "=r"(done)
+          : "r"(bar), "r"(parity)
+          : "memory");
+    else
+      asm volatile(
+          "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+          : "=r"(done)
+          : "r"(bar), "r"(parity)
+          : "memory");
+  } while (!done);
+}
+// 16-byte global->shared copy; src_bytes = 0 writes zeros (padding tokens / k tail).
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, uint32_t src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
+}
+// Arrives on the mbarrier once all of this thread's earlier cp.async copies have landed (no wait in the producer).
+__device__ __forceinline__ void cp_async_arrive_noinc(uint32_t bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+// Contiguous global->shared bulk copy (async proxy); completes `bytes` transactions on the mbarrier.
+__device__ __forceinline__ void bulk_copy(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(dst), "l"(src),
+               "r"(bytes), "r"(bar)
+               : "memory");
+}
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+// ---- clusters (CTAs on adjacent row tiles sharing the token tile) ----
+__device__ __forceinline__ uint32_t cluster_rank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+// The shared::cluster address of the same shared-memory offset in CTA `rank` of the cluster.
+__device__ __forceinline__ uint32_t peer_addr(uint32_t addr, uint32_t rank) {
+  uint32_t r;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(addr), "r"(rank));
+  return r;
+}
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
+}
+// Arrivals by one lane without a branch (the predicate lives inside the asm).
+__device__ __forceinline__ void mbar_arrive_if(uint32_t bar, uint32_t pred) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\n@p mbarrier.arrive.shared::cta.b64 _, [%0];\n}\n" ::"r"(bar), "r"(pred) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_cluster_if(uint32_t cluster_bar, uint32_t pred) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\n@p mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n}\n" ::"r"(cluster_bar),
+               "r"(pred)
+               : "memory");
+}
+// One box of the tensor map (64 k values x the map's box rows, 128 bytes a row) by the copy engine, at (k0, row0),
+// written 128B-swizzled at dst (1024-aligned), transaction bytes completed on bar. kCluster > 1: multicast into the
+// same offset of every CTA of the cluster, completing on each CTA's bar.
+template <int kCluster>
+__device__ __forceinline__ void tma_load_box(uint32_t dst, const CUtensorMap* map, int k0, int row0, uint32_t bar) {
+  const uint64_t m = reinterpret_cast<uint64_t>(map);
+  if constexpr (kCluster == 1)
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
+                 "l"(m), "r"(k0), "r"(row0), "r"(bar)
+                 : "memory");
+  else
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(dst),
+        "l"(m), "r"(k0), "r"(row0), "r"(bar), "h"((uint16_t)((1u << kCluster) - 1))
+        : "memory");
+}
+
+__device__ __forceinline__ uint32_t lds32(uint32_t addr) {
+  uint32_t v;
+  asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
+  return v;
+}
+
+template <bool kBf16>
+__device__ __forceinline__ uint16_t to_half_bits(float v) {
+  if constexpr (kBf16) return __bfloat16_as_ushort(__float2bfloat16_rn(v));
+  else return __half_as_ushort(__float2half_rn(v));
+}
+
+// kStages: pipeline depth; up to kStages stages are in flight (the producer never waits for its own copies). The
+// packed weight and metadata blocks of a stage come by cp.async.bulk (one thread, mbarrier transaction bytes). The
+// B tile (the stage's 128 selected token rows, 64 k each = one 128-byte line per token) lands in the 128B-swizzled
+// K-major layout of wgmma_layout.h, in one of two ways (kGather):
+//  0 cp.async from X: every producer thread copies 16-byte chunks; a warp instruction reads 4 whole token lines and,
+//    with the software swizzle, writes them without bank conflicts; each thread's completion arrives on the stage's
+//    "full" barrier (cp.async.mbarrier.arrive.noinc). The default.
+//  1 TMA tiles of the pre-gathered tokens (x_map describes Xg = X[token_idx], gathered by gather_tokens_kernel just
+//    before): one tensor copy per stage (box 64 k x 128 / kCluster rows, 128B swizzle by the copy engine, zeros
+//    out of bounds). One TMA copy per token row straight from X was measured instead and was 4-6x slower than
+//    cp.async: row copies are issued at ~60-85 cycles each (docs/notes/wgmma-perf.md, session 4).
+//    kCluster > 1: a cluster of kCluster CTAs on adjacent row tiles (same token tile) shares the B tile: each CTA
+//    loads 128 / kCluster of the rows and multicasts them into every CTA of the cluster, so each SM reads
+//    16 / kCluster KB of tokens per stage from L2 instead of 16 (B is 2/3 of a stage's bytes). A stage is then
+//    released only when the consumers of every CTA of the cluster are done with it (each consumer warp arrives on
+//    the empty barrier of every CTA).
+// Grouped launches (kLaunch 1, 2) cover several experts (p.offsets); the CTA's expert and selection range are
+// resolved once and kept in shared memory, read where needed. Resolving them at run time in every launch made the
+// single-expert kernel ~2x slower on the H100 (docs/notes/wgmma-perf.md); the single launch keeps compile-time
+// constants instead.
+// kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
+template <bool kBf16, int kStages, int kGather, int kCluster, int kV, int kLaunch>
+__global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
+#ifdef SY_HAS_WGMMA
+  static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
+  static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
+  // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
+  // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
+  const Params p = p_in;
+  constexpr bool kGrouped = kLaunch != 0;
+  using Map = SmemMap<kStages>;
+  constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
+  extern __shared__ uint8_t smem_raw[];
+  const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;  // 1024-aligned: the 128B swizzle atoms of B
+  const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8;
+  const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
+  const uint32_t rank = kCluster > 1 ? cluster_rank() : 0;
+  const int ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
+  __shared__ int s_group[3];  // grouped: expert (-1: nothing to do), first selection, end of the selection range
+  if constexpr (kGrouped) {
+    if (threadIdx.x < 32) {
+      const GroupTile f = find_group_tile(p.offsets, p.n_experts, kBN, ntile);
+      if (threadIdx.x == 0) {
+        int e = f.expert, jb = 0, se = 0;
+        if (e >= 0) {
+          jb = p.offsets[e] + f.tile * kBN;
+          se = min(p.offsets[e + 1], p.n_sel);
+          if (jb >= se) e = -1;
+        }
+        s_group[0] = e, s_group[1] = jb, s_group[2] = se;
+        if (blockIdx.x == 0 && blockIdx.y == 0 && p.offsets[p.n_experts] > p.n_sel)
+          atomicAdd(p.bad_tokens, 1);  // selections beyond max_selections are not computed
+      }
+    }
+  }
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; s++) {
+      // cp.async: every producer thread's copies + the weight copier's expect_tx; TMA: the one expect_tx arrival
+      mbar_init(full_bar + 8 * s, kGather == 0 ? 128 + 1 : 1);
+      mbar_init(empty_bar + 8 * s, kConsumerWgs * 4 * kCluster);  // every consumer warp of every CTA releases
+    }
+    if constexpr (kCluster > 1) asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  if constexpr (kCluster > 1) cluster_sync();  // the peers' barriers are initialized before any remote operation
+  else __syncthreads();
+  const int tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
+  // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
+  const int a_tile = min(tile, ceil_div(p.m / 2, kRowsPerCta) - 1);
+  auto group_expert = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[0])) : 0; };
+  auto group_j_base = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[1])) : ntile * kBN; };
+  auto group_sel_end = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[2])) : p.n_sel; };
+  if (kGrouped && group_expert() < 0) return;  // uniform over the CTA (and a cluster: same token tile)
+  const int k = p.k, mc = p.m / 2, nk = ceil_div(k, kBK);
+
+  if (wg == 0) {
+    // ---------------- producer warpgroup ----------------
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+    const int j_base = group_j_base(), sel_end = group_sel_end();
+    // cp.async: X row of tile token n, -1 for padding past the selection; a bad index is clamped and counted once
+    // per token (by row tile 0)
+    auto row_of = [&](int n, bool count) -> int {
+      const int j = j_base + n;
+      if (j >= sel_end) return -1;
+      int r = p.token_idx[j];
+      if (r < 0 || r >= p.x_rows) {
+        if (count && tile == 0) atomicAdd(p.bad_tokens, 1);
+        r = r < 0 ? 0 : p.x_rows - 1;
+      }
+      return r;
+    };
+    auto copy_weight_blocks = [&](int kt, int s, uint32_t tx_bytes) {
+      const uint64_t e = (uint64_t)group_expert();
+      const uint8_t *wvalues = p.wvalues + e * p.wvalue_stride, *wmeta = p.wmeta + e * p.wmeta_stride;
+      mbar_arrive_expect_tx(full_bar + 8 * s, tx_bytes);
+      bulk_copy(sbase + kSmemA + s * kAStageBytes, wvalues + packed_value_block(a_tile, kt, k), kAStageBytes, full_bar + 8 * s);
+      bulk_copy(sbase + kSmemMeta + s * kMetaStageBytes, wmeta + packed_meta_block(a_tile, kt, k), kMetaStageBytes, full_bar + 8 * s);
+    };
+    if constexpr (kGather == 0) {
+      // thread t copies chunk (t & 7) of tokens (t >> 3) + 16 i
+      constexpr int kPer = kBN / 16;
+      const int chunk = t & 7;
+      int rows[kPer];
+#pragma unroll
+      for (int i = 0; i < kPer; i++) rows[i] = row_of((t >> 3) + 16 * i, chunk == 0);
+      for (int kt = 0; kt < nk; kt++) {
+        const int s = kt % kStages;
+        if (kt >= kStages) mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+        if (t == 0) copy_weight_blocks(kt, s, kAStageBytes + kMetaStageBytes);
+        const int kcol = kt * kBK + chunk * 8;
+        const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
+#pragma unroll
+        for (int i = 0; i < kPer; i++) {
+          const bool ok = rows[i] >= 0 && kcol < k;
+          const uint16_t* src = ok ? p.X + (size_t)rows[i] * k + kcol : p.X;
+          cp_async16(b_dst + b_stage_offset((t >> 3) + 16 * i, chunk), src, ok ? 16 : 0);
+        }
+        cp_async_arrive_noinc(full_bar + 8 * s);  // the consumers fence the async proxy after their wait
+      }
+    } else if (t == 0) {
+      // this CTA's kMine rows of the token tile, one box per stage, multicast into the cluster
+      constexpr int kMine = kBN / kCluster;
+      asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(&x_map)) : "memory");
+      for (int kt = 0; kt < nk; kt++) {
+        const int s = kt % kStages;
+        if (kt >= kStages) mbar_wait<(kCluster > 1)>(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+        copy_weight_blocks(kt, s, kAStageBytes + kMetaStageBytes + kBStageBytes);
+        tma_load_box<kCluster>(sbase + kSmemB + s * kBStageBytes + b_row_offset((int)rank * kMine), &x_map, kt * kBK,
+                               j_base + (int)rank * kMine, full_bar + 8 * s);
+      }
+    }
+  } else {
+    // ---------------- consumer warpgroups ----------------
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+    const int cw = wg - 1;
+    const uint32_t lane0 = (t & 31) == 0;
+    constexpr int R = kBN / 2;
+    float T[R], acc0[R], acc1[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) acc0[i] = acc1[i] = T[i] = 0.f;
+    const int c0 = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, 0), c1 = c0 + 8;
+    // The k loop walks "iterations" of kSpi stages holding kVpi whole k-vectors, fully unrolled, with an explicit
+    // wgmma wait at each k-vector end: nothing is in flight at the loop's back edge, so ptxas injects no
+    // warpgroup.wait of its own (it did, once per stage, when the vector end was a run-time branch).
+    constexpr int kSpi = kV >= kBK ? kV / kBK : 1;   // stages per iteration
+    constexpr int kVpi = kV >= kBK ? 1 : kBK / kV;   // k-vectors per iteration
+    constexpr int kStepsPerVec = kV / 32;
+    const int nv = ceil_div(k, kV);
+    const uint32_t mword = (uint32_t)meta_word_index(t);
+    const int n_iters = nk / kSpi;
+    // Routes T (the finished k-vector's partial product) into set 0 or 1 of each of the thread's two rows.
+    auto route = [&](int sel0, int sel1) {
+#pragma unroll
+      for (int i = 0; i < R; i++) {
+        const int sel = ((i >> 1) & 1) ? sel1 : sel0;
+        if (sel) acc1[i] += T[i];
+        else acc0[i] += T[i];
+      }
+    };
+    auto sel_of = [&](int c, int v) -> int {
+      const uint8_t* indices = p.indices + (uint64_t)group_expert() * p.index_stride;
+      return c < mc ? indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0;
+    };
+    auto wait_full = [&](int kt) {
+      mbar_wait(full_bar + 8 * (kt % kStages), (kt / kStages) & 1);
+      // cp.async writes are generic-proxy writes; wgmma reads through the async proxy
+      fence_proxy_async();
+    };
+    auto issue = [&](int kt, int js, uint32_t meta, int scale_d) {
+      const int s = kt % kStages;
+      const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
+      const uint64_t b_desc = make_b_desc(sbase + kSmemB + s * kBStageBytes, js);
+      if constexpr (kBf16) wgmma_sp_m64n128k32_bf16(T, a_desc, b_desc, meta, scale_d);
+      else wgmma_sp_m64n128k32_f16(T, a_desc, b_desc, meta, scale_d);
+    };
+    auto meta_of = [&](int kt, int js) -> uint32_t {
+      return lds32(sbase + kSmemMeta + (kt % kStages) * kMetaStageBytes + (uint32_t)((cw * kKSteps + js) * kMetaWordsPerStep + mword) * 4);
+    };
+    // The routing of iteration it + 1 is loaded during iteration it: a load issued at the iteration's start
+    // stalled the routing (ncu: ~half of the consumer's stall cycles waited on these global loads).
+    int next_sels[kVpi][2];
+#pragma unroll
+    for (int j = 0; j < kVpi; j++) next_sels[j][0] = sel_of(c0, j), next_sels[j][1] = sel_of(c1, j);
+    for (int it = 0; it < n_iters; it++) {
+      const int kt0 = it * kSpi, vn = (kt0 + kSpi) * kBK / kV;
+      int sels[kVpi][2];
+#pragma unroll
+      for (int j = 0; j < kVpi; j++) {
+        sels[j][0] = next_sels[j][0], sels[j][1] = next_sels[j][1];
+        next_sels[j][0] = sel_of(c0, vn + j), next_sels[j][1] = sel_of(c1, vn + j);
+      }
+      uint32_t meta[kSpi][kKSteps];
+#pragma unroll
+      for (int j = 0; j < kSpi; j++) {
+        wait_full(kt0 + j);
+#pragma unroll
+        for (int js = 0; js < kKSteps; js++) meta[j][js] = meta_of(kt0 + j, js);
+      }
+      wgmma_fence();
+#pragma unroll
+      for (int st = 0; st < kSpi * kKSteps; st++) {
+        issue(kt0 + st / kKSteps, st % kKSteps, meta[st / kKSteps][st % kKSteps], st % kStepsPerVec != 0);
+        if ((st + 1) % kStepsPerVec == 0) {
+          wgmma_commit();
+          wgmma_wait<0>();
+          fence_regs(T);
+          if (st == kSpi * kKSteps - 1) {  // this warp's wgmmas reading the stages are complete: lane 0 releases
+            // them (predicated inside the asm: no branch between the wgmmas)
+#pragma unroll
+            for (int j = 0; j < kSpi; j++) {
+              const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
+              if constexpr (kCluster == 1) mbar_arrive_if(bar, lane0);
+              else
+#pragma unroll
+                for (int r = 0; r < kCluster; r++) mbar_arrive_cluster_if(peer_addr(bar, r), lane0);
+            }
+          }
+          const int vj = st / kStepsPerVec;
+          route(sels[vj][0], sels[vj][1]);
+          fence_regs(T);
+          wgmma_fence();
+        }
+      }
+    }
+    if (n_iters * kSpi < nk) {
+      // kV = 128 and an odd number of stages: the last stage alone closes the last (short) k-vector
+      const int kt = n_iters * kSpi;
+      const int s0 = next_sels[0][0], s1 = next_sels[0][1];
+      wait_full(kt);
+      const uint32_t m0 = meta_of(kt, 0), m1 = meta_of(kt, 1);
+      wgmma_fence();
+      issue(kt, 0, m0, 0);
+      issue(kt, 1, m1, 1);
+      wgmma_commit();
+      wgmma_wait<0>();
+      fence_regs(T);
+      route(s0, s1);
+    }
+    // ---------------- epilogue ----------------
+    const int n_sel = p.n_sel, m = p.m, j_base = group_j_base(), sel_end = group_sel_end();
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+      const int c = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, i), j = j_base + d_col(t, i);
+      if (c >= mc || j >= sel_end) continue;
+      const float v0 = apply_epilogue(acc0[i], p.epilogue, p.row_scale, j);
+      const float v1 = apply_epilogue(acc1[i], p.epilogue, p.row_scale, j);
+      if constexpr (kLaunch == 2) {  // grouped scatter-add (f32) into the token's row
+        const int r = p.store_idx[j];
+        if (r < 0 || r >= p.y_rows) {
+          if (tile == 0 && cw == 0 && d_row(t, i) == 0) atomicAdd(p.bad_tokens, 1);  // once per selection
+          continue;
+        }
+        float* y = (float*)p.Y + (size_t)r * m + 2 * c;
+        atomicAdd(y, v0);
+        atomicAdd(y + 1, v1);
+      } else if (kLaunch == 1 || p.y_layout == 0) {  // token-major: output rows 2c, 2c+1 are adjacent
+        const size_t at = (size_t)j * m + 2 * c;
+        if (p.y_f32) *reinterpret_cast<float2*>((float*)p.Y + at) = make_float2(v0, v1);
+        else *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + at) = (uint32_t)to_half_bits<kBf16>(v0) | ((uint32_t)to_half_bits<kBf16>(v1) << 16);
+      } else {
+        const size_t a0 = (size_t)(2 * c) * n_sel + j, a1 = a0 + n_sel;
+        if (p.y_f32) {
+          ((float*)p.Y)[a0] = v0;
+          ((float*)p.Y)[a1] = v1;
+        } else {
+          ((uint16_t*)p.Y)[a0] = to_half_bits<kBf16>(v0);
+          ((uint16_t*)p.Y)[a1] = to_half_bits<kBf16>(v1);
+        }
+      }
+    }
+  }
+  if constexpr (kCluster > 1) cluster_sync();  // the peers may still arrive on this CTA's barriers
+#endif
+}
+
+// Launches variant (kGather, kCluster) of the kernel over `grid` for the single (p.offsets null) and the grouped
+// entry points; f16 or bf16 by dtype, V and the launch kind from p. Instantiated in ssmm_wgmma_<variant>.cu.
+template <int kGather, int kCluster>
+sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, const CUtensorMap& x_map) {
+  constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
+  auto launch = [&](auto kernel) -> sy_status {
+    SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
+    if constexpr (kCluster == 1) {
+      kernel<<<grid, kThreads, kSmem, stream()>>>(p, x_map);
+    } else {
+      cudaLaunchConfig_t cfg = {};
+      cfg.gridDim = grid;
+      cfg.blockDim = dim3(kThreads);
+      cfg.dynamicSmemBytes = kSmem;
+      cfg.stream = stream();
+      cudaLaunchAttribute attr[1];
+      attr[0].id = cudaLaunchAttributeClusterDimension;
+      attr[0].val.clusterDim.x = 1;
+      attr[0].val.clusterDim.y = kCluster;
+      attr[0].val.clusterDim.z = 1;
+      cfg.attrs = attr;
+      cfg.numAttrs = 1;
+      SY_CUDA(fn, cudaLaunchKernelEx(&cfg, kernel, p, x_map));
+    }
+    return SY_OK;
+  };
+  auto pick_v = [&](auto bf16, auto mode) -> sy_status {
+    constexpr bool B = decltype(bf16)::value;
+    constexpr int L = decltype(mode)::value;
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, 32, L>);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, 64, L>);
+    return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, 128, L>);
+  };
+  auto pick_mode = [&](auto bf16) -> sy_status {
+    using Single = std::integral_constant<int, 0>;
+    using Compact = std::integral_constant<int, 1>;
+    using Scatter = std::integral_constant<int, 2>;
+    if (!p.offsets) return pick_v(bf16, Single{});
+    return p.y_mode == 1 ? pick_v(bf16, Scatter{}) : pick_v(bf16, Compact{});
+  };
+  return dtype == SY_BF16 ? pick_mode(std::true_type{}) : pick_mode(std::false_type{});
+}
+// the (gather, cluster) variants, one translation unit each
+extern template sy_status launch_variant<0, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 2>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 4>(const char*, int, dim3, const Params&, const CUtensorMap&);
+}  // namespace wg
+}  // namespace sy
