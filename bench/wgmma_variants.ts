@@ -10,6 +10,7 @@ import { BackendTensor, DTYPE_CODE, HostTensor, randn, rng } from "../lib/tensor
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { packWgmma, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
 import { timeGraph as timeCapturedGraph } from "../lib/timing.ts";
+import { provenance } from "../lib/data.ts";
 
 const cuda = openBackend("cuda");
 const dtype = "bf16" as const;
@@ -71,5 +72,6 @@ if (oneAt >= 0) {
     Deno.env.delete("SAMOYEDS_WGMMA_RASTER");
     s.free();
   }
-  if (jsonAt >= 0) await Deno.writeTextFile(args[jsonAt + 1], JSON.stringify(rows, null, 1));
+  const prov = provenance(cuda, { command: `deno run --allow-all bench/wgmma_variants.ts ${args.join(" ")}` });
+  if (jsonAt >= 0) await Deno.writeTextFile(args[jsonAt + 1], JSON.stringify({ provenance: prov, rows }, null, 1));
 }

@@ -1,6 +1,7 @@
 // Hopper SSMM with wgmma.mma_async.sp (sm_90a), issue 5: the entry points (sy_ssmm_wgmma, sy_ssmm_wgmma_grouped,
 // sy_ssmm_wgmma_bad_tokens, sy_wgmma_peak), the choice of the token-gather variant, the pre-gather and tensor maps of
 // the TMA variants, and the instruction-peak microbenchmark. The kernel and its design: ssmm_wgmma_kernel.cuh.
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include "ssmm_check.h"
@@ -97,7 +98,9 @@ sy_status pick_variant(const char* fn, Variant* out) {
   if (!want || !*want) return SY_OK;
   for (const Variant& v : kVariants)
     if (!strcmp(v.name, want)) return *out = v, SY_OK;
-  return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_VARIANT=%s is not one of cpasync, gathered-tma, gathered-tma-mc2, gathered-tma-mc4", fn, want);
+  char names[128] = "";
+  for (const Variant& v : kVariants) snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "", v.name);
+  return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_VARIANT=%s is not one of %s", fn, want, names);
 }
 
 // The tensor map of a rows x k 16-bit token matrix for the TMA tile loads: boxes of box_rows rows x 64 k, 128B
