@@ -1,5 +1,5 @@
 // Quick A/B timing of sy_ssmm_wgmma kernel variants (issue 5 performance work; GPU, sm_90). Not a results stage:
-// prints one line per (shape, variant) and, with --json PATH, writes them. Variants are picked through the
+// prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json). Variants are picked through the
 // environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: cpasync, gathered-tma, gathered-tma-mc2, gathered-tma-mc4;
 // SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
 //   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only]
@@ -73,5 +73,8 @@ if (oneAt >= 0) {
     s.free();
   }
   const prov = provenance(cuda, { command: `deno run --allow-all bench/wgmma_variants.ts ${args.join(" ")}` });
-  if (jsonAt >= 0) await Deno.writeTextFile(args[jsonAt + 1], JSON.stringify({ provenance: prov, rows }, null, 1));
+  // as a gpu-run stage (no --json) the rows land in the results folder that comes back
+  const resultsDir = Deno.env.get("SAMOYEDS_RESULTS_DIR");
+  const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : resultsDir ? `${resultsDir}/wgmma-variants.json` : undefined;
+  if (jsonPath) await Deno.writeTextFile(jsonPath, JSON.stringify({ provenance: prov, rows }, null, 1));
 }
