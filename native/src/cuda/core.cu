@@ -1,5 +1,6 @@
 // CUDA backend core: devices, memory, conversions, graph capture and event timing.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -49,12 +50,20 @@ sy_status check_launch(const char* fn) {
 
 SY_API const char* sy_backend_name(void) { return "cuda"; }
 
+namespace sy::wg {
+const char* default_variant_name();  // ssmm_wgmma.cu
+}
+
 SY_API sy_status sy_build_info(char* out, int32_t capacity) {
   int rt = 0;
   cudaRuntimeGetVersion(&rt);
+  // recorded with every result: which gather the wgmma.sp kernel uses (an env override is not validated here)
+  const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
+  if (variant && strspn(variant, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(variant)) variant = "(invalid)";
   std::string json = std::string("{\"backend\":\"cuda\",\"version\":\"") + SY_VERSION + "\",\"compiler\":\"nvcc " +
                      std::to_string(__CUDACC_VER_MAJOR__) + "." + std::to_string(__CUDACC_VER_MINOR__) +
-                     "\",\"cuda_runtime\":" + std::to_string(rt) + "}";
+                     "\",\"cuda_runtime\":" + std::to_string(rt) + ",\"wgmma_variant\":\"" +
+                     (variant && *variant ? variant : sy::wg::default_variant_name()) + "\"}";
   return sy::write_string(json, out, capacity, "sy_build_info");
 }
 

@@ -88,9 +88,11 @@ struct Variant {
   int gather, cluster;  // kGather, kCluster
 };
 constexpr Variant kVariants[] = {{"cpasync", 0, 1}, {"gathered-tma", 1, 1}, {"gathered-tma-mc2", 1, 2}, {"gathered-tma-mc4", 1, 4}};
-// cp.async: 1.18-1.27x the previous (no-swizzle, half-line) gather at the Figure 12 shapes (H200, same session:
-// data/wgmma-perf/variants-3afa48b-h200.json). The gathered-tma variants are not measured yet.
-constexpr int kDefaultVariant = 0;
+// gathered-tma (pre-gather, then one TMA box per stage, single CTA) is the default: 1.20-1.38x cp.async at four of
+// the five Figure 12 shapes, equal at 1408 x 2048, pre-gather included (H200, one session:
+// data/wgmma-perf/variants-b9bfe9d-h200.json). The multicast variants were 1.5-3x slower than cp.async there.
+constexpr int kDefaultVariant = 1;
+const char* default_variant_name() { return kVariants[kDefaultVariant].name; }
 
 sy_status pick_variant(const char* fn, Variant* out) {
   const char* want = getenv("SAMOYEDS_WGMMA_VARIANT");
