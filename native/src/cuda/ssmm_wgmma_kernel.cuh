@@ -145,7 +145,7 @@ __device__ __forceinline__ void mbar_arrive_if(uint32_t bar, uint32_t pred) {
   asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\n@p mbarrier.arrive.shared::cta.b64 _, [%0];\n}\n" ::"r"(bar), "r"(pred) : "memory");
 }
 __device__ __forceinline__ void mbar_arrive_cluster_if(uint32_t cluster_bar, uint32_t pred) {
-  asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\n@p mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n}\n" ::"r"(cluster_bar),
+  asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\n@p mbarrier.arrive.shared::cluster.b64 _, [%0];\n}\n" ::"r"(cluster_bar),
                "r"(pred)
                : "memory");
 }
@@ -302,7 +302,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(&x_map)) : "memory");
       for (int kt = 0; kt < nk; kt++) {
         const int s = kt % kStages;
-        if (kt >= kStages) mbar_wait<(kCluster > 1)>(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+        if (kt >= kStages) mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
         copy_weight_blocks(kt, s, kAStageBytes + kMetaStageBytes + kBStageBytes);
         tma_load_box<kCluster>(sbase + kSmemB + s * kBStageBytes + b_row_offset((int)rank * kMine), &x_map, kt * kBK,
                                j_base + (int)rank * kMine, full_bar + 8 * s);
