@@ -1,6 +1,6 @@
 // Quick A/B timing of sy_ssmm_wgmma kernel variants (issue 5 performance work; GPU, sm_90). Not a results stage:
 // prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json). Variants are picked through the
-// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: cpasync, gathered-tma, gathered-tma-mc2, gathered-tma-mc4;
+// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: cpasync, gathered-tma, gathered-tma-mc2, gathered-tma-mc4, gathered-tma-pp;
 // SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
 //   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
@@ -53,6 +53,7 @@ if (oneAt >= 0) {
     ["gathered-tma: pre-gather, TMA tiles, single CTA", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma" }],
     ["gathered-tma-mc2: pre-gather, TMA multicast, clusters of 2 row tiles", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc2" }],
     ["gathered-tma-mc4: pre-gather, TMA multicast, clusters of 4 row tiles", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc4" }],
+    ["gathered-tma-pp: pre-gather, TMA tiles, consumer warpgroups take turns (ping-pong)", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp" }],
     ["cpasync, row-raster", { SAMOYEDS_WGMMA_VARIANT: "cpasync", SAMOYEDS_WGMMA_RASTER: "r" }],
   ];
   const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : allVariants;

@@ -85,9 +85,10 @@ namespace wg {
 // How the B tile is gathered (see the kernel). SAMOYEDS_WGMMA_VARIANT (benchmarking and tests) overrides the default.
 struct Variant {
   const char* name;
-  int gather, cluster;  // kGather, kCluster
+  int gather, cluster, pingpong;  // kGather, kCluster, kPingPong
 };
-constexpr Variant kVariants[] = {{"cpasync", 0, 1}, {"gathered-tma", 1, 1}, {"gathered-tma-mc2", 1, 2}, {"gathered-tma-mc4", 1, 4}};
+constexpr Variant kVariants[] = {
+    {"cpasync", 0, 1, 0}, {"gathered-tma", 1, 1, 0}, {"gathered-tma-mc2", 1, 2, 0}, {"gathered-tma-mc4", 1, 4, 0}, {"gathered-tma-pp", 1, 1, 1}};
 // gathered-tma (pre-gather, then one TMA box per stage, single CTA) is the default: 1.20-1.38x cp.async at four of
 // the five Figure 12 shapes, equal at 1408 x 2048, pre-gather included (H200, one session:
 // data/wgmma-perf/variants-b9bfe9d-h200.json). The multicast variants were 1.5-3x slower than cp.async there.
@@ -100,7 +101,7 @@ sy_status pick_variant(const char* fn, Variant* out) {
   if (!want || !*want) return SY_OK;
   for (const Variant& v : kVariants)
     if (!strcmp(v.name, want)) return *out = v, SY_OK;
-  char names[128] = "";
+  char names[256] = "";
   for (const Variant& v : kVariants) snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "", v.name);
   return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_VARIANT=%s is not one of %s", fn, want, names);
 }
@@ -161,10 +162,11 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
       return st;
     }
   }
-  if (variant.gather == 0) st = launch_variant<0, 1>(fn, dtype, grid, p, x_map);
-  else if (cluster == 2) st = launch_variant<1, 2>(fn, dtype, grid, p, x_map);
-  else if (cluster == 4) st = launch_variant<1, 4>(fn, dtype, grid, p, x_map);
-  else st = launch_variant<1, 1>(fn, dtype, grid, p, x_map);
+  if (variant.gather == 0) st = launch_variant<0, 1, false>(fn, dtype, grid, p, x_map);
+  else if (cluster == 2) st = launch_variant<1, 2, false>(fn, dtype, grid, p, x_map);
+  else if (cluster == 4) st = launch_variant<1, 4, false>(fn, dtype, grid, p, x_map);
+  else if (variant.pingpong) st = launch_variant<1, 1, true>(fn, dtype, grid, p, x_map);
+  else st = launch_variant<1, 1, false>(fn, dtype, grid, p, x_map);
   if (xg) SY_CUDA(fn, cudaFreeAsync(xg, stream()));
   if (st) return st;
   return check_launch(fn);

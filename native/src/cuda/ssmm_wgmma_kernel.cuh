@@ -172,6 +172,10 @@ __device__ __forceinline__ uint32_t lds32(uint32_t addr) {
   return v;
 }
 
+// Named barriers among the 256 consumer threads (id 0 is __syncthreads).
+__device__ __forceinline__ void named_sync(uint32_t id) { asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory"); }
+__device__ __forceinline__ void named_arrive(uint32_t id) { asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory"); }
+
 template <bool kBf16>
 __device__ __forceinline__ uint16_t to_half_bits(float v) {
   if constexpr (kBf16) return __bfloat16_as_ushort(__float2bfloat16_rn(v));
@@ -198,8 +202,12 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 // resolved once and kept in shared memory, read where needed. Resolving them at run time in every launch made the
 // single-expert kernel ~2x slower on the H100 (docs/notes/wgmma-perf.md); the single launch keeps compile-time
 // constants instead.
+// kPingPong: the two consumer warpgroups take turns issuing their wgmmas (named barriers 1 and 2), so that the
+// tensor core runs one warpgroup's k-vector while the other waits for its own and routes it. Without it both wait on
+// the same stage and issue together, then both drain and route while the tensor core idles (ncu, 16384 x 6144: 29%
+// of the warp samples on the wgmma wait, tensor pipe active 28%: data/wgmma-perf/ncu-wgmma-16384x6144-default-*).
 // kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
-template <bool kBf16, int kStages, int kGather, int kCluster, int kV, int kLaunch>
+template <bool kBf16, int kStages, int kGather, int kCluster, bool kPingPong, int kV, int kLaunch>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
 #ifdef SY_HAS_WGMMA
   static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
@@ -360,6 +368,16 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     int next_sels[kVpi][2];
 #pragma unroll
     for (int j = 0; j < kVpi; j++) next_sels[j][0] = sel_of(c0, j), next_sels[j][1] = sel_of(c1, j);
+    // ping-pong turns: warpgroup 0 issues first; each passes the turn after its iteration's last wgmma (counts match:
+    // barrier 2 gets n_iters arrivals and waits, barrier 1 n_iters - 1)
+    auto wait_turn = [&](int it) {
+      if constexpr (kPingPong)
+        if (cw == 1 || it > 0) named_sync(cw == 0 ? 1 : 2);
+    };
+    auto pass_turn = [&](int it) {
+      if constexpr (kPingPong)
+        if (cw == 0 || it < n_iters - 1) named_arrive(cw == 0 ? 2 : 1);
+    };
     for (int it = 0; it < n_iters; it++) {
       const int kt0 = it * kSpi, vn = (kt0 + kSpi) * kBK / kV;
       int sels[kVpi][2];
@@ -375,12 +393,14 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
 #pragma unroll
         for (int js = 0; js < kKSteps; js++) meta[j][js] = meta_of(kt0 + j, js);
       }
+      wait_turn(it);
       wgmma_fence();
 #pragma unroll
       for (int st = 0; st < kSpi * kKSteps; st++) {
         issue(kt0 + st / kKSteps, st % kKSteps, meta[st / kKSteps][st % kKSteps], st % kStepsPerVec != 0);
         if ((st + 1) % kStepsPerVec == 0) {
           wgmma_commit();
+          if (st == kSpi * kKSteps - 1) pass_turn(it);
           wgmma_wait<0>();
           fence_regs(T);
           if (st == kSpi * kKSteps - 1) {  // this warp's wgmmas reading the stages are complete: lane 0 releases
@@ -452,9 +472,9 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
 #endif
 }
 
-// Launches variant (kGather, kCluster) of the kernel over `grid` for the single (p.offsets null) and the grouped
+// Launches variant (kGather, kCluster, kPingPong) of the kernel over `grid` for the single (p.offsets null) and the grouped
 // entry points; f16 or bf16 by dtype, V and the launch kind from p. Instantiated in ssmm_wgmma_<variant>.cu.
-template <int kGather, int kCluster>
+template <int kGather, int kCluster, bool kPingPong>
 sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, const CUtensorMap& x_map) {
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
   auto launch = [&](auto kernel) -> sy_status {
@@ -481,9 +501,9 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
   auto pick_v = [&](auto bf16, auto mode) -> sy_status {
     constexpr bool B = decltype(bf16)::value;
     constexpr int L = decltype(mode)::value;
-    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, 32, L>);
-    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, 64, L>);
-    return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, 128, L>);
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kPingPong, 32, L>);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kPingPong, 64, L>);
+    return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kPingPong, 128, L>);
   };
   auto pick_mode = [&](auto bf16) -> sy_status {
     using Single = std::integral_constant<int, 0>;
@@ -494,10 +514,11 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
   };
   return dtype == SY_BF16 ? pick_mode(std::true_type{}) : pick_mode(std::false_type{});
 }
-// the (gather, cluster) variants, one translation unit each
-extern template sy_status launch_variant<0, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 2>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 4>(const char*, int, dim3, const Params&, const CUtensorMap&);
+// the (gather, cluster, ping-pong) variants, one translation unit each
+extern template sy_status launch_variant<0, 1, false>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, false>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 2, false>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 4, false>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, true>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy
