@@ -89,10 +89,11 @@ struct Variant {
 };
 constexpr Variant kVariants[] = {
     {"cpasync", 0, 1, 0}, {"gathered-tma", 1, 1, 0}, {"gathered-tma-mc2", 1, 2, 0}, {"gathered-tma-mc4", 1, 4, 0}, {"gathered-tma-pp", 1, 1, 1}};
-// gathered-tma (pre-gather, then one TMA box per stage, single CTA) is the default: 1.20-1.38x cp.async at four of
-// the five Figure 12 shapes, equal at 1408 x 2048, pre-gather included (H200, one session:
-// data/wgmma-perf/variants-b9bfe9d-h200.json). The multicast variants were 1.5-3x slower than cp.async there.
-constexpr int kDefaultVariant = 1;
+// gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
+// turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
+// the five shapes, equal at 1408 x 2048 (data/wgmma-perf/variants-b9bfe9d-h200.json); the turns add 1.04-1.09x
+// (variants-3e3d5f0-h200.json). Multicast over 2 or 4 row tiles was not faster than the single CTA (d5ec448).
+constexpr int kDefaultVariant = 4;
 const char* default_variant_name() { return kVariants[kDefaultVariant].name; }
 
 sy_status pick_variant(const char* fn, Variant* out) {
