@@ -168,3 +168,11 @@ export function listResults(prefix: string, dir = dataDir): string[] {
   } catch { /* no data dir yet */ }
   return out.sort();
 }
+
+/** "; commit X; wgmma.sp variant Y" from a data file's provenance (the variant is in the CUDA build info since 3d9760f). */
+// deno-lint-ignore no-explicit-any
+export function buildNote(prov: any): string {
+  const commit = typeof prov?.commit === "string" ? `; commit ${prov.commit.slice(0, 10)}` : "";
+  const variant = typeof prov?.build?.wgmma_variant === "string" ? `; wgmma.sp variant ${prov.build.wgmma_variant}` : "";
+  return commit + variant;
+}

@@ -3,7 +3,7 @@
 // roofline of the Hopper path from data/wgmma.json (bench/wgmma.ts). Charts are Observable Plot through plot(); every
 // file goes through saveFigure() so it carries its title, legend, data file and device.
 import type { KernelPoint } from "../../bench/kernel.ts";
-import { type DeviceDescription, deviceLabel, readResults } from "../data.ts";
+import { buildNote, type DeviceDescription, deviceLabel, readResults } from "../data.ts";
 import { join } from "node:path";
 import { repoRoot } from "../native/build.ts";
 import { type LegendEntry, Plot, plot, saveFigure, type SvgNode } from "./render.ts";
@@ -92,7 +92,7 @@ function notesOf(j: KernelLevelJson, protocol: Protocol, shown: Series[], pts: K
   const notes = [PROTOCOL_NOTE[protocol]];
   const dtype = j.run?.dtype ?? j.provenance.dtype ?? "f16";
   notes.push(`${dtype} operands, f32 accumulation; CUDA-graph replay, median; random weights and tokens` +
-    (j.run?.quick ? "; QUICK run (fewer shapes and replays)" : "") + (j.provenance.commit ? `; commit ${j.provenance.commit.slice(0, 10)}` : ""));
+    (j.run?.quick ? "; QUICK run (fewer shapes and replays)" : "") + buildNote(j.provenance));
   if (j.provenance.synthetic) notes.unshift("SYNTHETIC EXAMPLE DATA (not a measurement)");
   if (protocol === "equal") {
     const g = pts.filter((p) => p.method === "gather" && p.ms !== undefined && !p.skipped).map((p) => p.ms!);
@@ -337,7 +337,7 @@ export function wgmmaRooflineFigures(opts: { dataDir?: string; outDir?: string }
       "TFLOP/s = 2·m·k·selected tokens / time; intensity = those flops per byte of minimum device-memory traffic",
       `ceilings measured on this device: ${data.ceilings.map((c) => `${c.name.replace(/ peak$/, "")} ${c.tflops.toFixed(0)}`).join(", ")} TFLOP/s`,
       `memory roof: copy bandwidth ${Number(data.bandwidthGBs).toFixed(0)} GB/s`,
-      `${j.dtype ?? "bf16"} operands; Figure 12 shapes and Figure 13 sweeps; CUDA-graph replay, median`,
+      `${j.dtype ?? "bf16"} operands; Figure 12 shapes and Figure 13 sweeps; CUDA-graph replay, median${buildNote(j.provenance)}`,
     ],
     dir: opts.outDir,
   });

@@ -1,6 +1,6 @@
 // Writes the model-level figures (14, 15, 16, 17) from data/model-level.json into figures/ through saveFigure, each
 // stamped with its data file and device and marked "random weights". [] (with a message) when the data is absent.
-import { DeviceDescription, deviceLabel, listResults, readResults } from "../data.ts";
+import { buildNote, DeviceDescription, deviceLabel, listResults, readResults } from "../data.ts";
 import { saveFigure } from "./render.ts";
 import { figure14, figure15, figure16, figure17, ModelLevelJson, targets } from "./model_level.ts";
 
@@ -12,7 +12,8 @@ export function modelLevelFigures(opts: { dataDir?: string; outDir?: string } = 
     return [];
   }
   const device = j.provenance.device ? deviceLabel(j.provenance.device as unknown as DeviceDescription) : "unknown device";
-  const notes = ["random weights (no downloads); sparse experts: Samoyeds 1:2 x 2:4, V = 128", "bf16 operands, f32 accumulation; whole layer in one CUDA graph, median of replays"];
+  const notes = ["random weights (no downloads); sparse experts: Samoyeds 1:2 x 2:4, V = 128",
+    `bf16 operands, f32 accumulation; whole layer in one CUDA graph, median of replays${buildNote(j.provenance)}`];
   const out: string[] = [];
   const save = (name: string, title: string, svg: string, extra: string[] = []) => {
     const r = saveFigure(svg, { name, title, source: file, device, notes: [...notes, ...extra], dir: opts.outDir });
