@@ -1,6 +1,6 @@
 // Quick A/B timing of sy_ssmm_wgmma kernel variants (issue 5 performance work; GPU, sm_90). Not a results stage:
 // prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json). Variants are picked through the
-// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: cpasync, gathered-tma, gathered-tma-mc2, gathered-tma-mc4, gathered-tma-pp;
+// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: cpasync, gathered-tma, gathered-tma-mc2, gathered-tma-mc4, gathered-tma-pp, gathered-tma-h2, gathered-tma-h2pp;
 // SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
 //   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
@@ -54,6 +54,8 @@ if (oneAt >= 0) {
     ["gathered-tma-mc2: pre-gather, TMA multicast, clusters of 2 row tiles", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc2" }],
     ["gathered-tma-mc4: pre-gather, TMA multicast, clusters of 4 row tiles", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc4" }],
     ["gathered-tma-pp: pre-gather, TMA tiles, consumer warpgroups take turns (ping-pong)", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp" }],
+    ["gathered-tma-h2: pre-gather, TMA tiles, two N = 64 halves per warpgroup, the second runs while the first is routed", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-h2" }],
+    ["gathered-tma-h2pp: gathered-tma-h2 with ping-pong turns", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-h2pp" }],
     ["cpasync, row-raster", { SAMOYEDS_WGMMA_VARIANT: "cpasync", SAMOYEDS_WGMMA_RASTER: "r" }],
   ];
   const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : allVariants;

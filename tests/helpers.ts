@@ -77,7 +77,7 @@ export function gemmReference(X: ArrayLike<number>, W: ArrayLike<number>, n: num
 }
 
 /** The B-tile gathers of the wgmma.sp kernel (SAMOYEDS_WGMMA_VARIANT, native/src/cuda/ssmm_wgmma.cu). */
-export const WGMMA_VARIANTS = ["cpasync", "gathered-tma", "gathered-tma-mc2", "gathered-tma-mc4", "gathered-tma-pp"] as const;
+export const WGMMA_VARIANTS = ["cpasync", "gathered-tma", "gathered-tma-mc2", "gathered-tma-mc4", "gathered-tma-pp", "gathered-tma-h2", "gathered-tma-h2pp"] as const;
 export type WgmmaVariant = (typeof WGMMA_VARIANTS)[number];
 
 /** Runs fn with SAMOYEDS_WGMMA_VARIANT set to `variant` (read by every wgmma.sp launch), then restores it. */

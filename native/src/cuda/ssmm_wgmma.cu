@@ -85,10 +85,10 @@ namespace wg {
 // How the B tile is gathered (see the kernel). SAMOYEDS_WGMMA_VARIANT (benchmarking and tests) overrides the default.
 struct Variant {
   const char* name;
-  int gather, cluster, pingpong;  // kGather, kCluster, kPingPong
+  int gather, cluster, schedule;  // kGather, kCluster, kSchedule
 };
 constexpr Variant kVariants[] = {
-    {"cpasync", 0, 1, 0}, {"gathered-tma", 1, 1, 0}, {"gathered-tma-mc2", 1, 2, 0}, {"gathered-tma-mc4", 1, 4, 0}, {"gathered-tma-pp", 1, 1, 1}};
+    {"cpasync", 0, 1, 0}, {"gathered-tma", 1, 1, 0}, {"gathered-tma-mc2", 1, 2, 0}, {"gathered-tma-mc4", 1, 4, 0}, {"gathered-tma-pp", 1, 1, 1}, {"gathered-tma-h2", 1, 1, 2}, {"gathered-tma-h2pp", 1, 1, 3}};
 // gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
 // turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
 // the five shapes, equal at 1408 x 2048 (data/wgmma-perf/variants-b9bfe9d-h200.json); the turns add 1.04-1.09x
@@ -163,11 +163,13 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
       return st;
     }
   }
-  if (variant.gather == 0) st = launch_variant<0, 1, false>(fn, dtype, grid, p, x_map);
-  else if (cluster == 2) st = launch_variant<1, 2, false>(fn, dtype, grid, p, x_map);
-  else if (cluster == 4) st = launch_variant<1, 4, false>(fn, dtype, grid, p, x_map);
-  else if (variant.pingpong) st = launch_variant<1, 1, true>(fn, dtype, grid, p, x_map);
-  else st = launch_variant<1, 1, false>(fn, dtype, grid, p, x_map);
+  if (variant.gather == 0) st = launch_variant<0, 1, 0>(fn, dtype, grid, p, x_map);
+  else if (cluster == 2) st = launch_variant<1, 2, 0>(fn, dtype, grid, p, x_map);
+  else if (cluster == 4) st = launch_variant<1, 4, 0>(fn, dtype, grid, p, x_map);
+  else if (variant.schedule == 1) st = launch_variant<1, 1, 1>(fn, dtype, grid, p, x_map);
+  else if (variant.schedule == 2) st = launch_variant<1, 1, 2>(fn, dtype, grid, p, x_map);
+  else if (variant.schedule == 3) st = launch_variant<1, 1, 3>(fn, dtype, grid, p, x_map);
+  else st = launch_variant<1, 1, 0>(fn, dtype, grid, p, x_map);
   if (xg) SY_CUDA(fn, cudaFreeAsync(xg, stream()));
   if (st) return st;
   return check_launch(fn);

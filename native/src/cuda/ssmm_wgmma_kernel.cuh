@@ -202,12 +202,19 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 // resolved once and kept in shared memory, read where needed. Resolving them at run time in every launch made the
 // single-expert kernel ~2x slower on the H100 (docs/notes/wgmma-perf.md); the single launch keeps compile-time
 // constants instead.
-// kPingPong: the two consumer warpgroups take turns issuing their wgmmas (named barriers 1 and 2), so that the
-// tensor core runs one warpgroup's k-vector while the other waits for its own and routes it. Without it both wait on
-// the same stage and issue together, then both drain and route while the tensor core idles (ncu, 16384 x 6144: 29%
-// of the warp samples on the wgmma wait, tensor pipe active 28%: data/wgmma-perf/ncu-wgmma-16384x6144-default-*).
+// kSchedule, how the consumer warpgroups issue (docs/notes/wgmma-perf.md, session 5):
+//  0 together: each warpgroup issues a k-vector's wgmmas, waits for them, routes. Both wait on the same stage and
+//    issue together, then both drain and route while the tensor core idles (ncu, 16384 x 6144: 29% of the warp
+//    samples on the wgmma wait, tensor pipe active 28%: data/wgmma-perf/ncu-wgmma-16384x6144-default-*).
+//  1 ping-pong: the two warpgroups take turns issuing (named barriers 1 and 2), so that the tensor core runs one's
+//    k-vector while the other waits for its own and routes it. 1.04-1.09x schedule 0 (H200).
+//  2 halves (kV >= 64; V = 32 runs schedule 0): each warpgroup's 128 tokens are two N = 64 halves with their own T,
+//    one wgmma group each; the warpgroup waits for the first half only (wgmma.wait_group 1) and routes it while the
+//    second runs, so that half of its routing overlaps its own tensor work. Costs one more read of A per k32 step
+//    (A is read per instruction). Not yet measured.
+//  3 halves and ping-pong turns. Not yet measured.
 // kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
-template <bool kBf16, int kStages, int kGather, int kCluster, bool kPingPong, int kV, int kLaunch>
+template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kV, int kLaunch>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
 #ifdef SY_HAS_WGMMA
   static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
@@ -371,69 +378,173 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     // ping-pong turns: warpgroup 0 issues first; each passes the turn after its iteration's last wgmma (counts match:
     // barrier 2 gets n_iters arrivals and waits, barrier 1 n_iters - 1)
     auto wait_turn = [&](int it) {
-      if constexpr (kPingPong)
+      if constexpr (kSchedule == 1 || kSchedule == 3)
         if (cw == 1 || it > 0) named_sync(cw == 0 ? 1 : 2);
     };
     auto pass_turn = [&](int it) {
-      if constexpr (kPingPong)
+      if constexpr (kSchedule == 1 || kSchedule == 3)
         if (cw == 0 || it < n_iters - 1) named_arrive(cw == 0 ? 2 : 1);
     };
-    for (int it = 0; it < n_iters; it++) {
-      const int kt0 = it * kSpi, vn = (kt0 + kSpi) * kBK / kV;
-      int sels[kVpi][2];
-#pragma unroll
-      for (int j = 0; j < kVpi; j++) {
-        sels[j][0] = next_sels[j][0], sels[j][1] = next_sels[j][1];
-        next_sels[j][0] = sel_of(c0, vn + j), next_sels[j][1] = sel_of(c1, vn + j);
-      }
-      uint32_t meta[kSpi][kKSteps];
+    // releases the stages kt0 .. kt0 + nst - 1 once this warp's wgmmas reading them are complete (lane 0, predicated
+    // inside the asm: no branch between wgmmas)
+    auto release = [&](int kt0, int nst) {
 #pragma unroll
       for (int j = 0; j < kSpi; j++) {
-        wait_full(kt0 + j);
+        if (j >= nst) break;
+        const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
+        if constexpr (kCluster == 1) mbar_arrive_if(bar, lane0);
+        else
 #pragma unroll
-        for (int js = 0; js < kKSteps; js++) meta[j][js] = meta_of(kt0 + j, js);
+          for (int r = 0; r < kCluster; r++) mbar_arrive_cluster_if(peer_addr(bar, r), lane0);
       }
-      wait_turn(it);
-      wgmma_fence();
+    };
+    constexpr bool kHalves = (kSchedule == 2 || kSchedule == 3) && kV >= kBK;
+    if constexpr (kHalves) {
+      // schedules 2, 3: two N = 64 halves (tokens 0-63 into Ta, 64-127 into Tb; accumulator index i of a half is index
+      // 32 h + i of the N = 128 fragment), one wgmma group per half and k-vector, at most one group left in flight
+      // while a half is routed
+      constexpr int RH = R / 2;
+      using H0 = std::integral_constant<int, 0>;
+      using H1 = std::integral_constant<int, 1>;
+      float Ta[RH], Tb[RH];
 #pragma unroll
-      for (int st = 0; st < kSpi * kKSteps; st++) {
-        issue(kt0 + st / kKSteps, st % kKSteps, meta[st / kKSteps][st % kKSteps], st % kStepsPerVec != 0);
-        if ((st + 1) % kStepsPerVec == 0) {
-          wgmma_commit();
-          if (st == kSpi * kKSteps - 1) pass_turn(it);
-          wgmma_wait<0>();
-          fence_regs(T);
-          if (st == kSpi * kKSteps - 1) {  // this warp's wgmmas reading the stages are complete: lane 0 releases
-            // them (predicated inside the asm: no branch between the wgmmas)
+      for (int i = 0; i < RH; i++) Ta[i] = Tb[i] = 0.f;
+      auto issue_half = [&](auto half, int kt, int js, uint32_t meta, int scale_d) {
+        constexpr int h = decltype(half)::value;
+        const int s = kt % kStages;
+        const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
+        const uint64_t b_desc = make_b_desc(sbase + kSmemB + s * kBStageBytes + (h ? b_row_offset(kBN / 2) : 0), js);
+        auto& Th = h ? Tb : Ta;
+        if constexpr (kBf16) wgmma_sp_m64n64k32_bf16(Th, a_desc, b_desc, meta, scale_d);
+        else wgmma_sp_m64n64k32_f16(Th, a_desc, b_desc, meta, scale_d);
+      };
+      auto route_half = [&](auto half, int sel0, int sel1) {
+        constexpr int h = decltype(half)::value;
+        auto& Th = h ? Tb : Ta;
 #pragma unroll
-            for (int j = 0; j < kSpi; j++) {
-              const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
-              if constexpr (kCluster == 1) mbar_arrive_if(bar, lane0);
-              else
+        for (int i = 0; i < RH; i++) {
+          const int sel = ((i >> 1) & 1) ? sel1 : sel0;
+          if (sel) acc1[h * RH + i] += Th[i];
+          else acc0[h * RH + i] += Th[i];
+        }
+      };
+      uint32_t meta[kSpi][kKSteps];
+      auto load_meta = [&](int kt0) {
 #pragma unroll
-                for (int r = 0; r < kCluster; r++) mbar_arrive_cluster_if(peer_addr(bar, r), lane0);
+        for (int j = 0; j < kSpi; j++) {
+          wait_full(kt0 + j);
+#pragma unroll
+          for (int js = 0; js < kKSteps; js++) meta[j][js] = meta_of(kt0 + j, js);
+        }
+      };
+      auto issue_vector = [&](auto half, int kt0) {  // one half of a whole k-vector (kSpi stages), one group
+        auto& Th = decltype(half)::value ? Tb : Ta;
+        fence_regs(Th);
+        wgmma_fence();
+#pragma unroll
+        for (int j = 0; j < kSpi; j++)
+#pragma unroll
+          for (int js = 0; js < kKSteps; js++) issue_half(half, kt0 + j, js, meta[j][js], (j | js) != 0);
+        wgmma_commit();
+        fence_regs(Th);
+      };
+      // Nothing is in flight at the loop's back edge: with a group in flight there, any read of the other half's
+      // registers made ptxas serialize every wgmma (C7514), even after the wait that retired it.
+      for (int it = 0; it < n_iters; it++) {
+        const int kt0 = it * kSpi;
+        const int sel0 = next_sels[0][0], sel1 = next_sels[0][1];
+        next_sels[0][0] = sel_of(c0, it + 1), next_sels[0][1] = sel_of(c1, it + 1);
+        load_meta(kt0);
+        wait_turn(it);
+        issue_vector(H0{}, kt0);
+        issue_vector(H1{}, kt0);
+        pass_turn(it);
+        wgmma_wait<1>();  // half 0 done; half 1 runs while it is routed
+        fence_regs(Ta);
+        route_half(H0{}, sel0, sel1);
+        wgmma_wait<0>();
+        fence_regs(Tb);
+        release(kt0, kSpi);
+        route_half(H1{}, sel0, sel1);
+        fence_regs(Ta);
+        fence_regs(Tb);
+      }
+      if (n_iters * kSpi < nk) {
+        // kV = 128 and an odd number of stages: the last stage alone closes the last (short) k-vector
+        const int kt = n_iters * kSpi;
+        const int s0 = next_sels[0][0], s1 = next_sels[0][1];
+        wait_full(kt);
+        const uint32_t m0 = meta_of(kt, 0), m1 = meta_of(kt, 1);
+        wgmma_fence();
+        issue_half(H0{}, kt, 0, m0, 0);
+        issue_half(H0{}, kt, 1, m1, 1);
+        issue_half(H1{}, kt, 0, m0, 0);
+        issue_half(H1{}, kt, 1, m1, 1);
+        wgmma_commit();
+        wgmma_wait<0>();
+        fence_regs(Ta);
+        fence_regs(Tb);
+        route_half(H0{}, s0, s1);
+        route_half(H1{}, s0, s1);
+      }
+    } else {
+      for (int it = 0; it < n_iters; it++) {
+        const int kt0 = it * kSpi, vn = (kt0 + kSpi) * kBK / kV;
+        int sels[kVpi][2];
+  #pragma unroll
+        for (int j = 0; j < kVpi; j++) {
+          sels[j][0] = next_sels[j][0], sels[j][1] = next_sels[j][1];
+          next_sels[j][0] = sel_of(c0, vn + j), next_sels[j][1] = sel_of(c1, vn + j);
+        }
+        uint32_t meta[kSpi][kKSteps];
+  #pragma unroll
+        for (int j = 0; j < kSpi; j++) {
+          wait_full(kt0 + j);
+  #pragma unroll
+          for (int js = 0; js < kKSteps; js++) meta[j][js] = meta_of(kt0 + j, js);
+        }
+        wait_turn(it);
+        wgmma_fence();
+  #pragma unroll
+        for (int st = 0; st < kSpi * kKSteps; st++) {
+          issue(kt0 + st / kKSteps, st % kKSteps, meta[st / kKSteps][st % kKSteps], st % kStepsPerVec != 0);
+          if ((st + 1) % kStepsPerVec == 0) {
+            wgmma_commit();
+            if (st == kSpi * kKSteps - 1) pass_turn(it);
+            wgmma_wait<0>();
+            fence_regs(T);
+            if (st == kSpi * kKSteps - 1) {  // this warp's wgmmas reading the stages are complete: lane 0 releases
+              // them (predicated inside the asm: no branch between the wgmmas)
+  #pragma unroll
+              for (int j = 0; j < kSpi; j++) {
+                const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
+                if constexpr (kCluster == 1) mbar_arrive_if(bar, lane0);
+                else
+  #pragma unroll
+                  for (int r = 0; r < kCluster; r++) mbar_arrive_cluster_if(peer_addr(bar, r), lane0);
+              }
             }
+            const int vj = st / kStepsPerVec;
+            route(sels[vj][0], sels[vj][1]);
+            fence_regs(T);
+            wgmma_fence();
           }
-          const int vj = st / kStepsPerVec;
-          route(sels[vj][0], sels[vj][1]);
-          fence_regs(T);
-          wgmma_fence();
         }
       }
-    }
-    if (n_iters * kSpi < nk) {
-      // kV = 128 and an odd number of stages: the last stage alone closes the last (short) k-vector
-      const int kt = n_iters * kSpi;
-      const int s0 = next_sels[0][0], s1 = next_sels[0][1];
-      wait_full(kt);
-      const uint32_t m0 = meta_of(kt, 0), m1 = meta_of(kt, 1);
-      wgmma_fence();
-      issue(kt, 0, m0, 0);
-      issue(kt, 1, m1, 1);
-      wgmma_commit();
-      wgmma_wait<0>();
-      fence_regs(T);
-      route(s0, s1);
+      if (n_iters * kSpi < nk) {
+        // kV = 128 and an odd number of stages: the last stage alone closes the last (short) k-vector
+        const int kt = n_iters * kSpi;
+        const int s0 = next_sels[0][0], s1 = next_sels[0][1];
+        wait_full(kt);
+        const uint32_t m0 = meta_of(kt, 0), m1 = meta_of(kt, 1);
+        wgmma_fence();
+        issue(kt, 0, m0, 0);
+        issue(kt, 1, m1, 1);
+        wgmma_commit();
+        wgmma_wait<0>();
+        fence_regs(T);
+        route(s0, s1);
+      }
     }
     // ---------------- epilogue ----------------
     const int n_sel = p.n_sel, m = p.m, j_base = group_j_base(), sel_end = group_sel_end();
@@ -472,9 +583,9 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
 #endif
 }
 
-// Launches variant (kGather, kCluster, kPingPong) of the kernel over `grid` for the single (p.offsets null) and the grouped
+// Launches variant (kGather, kCluster, kSchedule) of the kernel over `grid` for the single (p.offsets null) and the grouped
 // entry points; f16 or bf16 by dtype, V and the launch kind from p. Instantiated in ssmm_wgmma_<variant>.cu.
-template <int kGather, int kCluster, bool kPingPong>
+template <int kGather, int kCluster, int kSchedule>
 sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, const CUtensorMap& x_map) {
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
   auto launch = [&](auto kernel) -> sy_status {
@@ -501,9 +612,9 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
   auto pick_v = [&](auto bf16, auto mode) -> sy_status {
     constexpr bool B = decltype(bf16)::value;
     constexpr int L = decltype(mode)::value;
-    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kPingPong, 32, L>);
-    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kPingPong, 64, L>);
-    return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kPingPong, 128, L>);
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, 32, L>);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, 64, L>);
+    return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, 128, L>);
   };
   auto pick_mode = [&](auto bf16) -> sy_status {
     using Single = std::integral_constant<int, 0>;
@@ -514,11 +625,13 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
   };
   return dtype == SY_BF16 ? pick_mode(std::true_type{}) : pick_mode(std::false_type{});
 }
-// the (gather, cluster, ping-pong) variants, one translation unit each
-extern template sy_status launch_variant<0, 1, false>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 1, false>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 2, false>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 4, false>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 1, true>(const char*, int, dim3, const Params&, const CUtensorMap&);
+// the (gather, cluster, schedule) variants, one translation unit each
+extern template sy_status launch_variant<0, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 2, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 4, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 2>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 3>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy
