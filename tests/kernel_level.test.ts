@@ -13,6 +13,7 @@ import {
   speedupMarkdown,
   speedupTable,
   wgmmaRooflineFigures,
+  wgmmaVariantsFigures,
 } from "../lib/figures/kernel_level.ts";
 
 const METHODS: [string, "all" | "routed", number][] = [
@@ -142,6 +143,31 @@ Deno.test("hopper-wgmma: roofline written through saveFigure from a wgmma.json",
     const svg = Deno.readTextFileSync(written[0]);
     assert.match(svg, /wgmma\.json/);
     assert.match(svg, /Synthetic GPU \(sm_90\)/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("hopper-wgmma: variants figure from the newest variants file with provenance", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "wgmma-variants-" });
+  try {
+    Deno.mkdirSync(join(dir, "wgmma-perf"));
+    const row = (m: number, variant: string, tf: number) => ({ m, k: 2048, n_sel: 4096, V: 128, variant, ms: 1, tflops_dense_eq: tf });
+    const file = (name: string, date: string | undefined, variants: string[]) =>
+      Deno.writeTextFileSync(join(dir, "wgmma-perf", name), JSON.stringify({
+        provenance: date ? { date, commit: "abcdef0123456", device: { name: "Synthetic GPU" }, build: { wgmma_variant: "x" } } : undefined,
+        rows: variants.flatMap((v, i) => [row(1408, v, 100 + i), row(5760, v, 200 + i)]),
+      }));
+    file("variants-old.json", "2026-01-01T00:00:00Z", ["old-a: first", "old-b: second"]);
+    file("variants-new.json", "2026-02-01T00:00:00Z", ["default", "new-a: the newest", "new-b: another"]);
+    file("variants-noprov.json", undefined, ["noprov: ignored"]);
+    const written = wgmmaVariantsFigures({ dataDir: dir, outDir: dir });
+    assert.equal(written.length, 2);
+    const svg = Deno.readTextFileSync(written[0]);
+    assert.match(svg, /variants-new\.json/);
+    assert.match(svg, /new-a: the newest/);
+    assert.match(svg, /wgmma\.sp variant x/);
+    assert.doesNotMatch(svg, /old-a|noprov/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -3,7 +3,7 @@
 // roofline of the Hopper path from data/wgmma.json (bench/wgmma.ts). Charts are Observable Plot through plot(); every
 // file goes through saveFigure() so it carries its title, legend, data file and device.
 import type { KernelPoint } from "../../bench/kernel.ts";
-import { buildNote, type DeviceDescription, deviceLabel, readResults } from "../data.ts";
+import { buildNote, type DeviceDescription, deviceLabel, listResults, readResults } from "../data.ts";
 import { join } from "node:path";
 import { repoRoot } from "../native/build.ts";
 import { type LegendEntry, Plot, plot, saveFigure, type SvgNode } from "./render.ts";
@@ -341,6 +341,71 @@ export function wgmmaRooflineFigures(opts: { dataDir?: string; outDir?: string }
     ],
     dir: opts.outDir,
   });
+  return [r.svg, r.png];
+}
+
+/** A bench/wgmma_variants.ts file: one row per (shape, variant), all variants timed in one process. */
+export interface WgmmaVariantsJson {
+  // deno-lint-ignore no-explicit-any
+  provenance: any;
+  rows: { m: number; k: number; n_sel: number; V: number; variant: string; ms: number; tflops_dense_eq: number }[];
+}
+
+const VARIANT_COLORS = ["#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];
+
+/** Our figure: dense-equivalent TFLOP/s of every wgmma.sp kernel variant at the Figure 12 shapes, from one
+ * variants file (the variant names are the SAMOYEDS_WGMMA_VARIANT values; "default" is the build's default). */
+export function wgmmaVariantsFigure(j: WgmmaVariantsJson): KernelFigure {
+  const short = (v: string) => v.split(":")[0];
+  const names = [...new Set(j.rows.map((r) => short(r.variant)))];
+  const shapes = [...new Map(j.rows.map((r) => [`${r.m} × ${r.k}`, r])).keys()];
+  const data = j.rows.map((r) => ({ shape: `${r.m} × ${r.k}`, series: short(r.variant), value: r.tflops_dense_eq }));
+  const colors = names.map((_, i) => VARIANT_COLORS[i % VARIANT_COLORS.length]);
+  const r0 = j.rows[0];
+  const chart = plot({
+    width: Math.max(720, 110 + shapes.length * (names.length * 17 + 24)),
+    height: 420,
+    marginTop: 30,
+    fx: { label: `weight shape m × k; ${r0?.n_sel} selected tokens, V = ${r0?.V}`, domain: shapes, padding: 0.12 },
+    x: { axis: null, domain: names, paddingInner: 0.08 },
+    y: { label: "TFLOP/s, dense-equivalent (2·m·k·selected tokens)", grid: true, nice: true },
+    color: { domain: names, range: colors },
+    marks: [
+      Plot.barY(data, { fx: "shape", x: "series", y: "value", fill: "series" }),
+      Plot.text(data, { fx: "shape", x: "series", y: "value", text: (d: { value: number }) => d.value.toFixed(0), rotate: -90, textAnchor: "start", dy: -4, fontSize: 8, fill: "#333" }),
+      Plot.ruleY([0]),
+    ],
+  });
+  const described = [...new Map(j.rows.map((r) => [short(r.variant), r.variant])).values()].filter((v) => v.includes(":"));
+  return {
+    name: "hopper-wgmma-variants",
+    title: "wgmma.sp SSMM kernel variants at the Figure 12 shapes",
+    subtitle: "same process, same inputs; the pre-gather of the gathered-* variants is included in their time",
+    chart,
+    legend: names.map((label, i) => ({ label, color: colors[i], symbol: "dot" as const })),
+    notes: [
+      `bf16 operands, f32 output; CUDA-graph replay, median${buildNote(j.provenance)} (the build's default variant)`,
+      ...described.map((v) => (v.length > 120 ? v.slice(0, 117) + "..." : v)),
+    ],
+  };
+}
+
+/** Registry: figures/hopper-wgmma-variants from the newest data/wgmma-perf/variants-*.json that has provenance. */
+export function wgmmaVariantsFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
+  const dir = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma-perf");
+  const files = listResults("variants-", dir)
+    .map((f) => ({ f, j: readResults<WgmmaVariantsJson>(f) }))
+    .filter((x): x is { f: string; j: WgmmaVariantsJson } => !!x.j?.provenance?.date && Array.isArray(x.j.rows) && x.j.rows.length > 0)
+    .sort((a, b) => String(a.j.provenance.date).localeCompare(String(b.j.provenance.date)));
+  const last = files.at(-1);
+  if (!last) {
+    console.log("hopper-wgmma variants figure: no data/wgmma-perf/variants-*.json with provenance yet (bench/wgmma_variants.ts)");
+    return [];
+  }
+  const d = last.j.provenance.device;
+  const device = d?.backend ? deviceLabel(d) : d?.name ?? "unknown device";
+  const f = wgmmaVariantsFigure(last.j);
+  const r = saveFigure(f.chart, { name: f.name, title: f.title, subtitle: f.subtitle, source: last.f, device, legend: f.legend, notes: f.notes, dir: opts.outDir });
   return [r.svg, r.png];
 }
 
