@@ -73,6 +73,8 @@ function variants(m: MoeModelConfig): [string, MoeForwardOptions][] {
     for (const [n, o] of v.slice()) {
       if (["samoyeds", "samoyeds_gateup", "hf_loop", "dense_grouped"].includes(n)) v.push([`${n}_no_shared`, { ...o, shared: false }]);
     }
+    // the shared experts in the Samoyeds format too (the paper prunes them as well); not part of "ours" yet
+    v.push(["samoyeds_gateup_sparse_shared", { method: "samoyeds", step: "WILS", fuseGateUp: true, sparseShared: true }]);
   }
   return v;
 }

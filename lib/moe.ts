@@ -8,6 +8,8 @@
 //  denseGrouped : gathered tokens, dense grouped GEMM (cublasGemmGroupedBatchedEx or a cublasGemmEx loop).
 //  vnmLoop      : weight-only sparse baseline: gathered tokens, per-expert V:2:8 mma.sp SpMM (lib/kernels/baselines.ts;
 //                 75% sparse like ours), host-known counts.
+// Shared experts run dense (cuBLAS) in every method by default; `sparseShared` runs them in the Samoyeds format too
+// (the paper's system prunes them as well), as one grouped SSMM with a single group that selects every token.
 // Ablation (paper's Figure 17) as switches of `samoyeds`: +W gathers tokens first (weight-only sparsity), +WI selects
 // tokens inside the kernel, +WIL drops the layout transposes, +WILS fuses SiLU and the routing weight into epilogues.
 import { Backend } from "./native/library.ts";
@@ -32,6 +34,9 @@ export interface MoeForwardOptions {
   scatterAdd?: boolean;
   /** include the shared experts (default true when the model has them) */
   shared?: boolean;
+  /** samoyeds: the shared experts in the Samoyeds format too ([gate; up] fused, then down; needs
+   * weights.sparseShared), instead of dense cuBLAS GEMMs (default false) */
+  sparseShared?: boolean;
   /** samoyeds: gate and up as ONE grouped SSMM over the stacked [gate; up] weight (2I x H per expert), SiLU*mul in one
    * pass over its output (needs weights.sparse.gateUp and a workspace built with gateUp) */
   fuseGateUp?: boolean;
@@ -66,12 +71,16 @@ export interface MoeLayerWeights {
   };
   vnm?: { gate: VnmStack; up: VnmStack; down: VnmStack };
   shared?: { gate: BackendTensor; up: BackendTensor; down: BackendTensor; gateW?: BackendTensor }; // Is x H, Is x H, H x Is, 1 x H
+  /** the shared experts in the Samoyeds format, stacks of one: [gate; up] (2Is x H) and down (H x Is); the sigmoid
+   * gate (shared.gateW) stays dense */
+  sparseShared?: { gateUp: StackedSamoyedsOnBackend; down: StackedSamoyedsOnBackend };
   /** frees everything, the sparse stacks' packed wgmma copies included */
   free(): void;
 }
 
-function freeLayer(sparse: MoeLayerWeights["sparse"], owned: { free(): void }[]) {
-  for (const st of sparse ? [sparse.gate, sparse.up, sparse.down, sparse.gateUp] : []) if (st) releaseWgmmaStack(st);
+function freeLayer(layer: MoeLayerWeights, owned: { free(): void }[]) {
+  const sp = layer.sparse, ss = layer.sparseShared;
+  for (const st of [sp?.gate, sp?.up, sp?.down, sp?.gateUp, ss?.gateUp, ss?.down]) if (st) releaseWgmmaStack(st);
   for (const t of owned) t.free();
 }
 
@@ -92,6 +101,8 @@ export interface MoeHostWeights {
   upVnm?: VnmWeight[];
   downVnm?: VnmWeight[];
   shared?: { gate: HostTensor; up: HostTensor; down: HostTensor; gateW?: HostTensor };
+  /** the shared experts pruned to the Samoyeds pattern and encoded: [gate; up] (2Is x H) and down (H x Is) */
+  sharedEnc?: { gateUp: SamoyedsWeight; down: SamoyedsWeight };
   params: SamoyedsParams;
 }
 
@@ -125,12 +136,15 @@ export function makeHostWeights(config: MoeModelConfig, dtype: HalfDType, seed =
       gateW: config.shared.sigmoidGate ? halfTensor(dtype, [1, H], seed * 7 + 104, 1 / Math.sqrt(H)) : undefined,
     };
   }
+  const sharedEnc = shared && format === "samoyeds"
+    ? { gateUp: toSamoyeds(catRows(shared.gate, shared.up), params).weight, down: toSamoyeds(shared.down, params).weight }
+    : undefined;
   return {
     config, dtype, params,
     router: halfTensor(dtype, [E, H], seed * 7 + 100, 1 / Math.sqrt(H)),
     gate: dec ? gateEnc.map(dec) : gateVnm.map(decV), up: dec ? upEnc.map(dec) : upVnm.map(decV),
     down: dec ? downEnc.map(dec) : downVnm.map(decV),
-    gateEnc, upEnc, downEnc, shared,
+    gateEnc, upEnc, downEnc, shared, sharedEnc,
     ...(format === "vnm" ? { gateVnm, upVnm, downVnm } : {}),
   };
 }
@@ -176,8 +190,11 @@ export function uploadWeights(b: Backend, w: MoeHostWeights, opts: { wgmma?: boo
       gate: up(BackendTensor.from(b, sh.gate)), up: up(BackendTensor.from(b, sh.up)), down: up(BackendTensor.from(b, sh.down)),
       gateW: sh.gateW && up(BackendTensor.from(b, sh.gateW)),
     },
+    sparseShared: w.sharedEnc && {
+      gateUp: up(stackSamoyeds(b, [w.sharedEnc.gateUp], opts)), down: up(stackSamoyeds(b, [w.sharedEnc.down], opts)),
+    },
     free() {
-      freeLayer(layer.sparse, owned);
+      freeLayer(layer, owned);
     },
   };
   return layer;
@@ -205,7 +222,7 @@ export function randomDeviceWeights(
     fillRandom(b, t, seed++, scale, modulo);
     return t;
   };
-  const stacked = (m: number, k: number): StackedSamoyedsOnBackend => {
+  const stacked = (m: number, k: number, E = config.experts): StackedSamoyedsOnBackend => {
     if (!sizes) throw new Error("randomDeviceWeights: sparse weights need the Samoyeds sizes function");
     const s = sizes(m, k);
     const values = rnd(dtype, [E * s.values / 2], 1 / Math.sqrt(k));
@@ -242,8 +259,9 @@ export function randomDeviceWeights(
       down: rnd(dtype, [H, sh.intermediate], 1 / Math.sqrt(sh.intermediate)),
       gateW: sh.sigmoidGate ? rnd(dtype, [1, H], 1 / Math.sqrt(H)) : undefined,
     },
+    sparseShared: sh && what.sparse ? { gateUp: stacked(2 * sh.intermediate, H, 1), down: stacked(H, sh.intermediate, 1) } : undefined,
     free() {
-      freeLayer(layer.sparse, owned);
+      freeLayer(layer, owned);
     },
   };
   return layer;
@@ -255,6 +273,10 @@ export class MoeWorkspace {
   readonly logits; readonly topkIds; readonly topkW; readonly offsets; readonly tokenOf; readonly weightOf; readonly slotOf;
   readonly iota; readonly G; readonly U; readonly C; readonly Y; readonly Xg; readonly scratch; readonly GU;
   readonly sharedG?: BackendTensor; readonly sharedU?: BackendTensor; readonly sharedD?: BackendTensor; readonly sharedLogit?: BackendTensor;
+  /** sparse shared experts: the one-group routing (every token to group 0) and the fused [gate; up] output */
+  readonly sharedRoute?: { ids: BackendTensor<"i32">; w: BackendTensor<"f32">; offsets: BackendTensor<"i32">; tokenOf: BackendTensor<"i32">;
+    weightOf: BackendTensor<"f32">; slotOf: BackendTensor<"i32"> };
+  readonly sharedGU?: BackendTensor;
   constructor(readonly backend: Backend, readonly config: MoeModelConfig, readonly dtype: HalfDType, readonly T: number,
     need: { gathered: boolean; transposes: boolean; gateUp?: boolean } = { gathered: true, transposes: true, gateUp: true }) {
     const { hidden: H, intermediate: I, experts: E, topK: k } = config;
@@ -285,6 +307,12 @@ export class MoeWorkspace {
       this.sharedU = t(dtype, [Tn, Is]);
       this.sharedD = t("f32", [Tn, H]);
       this.sharedLogit = t("f32", [Tn, 1]);
+      this.sharedRoute = {
+        ids: t("i32", [Tn]), w: t("f32", [Tn]), offsets: t("i32", [2]), tokenOf: t("i32", [Tn]), weightOf: t("f32", [Tn]), slotOf: t("i32", [Tn]),
+      };
+      this.sharedGU = t(dtype, [Tn, 2 * Is]);
+      backend.call("sy_memset", this.sharedRoute.ids.ptr, 0, BigInt(4 * Tn)); // every token to the one group
+      backend.call("sy_memset", this.sharedRoute.w.ptr, 0, BigInt(4 * Tn));
     }
     if (T > 0) backend.call("sy_moe_iota", S, this.iota.ptr);
   }
@@ -313,12 +341,23 @@ export function hostCounts(ws: MoeWorkspace): Int32Array {
   return counts;
 }
 
-function sharedExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T: number) {
+function sharedExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T: number, sparse?: { kernel: SsmmKernel; used: Set<string> }) {
   const b = w.backend, c = w.config, dt = DTYPE_CODE[w.dtype], s = w.shared!, Is = c.shared!.intermediate, H = c.hidden;
-  b.call("sy_gemm", dt, T, Is, H, X.ptr, s.gate.ptr, ws.sharedG!.ptr, dt, 0);
-  b.call("sy_gemm", dt, T, Is, H, X.ptr, s.up.ptr, ws.sharedU!.ptr, dt, 0);
-  b.call("sy_moe_silu_mul", dt, T, Is, ws.sharedG!.ptr, ws.sharedU!.ptr, ws.sharedU!.ptr, 1);
-  b.call("sy_gemm", dt, T, H, Is, ws.sharedU!.ptr, s.down.ptr, ws.sharedD!.ptr, DTYPE_CODE.f32, 0);
+  if (sparse) {
+    const ss = w.sparseShared, r = ws.sharedRoute;
+    if (!ss || !r || !ws.sharedGU) throw new Error("moeExperts: sparseShared needs weights.sparseShared and a workspace with the shared experts");
+    // one group holding every token (offsets [0, T], tokenOf = 0..T-1), built on the device: capturable
+    b.call("sy_moe_build_indices", T, 1, 1, r.ids.ptr, r.w.ptr, r.offsets.ptr, r.tokenOf.ptr, r.weightOf.ptr, r.slotOf.ptr);
+    for (const st of [ss.gateUp, ss.down]) sparse.used.add(ssmmGroupedKernel(st, sparse.kernel));
+    ssmmGrouped(b, ss.gateUp, X, r.tokenOf, r.offsets, T, { yDtype: w.dtype, out: ws.sharedGU, kernel: sparse.kernel });
+    b.call("sy_moe_silu_mul_pair", dt, T, Is, ws.sharedGU.ptr, ws.sharedU!.ptr);
+    ssmmGrouped(b, ss.down, ws.sharedU!, r.tokenOf, r.offsets, T, { yDtype: "f32", out: ws.sharedD, kernel: sparse.kernel });
+  } else {
+    b.call("sy_gemm", dt, T, Is, H, X.ptr, s.gate.ptr, ws.sharedG!.ptr, dt, 0);
+    b.call("sy_gemm", dt, T, Is, H, X.ptr, s.up.ptr, ws.sharedU!.ptr, dt, 0);
+    b.call("sy_moe_silu_mul", dt, T, Is, ws.sharedG!.ptr, ws.sharedU!.ptr, ws.sharedU!.ptr, 1);
+    b.call("sy_gemm", dt, T, H, Is, ws.sharedU!.ptr, s.down.ptr, ws.sharedD!.ptr, DTYPE_CODE.f32, 0);
+  }
   if (s.gateW) b.call("sy_gemm", dt, T, 1, H, X.ptr, s.gateW.ptr, ws.sharedLogit!.ptr, DTYPE_CODE.f32, 0);
   b.call("sy_moe_add_shared", T, H, ws.sharedD!.ptr, DTYPE_CODE.f32, s.gateW ? ws.sharedLogit!.ptr : null, ws.Y.ptr);
 }
@@ -336,6 +375,7 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
   if (T === 0) return info;
   if (X.shape[0] < T || X.shape[1] !== H || X.dtype !== w.dtype) throw new TypeError(`moeExperts: X must be >= ${T} x ${H} ${w.dtype}, got [${X.shape}] ${X.dtype}`);
   if (T > ws.T) throw new RangeError(`moeExperts: workspace was sized for ${ws.T} tokens, got T = ${T}`);
+  if (opts.sparseShared && opts.method !== "samoyeds") throw new TypeError(`moeExperts: sparseShared is an option of method samoyeds, not ${opts.method}`);
   if (opts.method === "samoyeds") {
     const sp = w.sparse;
     if (!sp) throw new Error("moeExperts: method samoyeds needs sparse weights");
@@ -378,6 +418,7 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
       transposeCost(ws.C, dt, H);
       b.call("sy_moe_combine", T, k, H, ws.C.ptr, dt, ws.slotOf.ptr, fuse ? null : ws.topkW.ptr, ws.Y.ptr, 0);
     }
+    if (w.shared && (opts.shared ?? true) && opts.sparseShared) sharedExperts(w, ws, X, T, { kernel: opts.kernel ?? "auto", used: kernels });
     info.ssmmKernel = [...kernels].join("+");
   } else {
     const d = w.dense!;
@@ -435,7 +476,7 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
       }
     }
   }
-  if (w.shared && (opts.shared ?? true)) sharedExperts(w, ws, X, T);
+  if (w.shared && (opts.shared ?? true) && !(opts.method === "samoyeds" && opts.sparseShared)) sharedExperts(w, ws, X, T);
   return info;
 }
 
@@ -452,7 +493,7 @@ export function moeForward(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
  * Straightforward TypeScript reference of the layer on host weights (f32 math over the 16-bit values; the 16-bit
  * roundings of the native pipeline are mirrored where it stores 16-bit intermediates: gate/up outputs and H).
  */
-export function moeReferenceTs(hw: MoeHostWeights, X: HostTensor, T: number, withShared = true): Float32Array {
+export function moeReferenceTs(hw: MoeHostWeights, X: HostTensor, T: number, withShared = true, sparseShared = false): Float32Array {
   const c = hw.config, { hidden: H, intermediate: I, experts: E, topK: k } = c;
   const round = (v: Float32Array) => HostTensor.fromF32(v, [v.length], hw.dtype).toF32();
   const x = X.toF32();
@@ -469,6 +510,17 @@ export function moeReferenceTs(hw: MoeHostWeights, X: HostTensor, T: number, wit
   };
   const silu = (a: number) => a / (1 + Math.exp(-a));
   const g32 = hw.gate.map((t) => t.toF32()), u32 = hw.up.map((t) => t.toF32()), d32 = hw.down.map((t) => t.toF32());
+  // the shared experts as the method sees them: dense, or pruned to the Samoyeds pattern (sparseShared)
+  let sharedF32: { gate: Float32Array; up: Float32Array; down: Float32Array } | undefined;
+  if (hw.shared) {
+    if (sparseShared) {
+      if (!hw.sharedEnc) throw new Error("moeReferenceTs: sparseShared needs host weights with sharedEnc");
+      const gu = decodeSamoyeds(hw.sharedEnc.gateUp).toF32(), n = c.shared!.intermediate * H;
+      sharedF32 = { gate: gu.slice(0, n), up: gu.slice(n, 2 * n), down: decodeSamoyeds(hw.sharedEnc.down).toF32() };
+    } else {
+      sharedF32 = { gate: hw.shared.gate.toF32(), up: hw.shared.up.toF32(), down: hw.shared.down.toF32() };
+    }
+  }
   for (let t = 0; t < T; t++) {
     const logits = mv(router, E, H, x, t * H);
     const mx = Math.max(...logits);
@@ -489,11 +541,12 @@ export function moeReferenceTs(hw: MoeHostWeights, X: HostTensor, T: number, wit
       for (let j = 0; j < H; j++) y[t * H + j] += wgt * dn[j];
     });
     if (withShared && hw.shared) {
-      const s = hw.shared, Is = c.shared!.intermediate;
-      const g = round(mv(s.gate.toF32(), Is, H, x, t * H)), u = round(mv(s.up.toF32(), Is, H, x, t * H));
+      const s = sharedF32!, Is = c.shared!.intermediate;
+      const g = round(mv(s.gate, Is, H, x, t * H)), u = round(mv(s.up, Is, H, x, t * H));
       const h = round(g.map((a, j) => silu(a) * u[j]));
-      const dn = mv(s.down.toF32(), H, Is, h, 0);
-      const gl = s.gateW ? 1 / (1 + Math.exp(-mv(s.gateW.toF32(), 1, H, x, t * H)[0])) : 1;
+      const dn = mv(s.down, H, Is, h, 0);
+      const gw = hw.shared.gateW;
+      const gl = gw ? 1 / (1 + Math.exp(-mv(gw.toF32(), 1, H, x, t * H)[0])) : 1;
       for (let j = 0; j < H; j++) y[t * H + j] += gl * dn[j];
     }
   }

@@ -23,10 +23,15 @@ const METHODS: [string, MoeForwardOptions][] = [
   ["samoyeds WILS fused gate+up", { method: "samoyeds", fuseGateUp: true }],
   ["samoyeds WILS fused gate+up scatter-add", { method: "samoyeds", fuseGateUp: true, scatterAdd: true }],
   ...(["W", "WI", "WIL"] as AblationStep[]).map((s) => [`samoyeds ${s}`, { method: "samoyeds", step: s }] as [string, MoeForwardOptions]),
+  ["samoyeds WILS fused gate+up, sparse shared experts", { method: "samoyeds", fuseGateUp: true, sparseShared: true }],
   ["hfLoop", { method: "hfLoop" }],
   ["denseGrouped", { method: "denseGrouped" }],
   ["denseGrouped loop", { method: "denseGrouped", groupedImpl: 1 }],
 ];
+const METHOD_OPTIONS = new Map(METHODS);
+/** The TS reference of what method `name` computes (sparse shared experts: on the pruned shared weights). */
+const referenceFor = (name: string, hw: MoeHostWeights, X: HostTensor, T: number, shared = true) =>
+  moeReferenceTs(hw, X, T, shared, METHOD_OPTIONS.get(name)?.sparseShared ?? false);
 
 /** Every method (or those `only` keeps) on a backend; `kernel` goes to the samoyeds methods' grouped SSMMs. */
 function runAll(backend: "cpu" | "cuda", hw: MoeHostWeights, X: HostTensor, T: number, shared = true,
@@ -56,13 +61,42 @@ for (const [label, cfg] of TINY) {
     const hw = makeHostWeights(cfg, "f16", 3);
     const T = 24;
     const X = input(T, cfg.hidden, "f16");
-    const ref = moeReferenceTs(hw, X, T);
     for (const [name, y] of runAll("cpu", hw, X, T)) {
-      const err = relativeError(y, ref);
+      const err = relativeError(y, referenceFor(name, hw, X, T));
       assert.ok(err < 4e-3, `${name}: relative error ${err} vs the TS reference`);
     }
   });
 }
+
+Deno.test("moe CPU layer with sparse shared experts (Samoyeds format) = TS reference on the pruned shared weights", () => {
+  for (const [label, cfg] of TINY.filter(([, c]) => c.shared)) {
+    const hw = makeHostWeights(cfg, "bf16", 4);
+    const b = cpu, w = uploadWeights(b, hw);
+    try {
+      for (const T of [1, 17]) {
+        const X = input(T, cfg.hidden, "bf16", 6);
+        const ws = new MoeWorkspace(b, cfg, "bf16", T), x = BackendTensor.from(b, X);
+        try {
+          const ref = moeReferenceTs(hw, X, T, true, true);
+          for (const o of [{ method: "samoyeds" }, { method: "samoyeds", fuseGateUp: true, scatterAdd: true }] as MoeForwardOptions[]) {
+            const y = moeForward(w, ws, x, T, { ...o, sparseShared: true }).data as Float32Array;
+            const err = relativeError(y, ref);
+            assert.ok(err < 2e-2, `${label} T=${T} ${JSON.stringify(o)}: relative error ${err}`);
+          }
+          // the dense shared experts compute another function (unpruned shared weights)
+          const dense = moeForward(w, ws, x, T, { method: "samoyeds" }).data as Float32Array;
+          assert.ok(relativeError(dense, moeReferenceTs(hw, X, T)) < 2e-2);
+          assert.throws(() => moeForward(w, ws, x, T, { method: "hfLoop", sparseShared: true }), /sparseShared is an option of method samoyeds/);
+        } finally {
+          x.free();
+          ws.free();
+        }
+      }
+    } finally {
+      w.free();
+    }
+  }
+});
 
 Deno.test("moe CPU layer bf16 and T = 1 and no shared", () => {
   const cfg = tinyModel({ shared: { intermediate: 128, sigmoidGate: true, count: 1 } });
@@ -70,9 +104,8 @@ Deno.test("moe CPU layer bf16 and T = 1 and no shared", () => {
   for (const T of [1, 7]) {
     const X = input(T, cfg.hidden, "bf16", 9);
     for (const shared of [true, false]) {
-      const ref = moeReferenceTs(hw, X, T, shared);
       for (const [name, y] of runAll("cpu", hw, X, T, shared)) {
-        const err = relativeError(y, ref);
+        const err = relativeError(y, referenceFor(name, hw, X, T, shared));
         assert.ok(err < 2e-2, `T=${T} shared=${shared} ${name}: relative error ${err}`);
       }
     }
