@@ -232,6 +232,8 @@ for (const m of models) {
 }
 
 // ---------- 2. memory model + measured max batch ----------
+// the wgmma.sp gathered-* variants (the sm_90 default) pre-gather the routed tokens: the model counts that copy
+const preGathers = !dry && !wgmmaBackendReason(cuda) && String(build.wgmma_variant ?? "").startsWith("gathered");
 const memoryRows: Record<string, unknown>[] = [];
 function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: number): number {
   // largest batch whose allocations (the model's weights, KV cache and peak activations) all succeed on the device;
@@ -271,7 +273,7 @@ function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: numb
 for (const [seq, kv] of [[1024, true], [1024, false], [4096, true], [4096, false]] as const) {
   for (const m of models) {
     for (const method of MEMORY_METHODS) {
-      const mm = memoryModel(m, method, seq, sizes, kv);
+      const mm = memoryModel(m, method, seq, sizes, kv, preGathers);
       const predicted = mm.maxBatch(budgetBytes);
       let measured: number | string;
       try {
@@ -324,7 +326,7 @@ const payload = {
     stage: "moe", started, finished: new Date().toISOString(), device_info: device, build,
     timing: `whole MoE layer captured in one CUDA graph, median of ${ITERS} replays after 3 warm-ups`,
     weights: "random (no downloads); Samoyeds 1:2 x 2:4, V=128 for the sparse experts; dense baselines: random dense bf16",
-    dtype, accumulation: "f32", budget_bytes: budgetBytes,
+    dtype, accumulation: "f32", budget_bytes: budgetBytes, memory_model_samoyeds_pregather: preGathers,
     // which grouped SSMM kernel each samoyeds variant asked for ("auto": wgmma.sp where it can run); the kernel that
     // ran is in each layer / decoder row's `kernel`
     ssmm_kernel_requested: Object.fromEntries([...variants(models.find((m) => m.shared) ?? models[0]), ...DECODER_VARIANTS.map(([n, o]) => [`decoder:${n}`, o] as const)]

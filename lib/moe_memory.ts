@@ -25,8 +25,12 @@ function chunks(bytes: number): number[] {
   return out;
 }
 
-/** includeKv false: a forward pass without a KV cache (prefill throughput runs, as the paper's Figure 16 batches). */
-export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number, sizes: SizesFn, includeKv = true): MemoryModel {
+/** includeKv false: a forward pass without a KV cache (prefill throughput runs, as the paper's Figure 16 batches).
+ * kernelPreGathers: our SSMM copies its input rows into a scratch buffer before the kernel (the wgmma.sp
+ * gathered-tma variants, the default on sm_90): while a projection runs samoyeds then also holds a copy of its
+ * input, the routed tokens (k x H per token) for gate and up, the compact rows (k x I) for down; the larger counts. */
+export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number, sizes: SizesFn, includeKv = true,
+  kernelPreGathers = false): MemoryModel {
   const { hidden: H, intermediate: I, experts: E, topK: k } = m;
   const a = m.attention, B2 = 2;
   const moeLayers = Math.floor(m.layers / m.moeEvery), denseLayers = m.layers - moeLayers;
@@ -40,6 +44,7 @@ export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number
   // one MoE layer's workspace per token (MoeWorkspace): X, logits, routing arrays, G and U, compact expert rows, f32 Y
   let act = H * B2 + E * 4 + k * 6 * 4 + k * I * B2 * 2 + k * H * B2 + H * 4;
   if (method !== "samoyeds") act += k * H * B2; // gathered copy of the routed tokens
+  else if (kernelPreGathers) act += k * Math.max(H, I) * B2; // the SSMM's scratch copy of its input rows
   if (m.shared) act += m.shared.intermediate * B2 * 2 + H * 4 + 4;
   // attention block of the same layer (residual, q/k/v, output) is smaller than the MoE peak; count the larger
   const attnAct = H * B2 * 2 + (a.heads + 2 * a.kvHeads) * a.headDim * B2 + a.heads * a.headDim * B2;
