@@ -346,12 +346,12 @@ function sharedExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T
   if (sparse) {
     const ss = w.sparseShared, r = ws.sharedRoute;
     if (!ss || !r || !ws.sharedGU) throw new Error("moeExperts: sparseShared needs weights.sparseShared and a workspace with the shared experts");
-    // one group holding every token (offsets [0, T], tokenOf = 0..T-1), built on the device: capturable
+    // one group holding every token (offsets [0, T]), built on the device: capturable; rows load as they are (null)
     b.call("sy_moe_build_indices", T, 1, 1, r.ids.ptr, r.w.ptr, r.offsets.ptr, r.tokenOf.ptr, r.weightOf.ptr, r.slotOf.ptr);
     for (const st of [ss.gateUp, ss.down]) sparse.used.add(ssmmGroupedKernel(st, sparse.kernel));
-    ssmmGrouped(b, ss.gateUp, X, r.tokenOf, r.offsets, T, { yDtype: w.dtype, out: ws.sharedGU, kernel: sparse.kernel });
+    ssmmGrouped(b, ss.gateUp, X, null, r.offsets, T, { yDtype: w.dtype, out: ws.sharedGU, kernel: sparse.kernel });
     b.call("sy_moe_silu_mul_pair", dt, T, Is, ws.sharedGU.ptr, ws.sharedU!.ptr);
-    ssmmGrouped(b, ss.down, ws.sharedU!, r.tokenOf, r.offsets, T, { yDtype: "f32", out: ws.sharedD, kernel: sparse.kernel });
+    ssmmGrouped(b, ss.down, ws.sharedU!, null, r.offsets, T, { yDtype: "f32", out: ws.sharedD, kernel: sparse.kernel });
   } else {
     b.call("sy_gemm", dt, T, Is, H, X.ptr, s.gate.ptr, ws.sharedG!.ptr, dt, 0);
     b.call("sy_gemm", dt, T, Is, H, X.ptr, s.up.ptr, ws.sharedU!.ptr, dt, 0);
@@ -382,7 +382,7 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
     const step = opts.step ?? "WILS";
     // every grouped SSMM of the layer with the requested kernel; which one ran is reported in info.ssmmKernel
     const kernels = new Set<string>();
-    const grouped = (st: StackedSamoyedsOnBackend, x: BackendTensor, idx: BackendTensor<"i32">, o: SsmmGroupedOptions) => {
+    const grouped = (st: StackedSamoyedsOnBackend, x: BackendTensor, idx: BackendTensor<"i32"> | null, o: SsmmGroupedOptions) => {
       kernels.add(ssmmGroupedKernel(st, opts.kernel ?? "auto"));
       ssmmGrouped(b, st, x, idx, ws.offsets, S, { ...o, kernel: opts.kernel ?? "auto" });
     };
@@ -412,9 +412,9 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
     }
     if (fuse && opts.scatterAdd) {
       b.call("sy_memset", ws.Y.ptr, 0, BigInt(4 * T * H));
-      grouped(sp.down, ws.U, ws.iota, { mode: "scatterAdd", storeIdx: ws.tokenOf, out: ws.Y, epilogue: "rowScale", rowScale: ws.weightOf });
+      grouped(sp.down, ws.U, null, { mode: "scatterAdd", storeIdx: ws.tokenOf, out: ws.Y, epilogue: "rowScale", rowScale: ws.weightOf });
     } else {
-      grouped(sp.down, ws.U, ws.iota, { yDtype: w.dtype, out: ws.C, epilogue: fuse ? "rowScale" : "none", rowScale: fuse ? ws.weightOf : undefined });
+      grouped(sp.down, ws.U, null, { yDtype: w.dtype, out: ws.C, epilogue: fuse ? "rowScale" : "none", rowScale: fuse ? ws.weightOf : undefined });
       transposeCost(ws.C, dt, H);
       b.call("sy_moe_combine", T, k, H, ws.C.ptr, dt, ws.slotOf.ptr, fuse ? null : ws.topkW.ptr, ws.Y.ptr, 0);
     }

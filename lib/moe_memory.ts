@@ -26,9 +26,9 @@ function chunks(bytes: number): number[] {
 }
 
 /** includeKv false: a forward pass without a KV cache (prefill throughput runs, as the paper's Figure 16 batches).
- * kernelPreGathers: our SSMM copies its input rows into a scratch buffer before the kernel (the wgmma.sp
- * gathered-tma variants, the default on sm_90): while a projection runs samoyeds then also holds a copy of its
- * input, the routed tokens (k x H per token) for gate and up, the compact rows (k x I) for down; the larger counts. */
+ * kernelPreGathers: our SSMM copies the routed token rows into a scratch buffer before the kernel (the wgmma.sp
+ * gathered-tma variants, the default on sm_90): while gate and up run, samoyeds then also holds that copy (k x H per
+ * token). The down projection reads its compact rows in place (load_idx null), without a copy. */
 export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number, sizes: SizesFn, includeKv = true,
   kernelPreGathers = false): MemoryModel {
   const { hidden: H, intermediate: I, experts: E, topK: k } = m;
@@ -44,7 +44,7 @@ export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number
   // one MoE layer's workspace per token (MoeWorkspace): X, logits, routing arrays, G and U, compact expert rows, f32 Y
   let act = H * B2 + E * 4 + k * 6 * 4 + k * I * B2 * 2 + k * H * B2 + H * 4;
   if (method !== "samoyeds") act += k * H * B2; // gathered copy of the routed tokens
-  else if (kernelPreGathers) act += k * Math.max(H, I) * B2; // the SSMM's scratch copy of its input rows
+  else if (kernelPreGathers) act += k * H * B2; // the SSMM's scratch copy of the routed tokens (gate and up)
   if (m.shared) act += m.shared.intermediate * B2 * 2 + H * 4 + 4;
   // attention block of the same layer (residual, q/k/v, output) is smaller than the MoE peak; count the larger
   const attnAct = H * B2 * 2 + (a.heads + 2 * a.kvHeads) * a.headDim * B2 + a.heads * a.headDim * B2;

@@ -239,3 +239,41 @@ sm90Test("wgmma grouped: kernel \"wgmma_sp\" refuses what it cannot run (N:M 2:4
   assert.throws(() => ssmmGroupedKernel(st2, "wgmma_sp", "f16"), (e: unknown) => e instanceof TypeError && /f32/.test(e.message));
   assert.equal(ssmmGroupedKernel(st2, "auto", "f16"), "mma_sp", "auto with f16 accumulation falls back to mma.sp");
 });
+
+// ---------------- load_idx null: selection j loads row j (rows already compact) ----------------
+
+/** Grouped SSMM with identity loads, once through load_idx = 0..n-1 and once with load_idx null. */
+function identityPair(b: ReturnType<typeof openBackend>, st: StackedSamoyedsOnBackend, d: ReturnType<typeof makeCase>, g: GCase,
+  kernel: "mma_sp" | "wgmma_sp") {
+  const maxSel = Math.min(d.total + 5, g.xRows);
+  using X = BackendTensor.from(b, d.X);
+  using iota = BackendTensor.from(b, new HostTensor("i32", [Math.max(maxSel, 1)], Int32Array.from({ length: Math.max(maxSel, 1) }, (_, j) => j)));
+  using off = BackendTensor.from(b, new HostTensor("i32", [g.E + 1], d.offsets));
+  using a = ssmmGrouped(b, st, X, iota, off, maxSel, { epilogue: "silu", kernel });
+  using c = ssmmGrouped(b, st, X, null, off, maxSel, { epilogue: "silu", kernel });
+  return [a.toHost().toF32().slice(0, d.total * g.m), c.toHost().toF32().slice(0, d.total * g.m)];
+}
+const IDENTITY_CASE: GCase = { name: "identity", E: 3, m: 200, k: 160, V: 32, counts: [40, 0, 97], dtype: "bf16", xRows: 150 };
+
+Deno.test("grouped SSMM with load_idx null = with identity load indices (CPU); null needs max_selections <= x_rows", () => {
+  const d = makeCase(IDENTITY_CASE, 91);
+  using st = stackSamoyeds(cpu, d.experts);
+  const [a, c] = identityPair(cpu, st, d, IDENTITY_CASE, "mma_sp");
+  assert.deepEqual(c, a);
+  using X = BackendTensor.from(cpu, d.X);
+  using off = BackendTensor.from(cpu, new HostTensor("i32", [IDENTITY_CASE.E + 1], d.offsets));
+  assert.throws(() => ssmmGrouped(cpu, st, X, null, off, IDENTITY_CASE.xRows + 1), /load_idx null .* needs max_selections \(151\) <= x_rows \(150\)/);
+});
+
+sm90Test("wgmma grouped with load_idx null = with identity load indices, every variant and the mma.sp kernel (no pre-gather copy)", () => {
+  const cuda = openBackend("cuda");
+  const d = makeCase(IDENTITY_CASE, 92);
+  using st = stackSamoyeds(cuda, d.experts);
+  const [ma, mc] = identityPair(cuda, st, d, IDENTITY_CASE, "mma_sp");
+  assert.deepEqual(mc, ma);
+  for (const v of WGMMA_VARIANTS) {
+    const [a, c] = withWgmmaVariant(v, () => identityPair(cuda, st, d, IDENTITY_CASE, "wgmma_sp"));
+    assert.deepEqual(c, a, `variant ${v}`);
+  }
+  assert.equal(ssmmIndexErrors(cuda), 0);
+});

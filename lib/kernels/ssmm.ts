@@ -194,13 +194,14 @@ export interface SsmmGroupedOptions {
 
 /**
  * Grouped SSMM over all experts in one launch. Selections of expert e: j in [offsets[e], offsets[e+1]), loading
- * X[loadIdx[j]]. maxSelections bounds offsets[E] (sizes the grid; no host sync on offsets).
+ * X[loadIdx[j]]; loadIdx null: selection j loads row j (input rows already compact; no gather copy in the wgmma.sp
+ * kernel; needs maxSelections <= X's rows). maxSelections bounds offsets[E] (sizes the grid; no host sync on offsets).
  */
 export function ssmmGrouped(
   backend: Backend,
   w: StackedSamoyedsOnBackend,
   X: BackendTensor,
-  loadIdx: BackendTensor<"i32">,
+  loadIdx: BackendTensor<"i32"> | null,
   offsets: BackendTensor<"i32">,
   maxSelections: number,
   opts: SsmmGroupedOptions = {},
@@ -220,7 +221,7 @@ export function ssmmGrouped(
   }
   const p = w.params;
   const tail = [
-    X.ptr, X.shape[0], loadIdx.ptr, offsets.ptr, maxSelections,
+    X.ptr, X.shape[0], loadIdx?.ptr ?? null, offsets.ptr, maxSelections,
     Y.ptr, DTYPE_CODE[yDtype], mode === "compact" ? 0 : 1, opts.storeIdx?.ptr ?? null, mode === "compact" ? 0 : Y.shape[0],
     EPILOGUE_CODE[opts.epilogue ?? "none"], opts.rowScale?.ptr ?? null, opts.accum === "f16" ? 1 : 0,
   ] as const;

@@ -123,7 +123,8 @@ SY_API sy_status sy_ssmm(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t
  * per-expert byte sizes of sy_samoyeds_sizes. Selections of expert e are j in [offsets[e], offsets[e+1]) (offsets:
  * E+1 int32 on the backend, non-decreasing, offsets[0] = 0, computed on the GPU: no host sync). max_selections bounds
  * offsets[E] (grid sizing; selections beyond it are not computed and counted as index errors on CUDA).
- * Row j loads X[load_idx[j]]. y_mode 0: Y row j (compact, token-major n x m, y_dtype; n = max_selections rows
+ * Row j loads X[load_idx[j]]; load_idx NULL: row j loads X[j] (rows already compact, e.g. a down projection;
+ * needs max_selections <= x_rows). y_mode 0: Y row j (compact, token-major n x m, y_dtype; n = max_selections rows
  * allocated); y_mode 1: atomically add the f32 row into Y[store_idx[j]] (Y: y_rows x m f32, y_dtype must be SY_F32).
  * epilogue / row_scale[j] (indexed by selection j) / accum as in sy_ssmm. */
 SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, int32_t n_experts,

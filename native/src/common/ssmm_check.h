@@ -45,7 +45,10 @@ inline sy_status check_ssmm_grouped_args(const char* fn, int dtype, int m, int k
   if (y_mode != 0 && y_mode != 1) return fail(SY_ERR_INVALID, "%s: y_mode must be 0 (compact rows) or 1 (atomic add into store_idx rows), got %d", fn, y_mode);
   if (y_mode == 1 && y_dtype != SY_F32) return fail(SY_ERR_INVALID, "%s: y_mode 1 (atomic add) needs y_dtype f32 (2), got %d", fn, y_dtype);
   if (max_selections > 0) {
-    if (!X || !load_idx || !Y) return fail(SY_ERR_INVALID, "%s: null X, load_idx or Y", fn);
+    if (!X || !Y) return fail(SY_ERR_INVALID, "%s: null X or Y", fn);
+    // load_idx null: selection j loads row j (input rows already compact, e.g. the down projection)
+    if (!load_idx && max_selections > x_rows)
+      return fail(SY_ERR_INVALID, "%s: load_idx null (selection j loads row j) needs max_selections (%d) <= x_rows (%d)", fn, max_selections, x_rows);
     if (y_mode == 1 && (!store_idx || y_rows <= 0)) return fail(SY_ERR_INVALID, "%s: y_mode 1 needs store_idx and y_rows > 0 (got y_rows=%d)", fn, y_rows);
     if (epilogue == 2 && !row_scale) return fail(SY_ERR_INVALID, "%s: epilogue 2 (row scale) needs row_scale", fn);
     if (x_rows == 0) return fail(SY_ERR_INVALID, "%s: selections from an empty X (x_rows=0)", fn);

@@ -93,7 +93,7 @@ SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V,
     return sy::fail(SY_ERR_INVALID, "%s: offsets[%d]=%d exceeds max_selections=%d", fn, n_experts, offsets[n_experts], max_selections);
   const int64_t total = offsets[n_experts];
   for (int64_t j = 0; j < total; j++) {
-    if (load_idx[j] < 0 || load_idx[j] >= x_rows)
+    if (load_idx && (load_idx[j] < 0 || load_idx[j] >= x_rows))
       return sy::fail(SY_ERR_INVALID, "%s: load_idx[%lld] = %d is out of range [0, %d)", fn, (long long)j, load_idx[j], x_rows);
     if (y_mode == 1 && (store_idx[j] < 0 || store_idx[j] >= y_rows))
       return sy::fail(SY_ERR_INVALID, "%s: store_idx[%lld] = %d is out of range [0, %d)", fn, (long long)j, store_idx[j], y_rows);
@@ -116,7 +116,7 @@ SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V,
       std::vector<float> x(k);
 #pragma omp for schedule(dynamic, 4)
       for (int64_t j = lo; j < hi; j++) {
-        const uint16_t* xr = X + (int64_t)load_idx[j] * k;
+        const uint16_t* xr = X + (int64_t)(load_idx ? load_idx[j] : j) * k;
         for (int i = 0; i < k; i++) x[i] = sy::half_to_f32(xr[i], dtype);
         float* acc = &rows[(size_t)(j - lo) * m];
         ssmm_token(s, dtype, w, x.data(), accum == 1, acc);

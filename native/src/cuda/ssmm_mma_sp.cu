@@ -150,7 +150,7 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   for (int i = tid; i < kBN; i += kThreads) {
     int j = j0 + i, row = -1;
     if (j < sel_end) {
-      row = p.load_idx[j];
+      row = p.load_idx ? p.load_idx[j] : j;  // null: rows already compact
       if (row < 0 || row >= p.x_rows) {
         if (blockIdx.x == 0) atomicAdd(&g_ssmm_index_errors, 1);
         row = min(max(row, 0), p.x_rows - 1);

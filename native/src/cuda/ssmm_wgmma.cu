@@ -154,7 +154,10 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   // allocation and free nodes), which the kernel reads in TMA tiles
   CUtensorMap x_map = {};
   void* xg = nullptr;
-  if (variant.gather == 1) {
+  if (variant.gather == 1 && !p.token_idx) {
+    // rows already compact (grouped, load_idx null; n_sel <= x_rows was checked): the tiles come straight from X
+    if ((st = encode_token_map(fn, dtype, p.X, p.x_rows, p.k, kBN / cluster, &x_map))) return st;
+  } else if (variant.gather == 1) {
     SY_CUDA(fn, cudaMallocAsync(&xg, (size_t)p.n_sel * p.k * 2, stream()));
     const int warps = 8;
     gather_tokens_kernel<<<ceil_div(p.n_sel, warps), 32 * warps, 0, stream()>>>(p.X, p.x_rows, p.k, p.token_idx, p.offsets, p.n_experts, p.n_sel, (uint16_t*)xg);

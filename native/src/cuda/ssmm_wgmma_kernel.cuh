@@ -276,7 +276,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     auto row_of = [&](int n, bool count) -> int {
       const int j = j_base + n;
       if (j >= sel_end) return -1;
-      int r = p.token_idx[j];
+      int r = p.token_idx ? p.token_idx[j] : j;  // null (grouped): rows already compact
       if (r < 0 || r >= p.x_rows) {
         if (count && tile == 0) atomicAdd(p.bad_tokens, 1);
         r = r < 0 ? 0 : p.x_rows - 1;
