@@ -267,7 +267,8 @@ export function randomDeviceWeights(
   return layer;
 }
 
-/** Activation buffers of one forward for up to `T` tokens; what each method allocates is in `moeActivationBytes`. */
+/** Activation buffers of one forward for up to `T` tokens (all methods' buffers; what each method needs at its peak
+ * is modelled in lib/moe_memory.ts). `need` leaves out the buffers of unused variants. */
 export class MoeWorkspace {
   readonly tensors: BackendTensor[] = [];
   readonly logits; readonly topkIds; readonly topkW; readonly offsets; readonly tokenOf; readonly weightOf; readonly slotOf;
@@ -278,7 +279,7 @@ export class MoeWorkspace {
     weightOf: BackendTensor<"f32">; slotOf: BackendTensor<"i32"> };
   readonly sharedGU?: BackendTensor;
   constructor(readonly backend: Backend, readonly config: MoeModelConfig, readonly dtype: HalfDType, readonly T: number,
-    need: { gathered: boolean; transposes: boolean; gateUp?: boolean } = { gathered: true, transposes: true, gateUp: true }) {
+    need: { gathered: boolean; transposes: boolean; gateUp?: boolean; sparseShared?: boolean } = { gathered: true, transposes: true, gateUp: true, sparseShared: true }) {
     const { hidden: H, intermediate: I, experts: E, topK: k } = config;
     const S = Math.max(1, T * k), Tn = Math.max(1, T);
     const t = <D extends "f32" | "i32" | HalfDType>(dt: D, shape: number[]) => {
@@ -307,12 +308,15 @@ export class MoeWorkspace {
       this.sharedU = t(dtype, [Tn, Is]);
       this.sharedD = t("f32", [Tn, H]);
       this.sharedLogit = t("f32", [Tn, 1]);
-      this.sharedRoute = {
-        ids: t("i32", [Tn]), w: t("f32", [Tn]), offsets: t("i32", [2]), tokenOf: t("i32", [Tn]), weightOf: t("f32", [Tn]), slotOf: t("i32", [Tn]),
-      };
-      this.sharedGU = t(dtype, [Tn, 2 * Is]);
-      backend.call("sy_memset", this.sharedRoute.ids.ptr, 0, BigInt(4 * Tn)); // every token to the one group
-      backend.call("sy_memset", this.sharedRoute.w.ptr, 0, BigInt(4 * Tn));
+      if (need.sparseShared) {
+        // sy_moe_build_indices with one group builds the offsets [0, T] on the device (its other outputs go unused)
+        this.sharedRoute = {
+          ids: t("i32", [Tn]), w: t("f32", [Tn]), offsets: t("i32", [2]), tokenOf: t("i32", [Tn]), weightOf: t("f32", [Tn]), slotOf: t("i32", [Tn]),
+        };
+        this.sharedGU = t(dtype, [Tn, 2 * Is]);
+        backend.call("sy_memset", this.sharedRoute.ids.ptr, 0, BigInt(4 * Tn)); // every token to the one group
+        backend.call("sy_memset", this.sharedRoute.w.ptr, 0, BigInt(4 * Tn));
+      }
     }
     if (T > 0) backend.call("sy_moe_iota", S, this.iota.ptr);
   }
