@@ -121,6 +121,23 @@ for (const [ci, c] of cases.entries()) {
   });
 }
 
+// The emulation models the data path of the variant in effect: the two N = 64 halves of schedules 2 and 3 (other B
+// descriptors, other accumulator indices) must give bit-for-bit the N = 128 result, for every case (V = 32 keeps N = 128).
+Deno.test("wgmma emulation: every variant's data path gives the same bits (the N = 64 halves of gathered-tma-h2, -h2pp)", () => {
+  for (const [ci, c] of cases.entries()) {
+    const { W, indices, X, tok, rowScale } = makeInputs(c, 100 + ci);
+    const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
+    const base = withWgmmaVariant("cpasync", () => runPacked("cpu", c, packed, X, tok, rowScale));
+    for (const v of WGMMA_VARIANTS) {
+      assert.deepEqual(withWgmmaVariant(v, () => runPacked("cpu", c, packed, X, tok, rowScale)), base, `case ${c.name}, variant ${v}`);
+    }
+  }
+  const c = cases[0], { W, indices, X, tok, rowScale } = makeInputs(c, 1);
+  const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
+  assert.throws(() => withWgmmaVariant("no-such-variant" as "cpasync", () => runPacked("cpu", c, packed, X, tok, rowScale)),
+    /SAMOYEDS_WGMMA_VARIANT=no-such-variant is not one of cpasync, gathered-tma/);
+});
+
 Deno.test("wgmma emulation: n_sel = 0 is a no-op", () => {
   const c: Case = { ...cases[0], nSel: 0 };
   const { W, indices, X, tok, rowScale } = makeInputs(c, 5);

@@ -5,7 +5,9 @@
 //    rows at b_stage_offset), computes the matrix descriptors with the kernel's code, and evaluates every
 //    wgmma.sp by locating each operand element through the descriptor fields and each 2:4 position through the
 //    per-thread metadata register layout (wgmma_layout.h). Then it routes the per-k-vector partial products into
-//    the two accumulator sets per thread as the kernel does. Checked against sy_gemm on the decoded weight in
+//    the two accumulator sets per thread as the kernel does. The variant in effect (wgmma_variants.h) decides the
+//    consumers' addressing: N = 128 per wgmma, or two N = 64 halves (schedules 2, 3 with V >= 64: half h reads token
+//    rows 64 h.. of the B tile and routes into accumulator indices 32 h + i). Checked against sy_gemm on the decoded weight in
 //    tests/wgmma.test.ts, so the packer, the metadata layout, the descriptor math and the routing are tested here
 //    even though the GPU itself is not.
 #include <cstring>
@@ -13,6 +15,7 @@
 #include "half.h"
 #include "wgmma_check.h"
 #include "wgmma_layout.h"
+#include "wgmma_variants.h"
 
 using namespace sy;
 using namespace sy::wg;
@@ -42,13 +45,13 @@ inline float ld_half(const std::vector<uint8_t>& sm, uint32_t addr, int dtype) {
   return half_to_f32(h, dtype);
 }
 
-// One wgmma.sp m64nBNk32 (f32 accumulate) of a warpgroup: d[t][i] (+)= A*B, operands found through descriptors.
-sy_status emulate_wgmma_sp(std::vector<float>& d, const std::vector<uint8_t>& sm, uint64_t a_desc, uint64_t b_desc,
+// One wgmma.sp m64nNk32 (f32 accumulate, N = 2 x regs) of a warpgroup: d[t][i] (+)= A*B, operands found through
+// descriptors.
+sy_status emulate_wgmma_sp(std::vector<float>& d, int regs, const std::vector<uint8_t>& sm, uint64_t a_desc, uint64_t b_desc,
                            const uint32_t* meta_reg, bool scale_d, int dtype) {
   const Desc ad = decode_desc(a_desc), bd = decode_desc(b_desc);
   if (ad.layout != 0 || (bd.layout != 0 && bd.layout != kSwizzle128))
     return fail(SY_ERR_INTERNAL, "wgmma emulation: only no-swizzle and 128B-swizzle descriptors are modelled");
-  const int regs = kBN / 2;
   for (int t = 0; t < 128; t++) {
     for (int i = 0; i < regs; i++) {
       const int row = d_row(t, i), col = d_col(t, i);
@@ -84,7 +87,11 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
   for (int j = 0; j < n_sel; j++)
     if (token_idx[j] < 0 || token_idx[j] >= x_rows)
       return fail(SY_ERR_INVALID, "%s: token_idx[%d] = %d is outside [0, x_rows=%d)", fn, j, token_idx[j], x_rows);
+  Variant variant;
+  if ((st = pick_variant(fn, &variant))) return st;
   if (n_sel == 0) return SY_OK;
+  const bool halves = variant.schedule >= 2 && V >= kBK;  // as the kernel: V = 32 keeps N = 128
+  const int n_parts = halves ? 2 : 1, part_regs = kBN / 2 / n_parts;
   const int mc = m / 2, nv = ceil_div(k, V), nk = ceil_div(k, kBK), nsteps = num_ksteps(k), regs = kBN / 2;
   const uint8_t* vals = (const uint8_t*)wvalues;
   const uint8_t* metas = (const uint8_t*)wmeta;
@@ -93,9 +100,9 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
   // one stage of the kernel's shared memory: [A | B | meta] (B 1024-aligned, as the swizzle needs)
   const uint32_t a_off = 0, b_off = kAStageBytes, m_off = kAStageBytes + kBStageBytes;
   std::vector<uint8_t> sm(kAStageBytes + kBStageBytes + kMetaStageBytes);
-  std::vector<float> T[kConsumerWgs], acc[kConsumerWgs][2];
+  std::vector<float> T[kConsumerWgs][2], acc[kConsumerWgs][2];  // T per part (the whole N = 128, or each half)
   for (int w = 0; w < kConsumerWgs; w++) {
-    T[w].assign(128 * regs, 0.f);
+    for (int h = 0; h < n_parts; h++) T[w][h].assign(128 * part_regs, 0.f);
     acc[w][0].resize(128 * regs);
     acc[w][1].resize(128 * regs);
   }
@@ -126,15 +133,19 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
             for (int t = 0; t < 128; t++)
               memcpy(&meta_reg[t], sm.data() + m_off + ((w * kKSteps + js) * kMetaWordsPerStep + meta_word_index(t)) * 4, 4);
             const uint64_t a_desc = make_desc(a_off + (w * kKSteps + js) * kAStepBytes, kALbo, kASbo);
-            const uint64_t b_desc = make_b_desc(b_off, js);
-            if ((st = emulate_wgmma_sp(T[w], sm, a_desc, b_desc, meta_reg, (gk * 32) % V != 0, dtype))) return st;
+            for (int h = 0; h < n_parts; h++) {
+              const uint64_t b_desc = make_b_desc(b_off + h * b_row_offset(kBN / 2), js);
+              if ((st = emulate_wgmma_sp(T[w][h], part_regs, sm, a_desc, b_desc, meta_reg, (gk * 32) % V != 0, dtype))) return st;
+            }
             if (step_ends_kvec(gk, V, nsteps)) {
               const int v = kvec_of_step(gk, V, nv);
-              for (int t = 0; t < 128; t++) {
-                for (int i = 0; i < regs; i++) {
-                  const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i);
-                  const int s = c < mc ? idx[(size_t)c * nv + v] : 0;
-                  acc[w][s & 1][(size_t)t * regs + i] += T[w][(size_t)t * regs + i];
+              for (int h = 0; h < n_parts; h++) {
+                for (int t = 0; t < 128; t++) {
+                  for (int i = 0; i < part_regs; i++) {
+                    const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i);
+                    const int s = c < mc ? idx[(size_t)c * nv + v] : 0;
+                    acc[w][s & 1][(size_t)t * regs + h * part_regs + i] += T[w][h][(size_t)t * part_regs + i];
+                  }
                 }
               }
             }

@@ -8,6 +8,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include "cuda_common.cuh"
+#include "wgmma_variants.h"
 
 #ifndef SY_VERSION
 #define SY_VERSION "0.1.0"
@@ -50,9 +51,6 @@ sy_status check_launch(const char* fn) {
 
 SY_API const char* sy_backend_name(void) { return "cuda"; }
 
-namespace sy::wg {
-const char* default_variant_name();  // ssmm_wgmma.cu
-}
 
 SY_API sy_status sy_build_info(char* out, int32_t capacity) {
   int rt = 0;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include "ssmm_check.h"
 #include "wgmma_check.h"
+#include "wgmma_variants.h"
 #include "ssmm_wgmma_kernel.cuh"
 
 namespace sy {
@@ -82,31 +83,6 @@ using namespace sy::wg;
 
 namespace sy {
 namespace wg {
-// How the B tile is gathered (see the kernel). SAMOYEDS_WGMMA_VARIANT (benchmarking and tests) overrides the default.
-struct Variant {
-  const char* name;
-  int gather, cluster, schedule;  // kGather, kCluster, kSchedule
-};
-constexpr Variant kVariants[] = {
-    {"cpasync", 0, 1, 0}, {"gathered-tma", 1, 1, 0}, {"gathered-tma-mc2", 1, 2, 0}, {"gathered-tma-mc4", 1, 4, 0}, {"gathered-tma-pp", 1, 1, 1}, {"gathered-tma-h2", 1, 1, 2}, {"gathered-tma-h2pp", 1, 1, 3}};
-// gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
-// turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
-// the five shapes, equal at 1408 x 2048 (data/wgmma-perf/variants-b9bfe9d-h200.json); the turns add 1.04-1.09x
-// (variants-3e3d5f0-h200.json). Multicast over 2 or 4 row tiles was not faster than the single CTA (d5ec448).
-constexpr int kDefaultVariant = 4;
-const char* default_variant_name() { return kVariants[kDefaultVariant].name; }
-
-sy_status pick_variant(const char* fn, Variant* out) {
-  const char* want = getenv("SAMOYEDS_WGMMA_VARIANT");
-  *out = kVariants[kDefaultVariant];
-  if (!want || !*want) return SY_OK;
-  for (const Variant& v : kVariants)
-    if (!strcmp(v.name, want)) return *out = v, SY_OK;
-  char names[256] = "";
-  for (const Variant& v : kVariants) snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "", v.name);
-  return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_VARIANT=%s is not one of %s", fn, want, names);
-}
-
 // The tensor map of a rows x k 16-bit token matrix for the TMA tile loads: boxes of box_rows rows x 64 k, 128B
 // swizzle, zeros out of bounds. cuTensorMapEncodeTiled is a driver function: found through the runtime (no link to
 // libcuda).
