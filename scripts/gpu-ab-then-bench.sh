@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run THERE (GPU machine, like scripts/gpu-run.sh) in ONE device call: (1) build, the wgmma GPU tests (every variant)
+# Run THERE (GPU machine, like scripts/gpu-run.sh) in ONE device call: (1) build, the wgmma and MoE GPU tests (every variant)
 # and bench/wgmma_variants.ts; (2) only if all passed, the benchmark stages given after `--` (default: kernel moe)
 # with SAMOYEDS_WGMMA_VARIANT set to the fastest of the challengers when it beats the incumbent by more than 2%
 # (scripts/wgmma-pick-variant.ts), else the incumbent. The data files record the variant (CUDA build info).
@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#stages[@]} -eq 0 ] && stages=(kernel moe)
 OUT="$O/ab" SAMOYEDS_STAGE_TIMEOUT="${SAMOYEDS_AB_TIMEOUT:-90}" \
-  bash scripts/gpu-run.sh tests:wgmma.test.ts,moe_wgmma.test.ts wgmma_variants > /dev/null 2>&1
+  bash scripts/gpu-run.sh tests:wgmma.test.ts,moe_wgmma.test.ts,moe.test.ts wgmma_variants > /dev/null 2>&1
 rc=$?
 grep -E "m=|passed|FAILED|failed|stage" "$O/ab/log.txt" | tail -60
 if [ $rc -ne 0 ]; then echo "gpu-ab-then-bench: part 1 failed (rc=$rc); no benchmarks run"; exit $rc; fi
