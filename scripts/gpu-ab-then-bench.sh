@@ -5,7 +5,7 @@
 # (scripts/wgmma-pick-variant.ts), else the incumbent. The data files record the variant (CUDA build info).
 #   bash scripts/gpu-ab-then-bench.sh <incumbent> <challenger> [...] [-- stage ...]
 # Results: $OUT/ab/results.tar.gz and $OUT/bench/results.tar.gz (bring both back; gpu-collect.sh each).
-# Env: SAMOYEDS_AB_TIMEOUT (seconds per stage of part 1, default 90), SAMOYEDS_STAGE_TIMEOUT (part 2, default 280).
+# Env: SAMOYEDS_AB_TIMEOUT (seconds per stage of part 1, default 150), SAMOYEDS_STAGE_TIMEOUT (part 2, default 280).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 O="${OUT:-$PWD/gpu-out}"
@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
   challengers+=("$1"); shift
 done
 [ ${#stages[@]} -eq 0 ] && stages=(kernel moe)
-OUT="$O/ab" SAMOYEDS_STAGE_TIMEOUT="${SAMOYEDS_AB_TIMEOUT:-90}" \
+OUT="$O/ab" SAMOYEDS_STAGE_TIMEOUT="${SAMOYEDS_AB_TIMEOUT:-150}" \
   bash scripts/gpu-run.sh tests:wgmma.test.ts,moe_wgmma.test.ts,moe.test.ts wgmma_variants > /dev/null 2>&1
 rc=$?
 grep -E "m=|passed|FAILED|failed|stage" "$O/ab/log.txt" | tail -60
