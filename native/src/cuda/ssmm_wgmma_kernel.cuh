@@ -398,6 +398,17 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
           for (int r = 0; r < kCluster; r++) mbar_arrive_cluster_if(peer_addr(bar, r), lane0);
       }
     };
+    // kV = 128 and an odd number of stages: the last stage alone closes the last (short) k-vector; its stage index,
+    // routing and metadata words
+    struct Tail {
+      int kt, s0, s1;
+      uint32_t m0, m1;
+    };
+    auto tail_stage = [&]() -> Tail {
+      const int kt = n_iters * kSpi;
+      wait_full(kt);
+      return {kt, next_sels[0][0], next_sels[0][1], meta_of(kt, 0), meta_of(kt, 1)};
+    };
     constexpr bool kHalves = (kSchedule == 2 || kSchedule == 3) && kV >= kBK;
     if constexpr (kHalves) {
       // schedules 2, 3: two N = 64 halves (tokens 0-63 into Ta, 64-127 into Tb; accumulator index i of a half is index
@@ -470,22 +481,18 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         fence_regs(Tb);
       }
       if (n_iters * kSpi < nk) {
-        // kV = 128 and an odd number of stages: the last stage alone closes the last (short) k-vector
-        const int kt = n_iters * kSpi;
-        const int s0 = next_sels[0][0], s1 = next_sels[0][1];
-        wait_full(kt);
-        const uint32_t m0 = meta_of(kt, 0), m1 = meta_of(kt, 1);
+        const Tail tl = tail_stage();
         wgmma_fence();
-        issue_half(H0{}, kt, 0, m0, 0);
-        issue_half(H0{}, kt, 1, m1, 1);
-        issue_half(H1{}, kt, 0, m0, 0);
-        issue_half(H1{}, kt, 1, m1, 1);
+        issue_half(H0{}, tl.kt, 0, tl.m0, 0);
+        issue_half(H0{}, tl.kt, 1, tl.m1, 1);
+        issue_half(H1{}, tl.kt, 0, tl.m0, 0);
+        issue_half(H1{}, tl.kt, 1, tl.m1, 1);
         wgmma_commit();
         wgmma_wait<0>();
         fence_regs(Ta);
         fence_regs(Tb);
-        route_half(H0{}, s0, s1);
-        route_half(H1{}, s0, s1);
+        route_half(H0{}, tl.s0, tl.s1);
+        route_half(H1{}, tl.s0, tl.s1);
       }
     } else {
       for (int it = 0; it < n_iters; it++) {
@@ -532,18 +539,14 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         }
       }
       if (n_iters * kSpi < nk) {
-        // kV = 128 and an odd number of stages: the last stage alone closes the last (short) k-vector
-        const int kt = n_iters * kSpi;
-        const int s0 = next_sels[0][0], s1 = next_sels[0][1];
-        wait_full(kt);
-        const uint32_t m0 = meta_of(kt, 0), m1 = meta_of(kt, 1);
+        const Tail tl = tail_stage();
         wgmma_fence();
-        issue(kt, 0, m0, 0);
-        issue(kt, 1, m1, 1);
+        issue(tl.kt, 0, tl.m0, 0);
+        issue(tl.kt, 1, tl.m1, 1);
         wgmma_commit();
         wgmma_wait<0>();
         fence_regs(T);
-        route(s0, s1);
+        route(tl.s0, tl.s1);
       }
     }
     // ---------------- epilogue ----------------
