@@ -274,6 +274,9 @@ Deno.test("model-level figures render from a synthetic results file (no GPU numb
     assert.match(svg, /random weights/);
   }
   assert.match(figure14(j), /samoyeds_mma_sp: /, "the forced mma.sp variant is its own series in Figure 14");
+  assert.doesNotMatch(figure14(j), /sparse_shared/, "a variant the data does not have is not drawn");
+  const withSparse = { ...j, layer: [...j.layer, ...models.map((m) => ({ model: m.name, T: 4096, variant: "samoyeds_gateup_sparse_shared", ms: 0.5 }))] };
+  assert.match(figure14(withSparse), /samoyeds_gateup_sparse_shared: /);
   assert.equal(maxBatchTable(j)[0].ratio, 2);
   // ms = 1 + variant index: ours = samoyeds (1 ms), dense_grouped 8 ms; the per-expert loop made faster (4 ms)
   for (const r of j.layer) if (r.variant === "dense_gemm_loop") r.ms = 4;

@@ -79,8 +79,12 @@ export function barChart(title: string, groups: { model: string; values: (number
  * samoyeds* run the grouped kernel "auto" (wgmma.sp on an sm_90 GPU); samoyeds_mma_sp forces the mma.sp kernel
  * (n/a in data recorded before that variant existed). */
 export function figure14(j: ModelLevelJson, T = 4096): string {
-  const series = ["samoyeds", "samoyeds_gateup", "samoyeds_mma_sp", "samoyeds_scatter_add", "dense_grouped", "dense_gemm_loop", "vnm_loop", "samoyeds_no_shared", "dense_grouped_no_shared"];
-  const withShared = 7;
+  // variants that only newer data has (samoyeds_gateup_sparse_shared) are drawn only where the data has them
+  const optional = new Set(["samoyeds_gateup_sparse_shared"]);
+  const present = (v: string) => !optional.has(v) || j.layer.some((r) => r.variant === v && r.ms);
+  const shared = ["samoyeds", "samoyeds_gateup", "samoyeds_mma_sp", "samoyeds_scatter_add", "samoyeds_gateup_sparse_shared", "dense_grouped", "dense_gemm_loop", "vnm_loop"].filter(present);
+  const series = [...shared, "samoyeds_no_shared", "dense_grouped_no_shared"];
+  const withShared = shared.length;
   const groups = speedups(j, T, series).map((g) => {
     // the no-shared variants compare against the HF loop without shared experts
     const base = ms(j, g.model, T, "hf_loop_no_shared");
