@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run HERE after a GPU run: unpacks results.tar.gz (from scripts/gpu-run.sh) into data/: result files (*.json, *.csv)
-# go to data/, everything else (logs, junit, nvidia-smi, SASS dumps) to data/gpu-logs/. Then commit data/.
+# go to data/, except the wgmma variant A/B file (data/wgmma-perf/variants-<commit>-<device>.json) and ncu profiles
+# (data/wgmma-perf/); everything else (logs, junit, nvidia-smi, SASS dumps) to data/gpu-logs/. Then commit data/.
 #   bash scripts/gpu-collect.sh path/to/results.tar.gz
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,11 @@ n=0
 while IFS= read -r -d '' f; do
   rel="${f#"$tmp/results/"}"
   case "$rel" in
+    # kernel A/B files and profiles are performance-work records, named by commit and device
+    wgmma-variants.json)
+      tag="$(deno eval "const p = JSON.parse(Deno.readTextFileSync('$f')).provenance ?? {}; const d = String(p.device?.name ?? 'gpu').replace(/^NVIDIA /, '').split(' ')[0].toLowerCase(); console.log(String(p.commit ?? 'unknown').slice(0, 7) + '-' + d)" 2>/dev/null || echo unknown)"
+      dest="data/wgmma-perf/variants-$tag.json" ;;
+    ncu-*) dest="data/wgmma-perf/$rel" ;;
     *.json|*.csv) dest="data/$rel" ;;
     *) dest="data/gpu-logs/$rel" ;;
   esac
