@@ -380,12 +380,12 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
   if (X.shape[0] < T || X.shape[1] !== H || X.dtype !== w.dtype) throw new TypeError(`moeExperts: X must be >= ${T} x ${H} ${w.dtype}, got [${X.shape}] ${X.dtype}`);
   if (T > ws.T) throw new RangeError(`moeExperts: workspace was sized for ${ws.T} tokens, got T = ${T}`);
   if (opts.sparseShared && opts.method !== "samoyeds") throw new TypeError(`moeExperts: sparseShared is an option of method samoyeds, not ${opts.method}`);
+  // every grouped SSMM of the layer (samoyeds) with the requested kernel; which one ran is reported in info.ssmmKernel
+  const kernels = new Set<string>();
   if (opts.method === "samoyeds") {
     const sp = w.sparse;
     if (!sp) throw new Error("moeExperts: method samoyeds needs sparse weights");
     const step = opts.step ?? "WILS";
-    // every grouped SSMM of the layer with the requested kernel; which one ran is reported in info.ssmmKernel
-    const kernels = new Set<string>();
     const grouped = (st: StackedSamoyedsOnBackend, x: BackendTensor, idx: BackendTensor<"i32"> | null, o: SsmmGroupedOptions) => {
       kernels.add(ssmmGroupedKernel(st, opts.kernel ?? "auto"));
       ssmmGrouped(b, st, x, idx, ws.offsets, S, { ...o, kernel: opts.kernel ?? "auto" });
@@ -422,8 +422,6 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
       transposeCost(ws.C, dt, H);
       b.call("sy_moe_combine", T, k, H, ws.C.ptr, dt, ws.slotOf.ptr, fuse ? null : ws.topkW.ptr, ws.Y.ptr, 0);
     }
-    if (w.shared && (opts.shared ?? true) && opts.sparseShared) sharedExperts(w, ws, X, T, { kernel: opts.kernel ?? "auto", used: kernels });
-    info.ssmmKernel = [...kernels].join("+");
   } else {
     const d = w.dense!;
     if (!d && opts.method !== "vnmLoop") throw new Error(`moeExperts: method ${opts.method} needs dense weights`);
@@ -480,7 +478,8 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
       }
     }
   }
-  if (w.shared && (opts.shared ?? true) && !(opts.method === "samoyeds" && opts.sparseShared)) sharedExperts(w, ws, X, T);
+  if (w.shared && (opts.shared ?? true)) sharedExperts(w, ws, X, T, opts.sparseShared ? { kernel: opts.kernel ?? "auto", used: kernels } : undefined);
+  if (opts.method === "samoyeds") info.ssmmKernel = [...kernels].join("+");
   return info;
 }
 
