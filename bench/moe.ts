@@ -232,8 +232,8 @@ for (const m of models) {
 }
 
 // ---------- 2. memory model + measured max batch ----------
-// the wgmma.sp gathered-* variants (the sm_90 default) pre-gather the routed tokens: the model counts that copy
-const preGathers = !dry && !wgmmaBackendReason(cuda) && String(build.wgmma_variant ?? "").startsWith("gathered");
+// the wgmma.sp variants that pre-gather the routed tokens (the sm_90 default; CUDA build info): the model counts that copy
+const preGathers = !dry && !wgmmaBackendReason(cuda) && build.wgmma_pregather === true;
 const memoryRows: Record<string, unknown>[] = [];
 function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: number): number {
   // largest batch whose allocations (the model's weights, KV cache and peak activations) all succeed on the device;

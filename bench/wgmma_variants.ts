@@ -1,7 +1,7 @@
 // Quick A/B timing of sy_ssmm_wgmma kernel variants (issue 5 performance work; GPU, sm_90). Not a results stage:
-// prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json). Variants are picked through the
-// environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: cpasync, gathered-tma, gathered-tma-mc2, gathered-tma-mc4, gathered-tma-pp, gathered-tma-h2, gathered-tma-h2pp;
-// SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
+// prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json).
+// Variants are picked through the environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: a name of kVariants in
+// native/src/common/wgmma_variants.h; SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
 //   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
 // --one m k: a single untimed call on that shape (for ncu -k regex:ssmm_wgmma).

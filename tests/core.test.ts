@@ -190,7 +190,21 @@ gpuTest("CUDA device and build info", () => {
   assert.match(d.compute_capability ?? "", /^sm_\d+$/);
   assert.ok((d.sm_count ?? 0) > 0 && (d.memory_bytes ?? 0) > 0);
   assert.ok(d.driver_cuda_version, "driver version reported");
-  assert.equal(callJson(cuda, "sy_build_info").backend, "cuda");
+  const build = callJson(cuda, "sy_build_info");
+  assert.equal(build.backend, "cuda");
+  // the wgmma.sp variant in effect and whether it pre-gathers (read by every data file's provenance and bench/moe.ts)
+  assert.equal(typeof build.wgmma_variant, "string");
+  assert.equal(typeof build.wgmma_pregather, "boolean");
+  const before = Deno.env.get("SAMOYEDS_WGMMA_VARIANT");
+  try {
+    Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "cpasync");
+    assert.deepEqual([callJson(cuda, "sy_build_info").wgmma_variant, callJson(cuda, "sy_build_info").wgmma_pregather], ["cpasync", false]);
+    Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "no-such-variant");
+    assert.equal(callJson(cuda, "sy_build_info").wgmma_variant, "(invalid)");
+  } finally {
+    if (before === undefined) Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
+    else Deno.env.set("SAMOYEDS_WGMMA_VARIANT", before);
+  }
 });
 
 gpuTest("CUDA memory round trip and conversions match the CPU backend", () => {

@@ -55,13 +55,14 @@ SY_API const char* sy_backend_name(void) { return "cuda"; }
 SY_API sy_status sy_build_info(char* out, int32_t capacity) {
   int rt = 0;
   cudaRuntimeGetVersion(&rt);
-  // recorded with every result: which gather the wgmma.sp kernel uses (an env override is not validated here)
-  const char* variant = getenv("SAMOYEDS_WGMMA_VARIANT");
-  if (variant && strspn(variant, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(variant)) variant = "(invalid)";
+  // recorded with every result: the wgmma.sp kernel variant in effect and whether it copies the routed tokens first
+  // (the memory model counts that copy); an unknown SAMOYEDS_WGMMA_VARIANT is reported, not an error here
+  sy::wg::Variant v;
+  const bool known = sy::wg::pick_variant("sy_build_info", &v) == SY_OK;
   std::string json = std::string("{\"backend\":\"cuda\",\"version\":\"") + SY_VERSION + "\",\"compiler\":\"nvcc " +
                      std::to_string(__CUDACC_VER_MAJOR__) + "." + std::to_string(__CUDACC_VER_MINOR__) +
-                     "\",\"cuda_runtime\":" + std::to_string(rt) + ",\"wgmma_variant\":\"" +
-                     (variant && *variant ? variant : sy::wg::default_variant_name()) + "\"}";
+                     "\",\"cuda_runtime\":" + std::to_string(rt) + ",\"wgmma_variant\":\"" + (known ? v.name : "(invalid)") +
+                     "\",\"wgmma_pregather\":" + (known && v.gather == 1 ? "true" : "false") + "}";
   return sy::write_string(json, out, capacity, "sy_build_info");
 }
 
