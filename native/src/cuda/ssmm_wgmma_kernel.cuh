@@ -385,12 +385,11 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       if constexpr (kSchedule == 1 || kSchedule == 3)
         if (cw == 0 || it < n_iters - 1) named_arrive(cw == 0 ? 2 : 1);
     };
-    // releases the stages kt0 .. kt0 + nst - 1 once this warp's wgmmas reading them are complete (lane 0, predicated
-    // inside the asm: no branch between wgmmas)
-    auto release = [&](int kt0, int nst) {
+    // releases the iteration's stages kt0 .. kt0 + kSpi - 1 once this warp's wgmmas reading them are complete (lane 0,
+    // predicated inside the asm: no branch between wgmmas)
+    auto release = [&](int kt0) {
 #pragma unroll
       for (int j = 0; j < kSpi; j++) {
-        if (j >= nst) break;
         const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
         if constexpr (kCluster == 1) mbar_arrive_if(bar, lane0);
         else
@@ -475,7 +474,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         route_half(H0{}, sel0, sel1);
         wgmma_wait<0>();
         fence_regs(Tb);
-        release(kt0, kSpi);
+        release(kt0);
         route_half(H1{}, sel0, sel1);
         fence_regs(Ta);
         fence_regs(Tb);
@@ -520,17 +519,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
             if (st == kSpi * kKSteps - 1) pass_turn(it);
             wgmma_wait<0>();
             fence_regs(T);
-            if (st == kSpi * kKSteps - 1) {  // this warp's wgmmas reading the stages are complete: lane 0 releases
-              // them (predicated inside the asm: no branch between the wgmmas)
-  #pragma unroll
-              for (int j = 0; j < kSpi; j++) {
-                const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
-                if constexpr (kCluster == 1) mbar_arrive_if(bar, lane0);
-                else
-  #pragma unroll
-                  for (int r = 0; r < kCluster; r++) mbar_arrive_cluster_if(peer_addr(bar, r), lane0);
-              }
-            }
+            if (st == kSpi * kKSteps - 1) release(kt0);  // this warp's wgmmas reading the iteration's stages are done
             const int vj = st / kStepsPerVec;
             route(sels[vj][0], sels[vj][1]);
             fence_regs(T);
