@@ -10,6 +10,13 @@ sy_status cuda_enter(const char* fn);
 // The stream all entry points enqueue on (created on first use, one per device).
 cudaStream_t stream();
 int current_device();
+
+#ifdef __CUDACC__
+// SiLU of the kernels' fused epilogues (one definition: the SSMM kernels and the MoE elementwise ops agree). The fast
+// division (rcp + mul): an IEEE division expands to a slow-path call per element, which bloated the unrolled SSMM
+// epilogues. Its limits hold: y -> -inf gives 0 (the divisor overflows to inf), y -> +inf gives y.
+__device__ __forceinline__ float silu(float y) { return __fdividef(y, 1.f + __expf(-y)); }
+#endif
 // Maps a CUDA error to SY_ERR_CUDA with the function name and cudaGetErrorString.
 sy_status cuda_fail(const char* fn, const char* what, cudaError_t err);
 // After a launch: checks the launch error (not the kernel's completion).

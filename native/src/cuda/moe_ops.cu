@@ -172,7 +172,7 @@ template <typename T>
 __global__ void silu_mul_kernel(long long n, const T* __restrict__ g, const T* __restrict__ u, T* __restrict__ h, int apply) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
     float a = to_f32(g[i]);
-    if (apply) a = a / (1.f + __expf(-a));
+    if (apply) a = sy::silu(a);
     h[i] = from_f32<T>(a * to_f32(u[i]));
   }
 }
@@ -189,7 +189,7 @@ __global__ void silu_mul_vec_kernel(long long n_vec, int width, const T* __restr
 #pragma unroll
     for (int e = 0; e < 8; e++) {
       float a = to_f32(g[e]);
-      if (apply) a = a / (1.f + __expf(-a));
+      if (apply) a = sy::silu(a);
       h[e] = from_f32<T>(a * to_f32(u[e]));
     }
     *(uint4*)(H + row * width + c) = hv;
@@ -349,7 +349,7 @@ __global__ void silu_mul_pair_kernel(int n, int width, const T* __restrict__ GU,
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
     const long long row = i / width, c = i % width;
     float a = to_f32(GU[row * 2 * width + c]);
-    H[i] = from_f32<T>(a / (1.f + __expf(-a)) * to_f32(GU[row * 2 * width + width + c]));
+    H[i] = from_f32<T>(sy::silu(a) * to_f32(GU[row * 2 * width + width + c]));
   }
 }
 }  // namespace

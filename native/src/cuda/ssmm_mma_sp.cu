@@ -97,8 +97,6 @@ struct Cfg {
   static constexpr int kSmem = kStages * kStageBytes + kBN * 4 /* token rows */;
 };
 
-__device__ __forceinline__ float silu(float y) { return y / (1.f + __expf(-y)); }
-
 template <bool kBf16>
 __device__ __forceinline__ void store_out(const Params& p, int64_t at, float y) {
   if (p.y_dtype == SY_F32) ((float*)p.Y)[at] = y;
@@ -348,7 +346,7 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
 #pragma unroll
           for (int want = 0; want < kM; want++) {
             float y = out[want][c];
-            if (p.epilogue == 1) y = silu(y);
+            if (p.epilogue == 1) y = sy::silu(y);
             else if (p.epilogue == 2) y *= scale;
             ys[want] = y;
           }

@@ -113,6 +113,9 @@ sy_status encode_token_map(const char* fn, int dtype, const void* X, int rows, i
 sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p) {
   if (((uintptr_t)p.X & 15) || ((uintptr_t)p.wvalues & 15) || ((uintptr_t)p.wmeta & 15))
     return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
+  // the epilogue stores (and adds) an output row pair at once: 8 bytes in f32, 4 in f16/bf16
+  if ((uintptr_t)p.Y & (p.y_f32 ? 7 : 3))
+    return fail(SY_ERR_INVALID, "%s: Y must be %d-byte aligned (sy_malloc memory is)", fn, p.y_f32 ? 8 : 4);
   if (token_tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %d token tiles, more than the grid allows (65535)", fn, token_tiles);
   Variant variant;
   sy_status st = pick_variant(fn, &variant);

@@ -182,6 +182,77 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
   else return __half_as_ushort(__float2half_rn(v));
 }
 
+// The epilogue's operation (Params::epilogue) and output form; both are uniform over a launch.
+enum EpilogueOp : int { kOpNone = 0, kOpSilu = 1, kOpRowScale = 2 };
+enum OutputForm : int {
+  kTokenF32,    // token-major f32: rows 2c, 2c+1 of token j are adjacent (one 8-byte store)
+  kToken16,     // token-major f16/bf16 (one 4-byte store)
+  kFeatureF32,  // feature-major (y_layout 1) f32
+  kFeature16,   // feature-major f16/bf16
+  kScatterF32,  // grouped y_mode 1: f32 add into row store_idx[j] (one 8-byte vector atomic)
+};
+
+// A consumer thread's epilogue: the operation, then the stores of its R accumulator pairs (acc0/acc1[i] = output
+// rows 2c and 2c+1, c = c0 + 8 ((i >> 1) & 1), token j = jt + 8 (i >> 2) + (i & 1): d_row, d_col of
+// wgmma_layout.h). Operation and form are template parameters because, resolved per element at run time (with
+// p's fields re-read each time), the epilogue was ~6800 SASS instructions per warp and took about a quarter of
+// the CTA's time at 16384 x 6144, as much as 15 of its 48 k-vectors (ncu warp samples,
+// data/wgmma-perf/ncu-wgmma-16384x6144-default-sass.csv.xz). The per-token operands (row scale, store row) are
+// loaded first, all in flight together.
+template <bool kBf16, int kOp, int kForm, int R>
+__device__ __forceinline__ void store_accumulators(const Params& p, const float (&acc0)[R], const float (&acc1)[R], int c0,
+                                                   int jt, int mc, int sel_end, bool count_bad) {
+  // i = 4 g + 2 h + b: token group g (tokens jt + 8 g + b), row half h (pair c0 + 8 h); q = 2 g + b the token
+  constexpr int kGroups = R / 4, kTokens = R / 2;
+  float scale[kTokens];
+  int dst[kTokens];
+#pragma unroll
+  for (int q = 0; q < kTokens; q++) {
+    const int j = jt + (q >> 1) * 8 + (q & 1);
+    if constexpr (kOp == kOpRowScale) scale[q] = j < sel_end ? __ldg(p.row_scale + j) : 0.f;
+    if constexpr (kForm == kScatterF32) dst[q] = j < sel_end ? __ldg(p.store_idx + j) : 0;
+  }
+  const bool row_ok[2] = {c0 < mc, c0 + 8 < mc};
+  const size_t m = (size_t)p.m, n_sel = (size_t)p.n_sel;
+  // token-major: element (token j, row 2c) at j m + 2c; a pointer per token parity b, 8 tokens (8 m) per group
+  // feature-major: element at 2c n_sel + j; a pointer per (row half, row of the pair), tokens at immediate offsets
+  const size_t tm_base = (size_t)jt * m + 2 * (size_t)c0, fm_base = 2 * (size_t)c0 * n_sel + jt;
+#pragma unroll
+  for (int g = 0; g < kGroups; g++) {
+#pragma unroll
+    for (int b = 0; b < 2; b++) {
+      const int q = 2 * g + b, j = jt + 8 * g + b;
+      if (j >= sel_end) continue;
+      const size_t tm = tm_base + (size_t)(8 * g + b) * m;
+#pragma unroll
+      for (int h = 0; h < 2; h++) {
+        const int i = 4 * g + 2 * h + b;
+        if (!row_ok[h]) continue;
+        float v0 = acc0[i], v1 = acc1[i];
+        if constexpr (kOp == kOpSilu) v0 = silu(v0), v1 = silu(v1);
+        if constexpr (kOp == kOpRowScale) v0 *= scale[q], v1 *= scale[q];
+        if constexpr (kForm == kScatterF32) {
+          const int r = dst[q];
+          if (r < 0 || r >= p.y_rows) {
+            if (count_bad && h == 0) atomicAdd(p.bad_tokens, 1);
+            continue;
+          }
+          atomicAdd(reinterpret_cast<float2*>((float*)p.Y + (size_t)r * m + 2 * (size_t)(c0 + 8 * h)), make_float2(v0, v1));
+        } else if constexpr (kForm == kTokenF32) {
+          *reinterpret_cast<float2*>((float*)p.Y + tm + 16 * h) = make_float2(v0, v1);
+        } else if constexpr (kForm == kToken16) {
+          *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + tm + 16 * h) =
+              (uint32_t)to_half_bits<kBf16>(v0) | ((uint32_t)to_half_bits<kBf16>(v1) << 16);
+        } else {
+          const size_t a0 = fm_base + 16 * h * n_sel + 8 * g + b, a1 = a0 + n_sel;
+          if constexpr (kForm == kFeatureF32) ((float*)p.Y)[a0] = v0, ((float*)p.Y)[a1] = v1;
+          else ((uint16_t*)p.Y)[a0] = to_half_bits<kBf16>(v0), ((uint16_t*)p.Y)[a1] = to_half_bits<kBf16>(v1);
+        }
+      }
+    }
+  }
+}
+
 // kStages: pipeline depth; up to kStages stages are in flight (the producer never waits for its own copies). The
 // packed weight and metadata blocks of a stage come by cp.async.bulk (one thread, mbarrier transaction bytes). The
 // B tile (the stage's 128 selected token rows, 64 k each = one 128-byte line per token) lands in the 128B-swizzled
@@ -539,36 +610,27 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       }
     }
     // ---------------- epilogue ----------------
-    const int n_sel = p.n_sel, m = p.m, j_base = group_j_base(), sel_end = group_sel_end();
-#pragma unroll
-    for (int i = 0; i < R; i++) {
-      const int c = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, i), j = j_base + d_col(t, i);
-      if (c >= mc || j >= sel_end) continue;
-      const float v0 = apply_epilogue(acc0[i], p.epilogue, p.row_scale, j);
-      const float v1 = apply_epilogue(acc1[i], p.epilogue, p.row_scale, j);
-      if constexpr (kLaunch == 2) {  // grouped scatter-add (f32) into the token's row
-        const int r = p.store_idx[j];
-        if (r < 0 || r >= p.y_rows) {
-          if (tile == 0 && cw == 0 && d_row(t, i) == 0) atomicAdd(p.bad_tokens, 1);  // once per selection
-          continue;
-        }
-        float* y = (float*)p.Y + (size_t)r * m + 2 * c;
-        atomicAdd(y, v0);
-        atomicAdd(y + 1, v1);
-      } else if (kLaunch == 1 || p.y_layout == 0) {  // token-major: output rows 2c, 2c+1 are adjacent
-        const size_t at = (size_t)j * m + 2 * c;
-        if (p.y_f32) *reinterpret_cast<float2*>((float*)p.Y + at) = make_float2(v0, v1);
-        else *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + at) = (uint32_t)to_half_bits<kBf16>(v0) | ((uint32_t)to_half_bits<kBf16>(v1) << 16);
-      } else {
-        const size_t a0 = (size_t)(2 * c) * n_sel + j, a1 = a0 + n_sel;
-        if (p.y_f32) {
-          ((float*)p.Y)[a0] = v0;
-          ((float*)p.Y)[a1] = v1;
-        } else {
-          ((uint16_t*)p.Y)[a0] = to_half_bits<kBf16>(v0);
-          ((uint16_t*)p.Y)[a1] = to_half_bits<kBf16>(v1);
-        }
-      }
+    // the uniform choices (operation, output form) are made once here, not per element (see store_accumulators)
+    const int jt = group_j_base() + d_col(t, 0), sel_end = group_sel_end();
+    const bool count_bad = tile == 0 && cw == 0 && d_row(t, 0) == 0;  // scatter: one count per bad selection
+    auto store = [&](auto op, auto form) {
+      store_accumulators<kBf16, decltype(op)::value, decltype(form)::value>(p, acc0, acc1, c0, jt, mc, sel_end, count_bad);
+    };
+    auto with_op = [&](auto form) {
+      if (p.epilogue == 1) store(std::integral_constant<int, kOpSilu>{}, form);
+      else if (p.epilogue == 2) store(std::integral_constant<int, kOpRowScale>{}, form);
+      else store(std::integral_constant<int, kOpNone>{}, form);
+    };
+    using TokenF32 = std::integral_constant<int, kTokenF32>;
+    using Token16 = std::integral_constant<int, kToken16>;
+    if constexpr (kLaunch == 2) {
+      with_op(std::integral_constant<int, kScatterF32>{});
+    } else if (kLaunch == 1 || p.y_layout == 0) {
+      if (p.y_f32) with_op(TokenF32{});
+      else with_op(Token16{});
+    } else {
+      if (p.y_f32) with_op(std::integral_constant<int, kFeatureF32>{});
+      else with_op(std::integral_constant<int, kFeature16>{});
     }
   }
   if constexpr (kCluster > 1) cluster_sync();  // the peers may still arrive on this CTA's barriers
