@@ -8,7 +8,7 @@
 import { openBackend } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HostTensor, randn, rng } from "../lib/tensor.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
-import { packWgmma, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
+import { packWgmma, wgmmaToBackend, wgmmaVariants } from "../lib/kernels/ssmm_wgmma.ts";
 import { timeGraph as timeCapturedGraph } from "../lib/timing.ts";
 import { provenance } from "../lib/data.ts";
 
@@ -47,15 +47,10 @@ if (oneAt >= 0) {
   s.free();
 } else {
   const shapes: [number, number][] = [[1408, 2048], [5760, 2304], [12288, 3072], [14336, 4096], [16384, 6144]];
+  // every variant of the library's table (native/src/common/wgmma_variants.h), labelled "<name>: <description>"
   const allVariants: [string, Record<string, string>][] = [
     ["default", {}],
-    ["cpasync: cp.async gather, single CTA", { SAMOYEDS_WGMMA_VARIANT: "cpasync" }],
-    ["gathered-tma: pre-gather, TMA tiles, single CTA", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma" }],
-    ["gathered-tma-mc2: pre-gather, TMA multicast, clusters of 2 row tiles", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc2" }],
-    ["gathered-tma-mc4: pre-gather, TMA multicast, clusters of 4 row tiles", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc4" }],
-    ["gathered-tma-pp: pre-gather, TMA tiles, consumer warpgroups take turns (ping-pong)", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp" }],
-    ["gathered-tma-h2: pre-gather, TMA tiles, two N = 64 halves per warpgroup, the second runs while the first is routed", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-h2" }],
-    ["gathered-tma-h2pp: gathered-tma-h2 with ping-pong turns", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-h2pp" }],
+    ...wgmmaVariants(cuda).map((v): [string, Record<string, string>] => [`${v.name}: ${v.description}`, { SAMOYEDS_WGMMA_VARIANT: v.name }]),
     ["cpasync, row-raster", { SAMOYEDS_WGMMA_VARIANT: "cpasync", SAMOYEDS_WGMMA_RASTER: "r" }],
   ];
   const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : allVariants;

@@ -3,6 +3,7 @@
 // CPU backend, the ground truth, through onBothBackends()/assertClose().
 import { Backend, BackendName, callJson, cudaDeviceCount, openBackend } from "../lib/native/library.ts";
 import { relativeError } from "../lib/tensor.ts";
+import { wgmmaVariants } from "../lib/kernels/ssmm_wgmma.ts";
 
 export const hasGpu = cudaDeviceCount() > 0;
 export const GPU_SKIP_MESSAGE = "no CUDA GPU found: skipped; run scripts/gpu-run.sh on a GPU machine";
@@ -76,9 +77,16 @@ export function gemmReference(X: ArrayLike<number>, W: ArrayLike<number>, n: num
   return Y;
 }
 
-/** The B-tile gathers of the wgmma.sp kernel (SAMOYEDS_WGMMA_VARIANT, native/src/cuda/ssmm_wgmma.cu). */
-export const WGMMA_VARIANTS = ["cpasync", "gathered-tma", "gathered-tma-mc2", "gathered-tma-mc4", "gathered-tma-pp", "gathered-tma-h2", "gathered-tma-h2pp"] as const;
-export type WgmmaVariant = (typeof WGMMA_VARIANTS)[number];
+/** The wgmma.sp kernel variants (SAMOYEDS_WGMMA_VARIANT), from the library's table (native/src/common/wgmma_variants.h). */
+export const WGMMA_VARIANT_TABLE = wgmmaVariants(openBackend("cpu"));
+export const WGMMA_VARIANTS: readonly string[] = WGMMA_VARIANT_TABLE.map((v) => v.name);
+export type WgmmaVariant = string;
+/** The variants whose results must be bit-identical to each other: one list per routing, in table order. */
+export function wgmmaVariantsByRouting(): string[][] {
+  const by = new Map<number, string[]>();
+  for (const v of WGMMA_VARIANT_TABLE) by.set(v.routing, [...(by.get(v.routing) ?? []), v.name]);
+  return [...by.values()];
+}
 
 /** Runs fn with SAMOYEDS_WGMMA_VARIANT set to `variant` (read by every wgmma.sp launch), then restores it. */
 export function withWgmmaVariant<T>(variant: WgmmaVariant, fn: () => T): T {

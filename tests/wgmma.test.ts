@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
-import { packWgmma, packWgmmaFromDense, ssmmWgmma, WgmmaPackedWeight, wgmmaToBackend } from "../lib/kernels/ssmm_wgmma.ts";
-import { gpuTest, hasGpu, WGMMA_VARIANTS, WgmmaVariant, withWgmmaVariant } from "./helpers.ts";
+import { packWgmma, packWgmmaFromDense, ssmmWgmma, WgmmaPackedWeight, wgmmaToBackend, wgmmaVariants } from "../lib/kernels/ssmm_wgmma.ts";
+import { gpuTest, hasGpu, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaVariant } from "./helpers.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { prepareWgmma, releaseWgmma, ssmm, wgmmaSupported } from "../lib/kernels/ssmm.ts";
 
@@ -55,6 +55,8 @@ const cases: Case[] = [
   { name: "V=128 across stages, row scale, bf16 out", m: 256, k: 384, V: 128, nSel: 64, xRows: 64, dtype: "bf16", yLayout: 0, yDtype: "bf16", epilogue: 2 },
   { name: "k tail (k=40), adversarial groups", m: 128, k: 40, V: 32, nSel: 5, xRows: 9, dtype: "f16", yLayout: 1, yDtype: "f32", epilogue: 0, adversarial: true },
   { name: "adversarial groups, V=64, tails", m: 390, k: 256, V: 64, nSel: 257, xRows: 400, dtype: "f16", yLayout: 0, yDtype: "f32", epilogue: 0, adversarial: true },
+  // 5 stages of 64: the kernel's tail stage closes a short last k-vector
+  { name: "V=128, short last k-vector (k=320)", m: 256, k: 320, V: 128, nSel: 130, xRows: 200, dtype: "bf16", yLayout: 0, yDtype: "f32", epilogue: 0, adversarial: true },
 ];
 
 function makeInputs(c: Case, seed: number) {
@@ -110,31 +112,49 @@ function runPacked(backendName: "cpu" | "cuda", c: Case, packed: WgmmaPackedWeig
 
 const tolerance = (c: Case) => (c.yDtype === "f32" ? (c.dtype === "bf16" ? 1e-5 : 1e-5) : 6e-3);
 
+Deno.test("sy_wgmma_variants: the variant table (unique names, one default, the running-sum routing on schedules 0 and 1)", () => {
+  const table = wgmmaVariants(openBackend("cpu"));
+  assert.ok(table.length >= 2);
+  assert.equal(new Set(table.map((v) => v.name)).size, table.length, "unique names");
+  assert.equal(table.filter((v) => v.default).length, 1, "one default");
+  for (const v of table) {
+    assert.ok(v.description.length > 0, v.name);
+    assert.ok([0, 1].includes(v.routing) && (v.routing === 0 || v.schedule <= 1), v.name);
+  }
+  if (hasGpu && !Deno.env.get("SAMOYEDS_WGMMA_VARIANT")) assert.equal(callJson(openBackend("cuda"), "sy_build_info").wgmma_variant, table.find((v) => v.default)!.name);
+});
+
+// one emulated variant per routing (the others of a routing give the same bits: next test)
 for (const [ci, c] of cases.entries()) {
-  Deno.test(`wgmma emulation vs dense reference: ${c.name}`, () => {
-    const { W, indices, X, tok, rowScale } = makeInputs(c, 100 + ci);
-    const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
-    const got = runPacked("cpu", c, packed, X, tok, rowScale);
-    const ref = reference(c, W, X, tok, rowScale);
-    const err = relativeError(got, ref);
-    assert.ok(err < tolerance(c), `relative error ${err} (case ${c.name})`);
-  });
+  for (const [v] of wgmmaVariantsByRouting()) {
+    Deno.test(`wgmma emulation vs dense reference: ${c.name} (variant ${v})`, () => {
+      const { W, indices, X, tok, rowScale } = makeInputs(c, 100 + ci);
+      const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
+      const got = withWgmmaVariant(v, () => runPacked("cpu", c, packed, X, tok, rowScale));
+      const ref = reference(c, W, X, tok, rowScale);
+      const err = relativeError(got, ref);
+      assert.ok(err < tolerance(c), `relative error ${err} (case ${c.name}, variant ${v})`);
+    });
+  }
 }
 
 // The emulation models the data path of the variant in effect: the two N = 64 halves of schedules 2 and 3 (other B
-// descriptors, other accumulator indices) must give bit-for-bit the N = 128 result, for every case (V = 32 keeps N = 128).
-Deno.test("wgmma emulation: every variant's data path gives the same bits (the N = 64 halves of gathered-tma-h2, -h2pp)", () => {
+// descriptors, other accumulator indices) must give bit-for-bit the N = 128 result, for every case (V = 32 keeps N = 128);
+// so must every variant of the running-sum routing among themselves.
+Deno.test("wgmma emulation: the variants of one routing give the same bits (the N = 64 halves of gathered-tma-h2, -h2pp)", () => {
   for (const [ci, c] of cases.entries()) {
     const { W, indices, X, tok, rowScale } = makeInputs(c, 100 + ci);
     const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
-    const base = withWgmmaVariant("cpasync", () => runPacked("cpu", c, packed, X, tok, rowScale));
-    for (const v of WGMMA_VARIANTS) {
-      assert.deepEqual(withWgmmaVariant(v, () => runPacked("cpu", c, packed, X, tok, rowScale)), base, `case ${c.name}, variant ${v}`);
+    for (const [first, ...rest] of wgmmaVariantsByRouting()) {
+      const base = withWgmmaVariant(first, () => runPacked("cpu", c, packed, X, tok, rowScale));
+      for (const v of rest) {
+        assert.deepEqual(withWgmmaVariant(v, () => runPacked("cpu", c, packed, X, tok, rowScale)), base, `case ${c.name}, variant ${v} vs ${first}`);
+      }
     }
   }
   const c = cases[0], { W, indices, X, tok, rowScale } = makeInputs(c, 1);
   const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
-  assert.throws(() => withWgmmaVariant("no-such-variant" as "cpasync", () => runPacked("cpu", c, packed, X, tok, rowScale)),
+  assert.throws(() => withWgmmaVariant("no-such-variant", () => runPacked("cpu", c, packed, X, tok, rowScale)),
     /SAMOYEDS_WGMMA_VARIANT=no-such-variant is not one of cpasync, gathered-tma/);
 });
 
@@ -227,15 +247,17 @@ for (const [ci, c] of cases.entries()) {
 // Every B-tile gather (cp.async, TMA, TMA multicast over clusters of 2 and 4 row tiles, whose padding CTAs load the
 // last weight tile and store nothing) does the same arithmetic in the same order: identical results, on every case
 // plus one with several row and token tiles (m = 1100: 5 row tiles, padded to 6 and 8).
-gpuTest("sy_ssmm_wgmma (CUDA): every gather variant gives identical results", () => {
+gpuTest("sy_ssmm_wgmma (CUDA): every variant of one routing gives identical results", () => {
   if (!isSm90()) return;
   const more: Case = { name: "5 row tiles, 3 token tiles", m: 1100, k: 256, V: 64, nSel: 300, xRows: 500, dtype: "bf16", yLayout: 0, yDtype: "f32", epilogue: 1 };
   for (const [ci, c] of [...cases, more].entries()) {
     const { W, indices, X, tok, rowScale } = makeInputs(c, 300 + ci);
     const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
-    const first = withWgmmaVariant(WGMMA_VARIANTS[0], () => runPacked("cuda", c, packed, X, tok, rowScale));
-    for (const v of WGMMA_VARIANTS.slice(1)) {
-      assert.deepEqual(withWgmmaVariant(v, () => runPacked("cuda", c, packed, X, tok, rowScale)), first, `case ${c.name}, variant ${v} vs ${WGMMA_VARIANTS[0]}`);
+    for (const [first, ...rest] of wgmmaVariantsByRouting()) {
+      const base = withWgmmaVariant(first, () => runPacked("cuda", c, packed, X, tok, rowScale));
+      for (const v of rest) {
+        assert.deepEqual(withWgmmaVariant(v, () => runPacked("cuda", c, packed, X, tok, rowScale)), base, `case ${c.name}, variant ${v} vs ${first}`);
+      }
     }
   }
   const c0 = cases[0], inp = makeInputs(c0, 1), pk = packWgmmaFromDense(inp.W, inp.indices, { V: c0.V, N: 1, M: 2 });

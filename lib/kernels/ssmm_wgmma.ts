@@ -57,6 +57,23 @@ export function wgmmaUnsupportedReason(w: { backend: Backend; params: WgmmaParam
   return wgmmaBackendReason(w.backend);
 }
 
+/** One variant of the wgmma.sp SSMM kernel (native/src/common/wgmma_variants.h): how it gathers the token tile, issues
+ * and routes. SAMOYEDS_WGMMA_VARIANT = name picks it per call. Variants of the same routing give bit-identical results. */
+export interface WgmmaVariant {
+  name: string;
+  gather: number;
+  cluster: number;
+  schedule: number;
+  routing: number;
+  default: boolean;
+  description: string;
+}
+
+/** The variant table, from the library (the same in both backends). */
+export function wgmmaVariants(b: Backend): WgmmaVariant[] {
+  return callJson(b, "sy_wgmma_variants") as unknown as WgmmaVariant[];
+}
+
 /** Whether the wgmma.sp kernels can run this weight (or stack) with this accumulation here. */
 export function wgmmaSupported(w: { backend: Backend; params: WgmmaParams; k: number }, accum: "f32" | "f16" = "f32"): boolean {
   return wgmmaUnsupportedReason(w, accum) === undefined;

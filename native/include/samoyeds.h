@@ -259,6 +259,9 @@ SY_API sy_status sy_samoyeds_wgmma_pack(int32_t dtype, int32_t m, int32_t k, int
 /* from a dense m x k weight already in the pattern plus the format's indices ((m/2) x ceil(k/V) uint8) */
 SY_API sy_status sy_samoyeds_wgmma_pack_dense(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M,
                                               const void* W, const void* indices, void* wvalues_out, void* wmeta_out);
+/* JSON array of the wgmma.sp kernel variants (SAMOYEDS_WGMMA_VARIANT picks one per call; both backends, the CPU
+ * emulation models each): [{"name","gather","cluster","schedule","routing","default","description"}]. */
+SY_API sy_status sy_wgmma_variants(char* json_out, int32_t capacity);
 /* SSMM with wgmma.mma_async.sp (sm_90a), same contract as sy_ssmm except: values/meta are the packed arrays above,
  * accum must be 0 (f32). Out-of-range token indices are clamped and counted (sy_ssmm_wgmma_bad_tokens).
  * Non-sm_90 GPUs and the CPU backend: SY_ERR_UNSUPPORTED. */

@@ -12,11 +12,21 @@ namespace sy {
 namespace wg {
 struct Variant {
   const char* name;
-  int gather, cluster, schedule;  // the kernel's kGather, kCluster, kSchedule
+  // the kernel's kGather, kCluster, kSchedule, kRouting. Variants of the same routing do the same arithmetic in the
+  // same order (bit-identical results); the two routings round differently.
+  int gather, cluster, schedule, routing;
+  const char* description;
 };
 constexpr Variant kVariants[] = {
-    {"cpasync", 0, 1, 0}, {"gathered-tma", 1, 1, 0}, {"gathered-tma-mc2", 1, 2, 0}, {"gathered-tma-mc4", 1, 4, 0},
-    {"gathered-tma-pp", 1, 1, 1}, {"gathered-tma-h2", 1, 1, 2}, {"gathered-tma-h2pp", 1, 1, 3}};
+    {"cpasync", 0, 1, 0, 0, "cp.async gather by the producer warpgroup, single CTA"},
+    {"gathered-tma", 1, 1, 0, 0, "pre-gather, one TMA box per stage, single CTA"},
+    {"gathered-tma-mc2", 1, 2, 0, 0, "pre-gather, TMA multicast, clusters of 2 row tiles"},
+    {"gathered-tma-mc4", 1, 4, 0, 0, "pre-gather, TMA multicast, clusters of 4 row tiles"},
+    {"gathered-tma-pp", 1, 1, 1, 0, "pre-gather, TMA tiles, consumer warpgroups take turns (ping-pong)"},
+    {"gathered-tma-h2", 1, 1, 2, 0, "pre-gather, TMA tiles, two N = 64 halves per warpgroup, one routed while the other runs"},
+    {"gathered-tma-h2pp", 1, 1, 3, 0, "gathered-tma-h2 with ping-pong turns"},
+    {"gathered-tma-sd", 1, 1, 0, 1, "gathered-tma, routing by running sum and difference (one FFMA per element)"},
+    {"gathered-tma-pp-sd", 1, 1, 1, 1, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"}};
 // gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
 // turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
 // the five shapes, equal at 1408 x 2048 (data/wgmma-perf/variants-b9bfe9d-h200.json); the turns add 1.04-1.09x
@@ -31,7 +41,7 @@ inline sy_status pick_variant(const char* fn, Variant* out) {
   if (!want || !*want) return SY_OK;
   for (const Variant& v : kVariants)
     if (!strcmp(v.name, want)) return *out = v, SY_OK;
-  char names[256] = "";
+  char names[512] = "";
   for (const Variant& v : kVariants) snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "", v.name);
   return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_VARIANT=%s is not one of %s", fn, want, names);
 }

@@ -7,9 +7,12 @@
 //    per-thread metadata register layout (wgmma_layout.h). Then it routes the per-k-vector partial products into
 //    the two accumulator sets per thread as the kernel does. The variant in effect (wgmma_variants.h) decides the
 //    consumers' addressing: N = 128 per wgmma, or two N = 64 halves (schedules 2, 3 with V >= 64: half h reads token
-//    rows 64 h.. of the B tile and routes into accumulator indices 32 h + i). Checked against sy_gemm on the decoded weight in
+//    rows 64 h.. of the B tile and routes into accumulator indices 32 h + i), and the routing: a temporary per k-vector
+//    added into set 0 or 1 (routing 0), or a running sum S and D += (sel_v - sel_v+1) S (routing 1, with
+//    sel = 0 past the last k-vector; rows 2c + 1 = D, 2c = S - D). Checked against sy_gemm on the decoded weight in
 //    tests/wgmma.test.ts, so the packer, the metadata layout, the descriptor math and the routing are tested here
 //    even though the GPU itself is not.
+#include <cmath>
 #include <cstring>
 #include <vector>
 #include "half.h"
@@ -91,6 +94,7 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
   if ((st = pick_variant(fn, &variant))) return st;
   if (n_sel == 0) return SY_OK;
   const bool halves = variant.schedule >= 2 && V >= kBK;  // as the kernel: V = 32 keeps N = 128
+  const bool running_sum = variant.routing == 1;
   const int n_parts = halves ? 2 : 1, part_regs = kBN / 2 / n_parts;
   const int mc = m / 2, nv = ceil_div(k, V), nk = ceil_div(k, kBK), nsteps = num_ksteps(k), regs = kBN / 2;
   const uint8_t* vals = (const uint8_t*)wvalues;
@@ -111,6 +115,7 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
       for (int w = 0; w < kConsumerWgs; w++) {
         std::fill(acc[w][0].begin(), acc[w][0].end(), 0.f);
         std::fill(acc[w][1].begin(), acc[w][1].end(), 0.f);
+        for (int h = 0; h < n_parts; h++) std::fill(T[w][h].begin(), T[w][h].end(), 0.f);  // routing 1: S starts at 0
       }
       for (int kt = 0; kt < nk; kt++) {
         // producer: A and metadata blocks are contiguous copies; token rows land 128B-swizzled, zeros past n_sel and k
@@ -135,9 +140,23 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
             const uint64_t a_desc = make_desc(a_off + (w * kKSteps + js) * kAStepBytes, kALbo, kASbo);
             for (int h = 0; h < n_parts; h++) {
               const uint64_t b_desc = make_b_desc(b_off + h * b_row_offset(kBN / 2), js);
-              if ((st = emulate_wgmma_sp(T[w][h], part_regs, sm, a_desc, b_desc, meta_reg, (gk * 32) % V != 0, dtype))) return st;
+              const bool scale_d = running_sum || (gk * 32) % V != 0;
+              if ((st = emulate_wgmma_sp(T[w][h], part_regs, sm, a_desc, b_desc, meta_reg, scale_d, dtype))) return st;
             }
-            if (step_ends_kvec(gk, V, nsteps)) {
+            if (running_sum && ((gk + 1) * 32 % V == 0 || gk == nk * kKSteps - 1)) {
+              // as the kernel: every k-vector that a stage holds ends (those past k too, whose sel is 0), and the last
+              // stage ends the last, possibly short, k-vector
+              const int v = gk * 32 / V;
+              for (int t = 0; t < 128; t++) {
+                for (int i = 0; i < regs; i++) {
+                  const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i);
+                  auto sel = [&](int u) { return c < mc && u < nv ? idx[(size_t)c * nv + u] & 1 : 0; };
+                  const float coef = (float)(sel(v) - sel(v + 1));
+                  float& d = acc[w][1][(size_t)t * regs + i];
+                  d = fmaf(coef, T[w][0][(size_t)t * regs + i], d);
+                }
+              }
+            } else if (!running_sum && step_ends_kvec(gk, V, nsteps)) {
               const int v = kvec_of_step(gk, V, nv);
               for (int h = 0; h < n_parts; h++) {
                 for (int t = 0; t < 128; t++) {
@@ -153,6 +172,9 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
         }
       }
       // epilogue
+      if (running_sum)
+        for (int w = 0; w < kConsumerWgs; w++)
+          for (size_t e = 0; e < acc[w][0].size(); e++) acc[w][0][e] = T[w][0][e] - acc[w][1][e];
       for (int w = 0; w < kConsumerWgs; w++) {
         for (int t = 0; t < 128; t++) {
           for (int i = 0; i < regs; i++) {

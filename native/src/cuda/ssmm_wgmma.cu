@@ -145,13 +145,15 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
       return st;
     }
   }
-  if (variant.gather == 0) st = launch_variant<0, 1, 0>(fn, dtype, grid, p, x_map);
-  else if (cluster == 2) st = launch_variant<1, 2, 0>(fn, dtype, grid, p, x_map);
-  else if (cluster == 4) st = launch_variant<1, 4, 0>(fn, dtype, grid, p, x_map);
-  else if (variant.schedule == 1) st = launch_variant<1, 1, 1>(fn, dtype, grid, p, x_map);
-  else if (variant.schedule == 2) st = launch_variant<1, 1, 2>(fn, dtype, grid, p, x_map);
-  else if (variant.schedule == 3) st = launch_variant<1, 1, 3>(fn, dtype, grid, p, x_map);
-  else st = launch_variant<1, 1, 0>(fn, dtype, grid, p, x_map);
+  if (variant.gather == 0) st = launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
+  else if (cluster == 2) st = launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
+  else if (cluster == 4) st = launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
+  else if (variant.routing == 1) st = variant.schedule == 1 ? launch_variant<1, 1, 1, 1>(fn, dtype, grid, p, x_map)
+                                                            : launch_variant<1, 1, 0, 1>(fn, dtype, grid, p, x_map);
+  else if (variant.schedule == 1) st = launch_variant<1, 1, 1, 0>(fn, dtype, grid, p, x_map);
+  else if (variant.schedule == 2) st = launch_variant<1, 1, 2, 0>(fn, dtype, grid, p, x_map);
+  else if (variant.schedule == 3) st = launch_variant<1, 1, 3, 0>(fn, dtype, grid, p, x_map);
+  else st = launch_variant<1, 1, 0, 0>(fn, dtype, grid, p, x_map);
   if (xg) SY_CUDA(fn, cudaFreeAsync(xg, stream()));
   if (st) return st;
   return check_launch(fn);

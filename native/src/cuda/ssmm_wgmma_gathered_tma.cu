@@ -3,6 +3,6 @@
 
 namespace sy {
 namespace wg {
-template sy_status launch_variant<1, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+template sy_status launch_variant<1, 1, 0, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy

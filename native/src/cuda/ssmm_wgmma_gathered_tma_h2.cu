@@ -1,8 +1,8 @@
-// The wgmma.sp SSMM kernel, variant gathered-tma-h2 (kGather = 1, kCluster = 1, kSchedule = 2): every dtype, V and launch kind.
+// The wgmma.sp SSMM kernel, variant gathered-tma-h2 (kGather = 1, kCluster = 1, kSchedule = 2, kRouting = 0): every dtype, V and launch kind.
 #include "ssmm_wgmma_kernel.cuh"
 
 namespace sy {
 namespace wg {
-template sy_status launch_variant<1, 1, 2>(const char*, int, dim3, const Params&, const CUtensorMap&);
+template sy_status launch_variant<1, 1, 2, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy

@@ -284,12 +284,21 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 //    second runs, so that half of its routing overlaps its own tensor work. Costs one more read of A per k32 step
 //    (A is read per instruction). Not yet measured.
 //  3 halves and ping-pong turns. Not yet measured.
+// kRouting, how a k-vector's product reaches the output row of its pair (schedules 0 and 1):
+//  0 the wgmmas write a temporary T (scale-d = 0 at each k-vector's start); at the k-vector's end each element of T
+//    is added into set 0 or set 1 (two predicated FADDs per element: 128 per thread and k-vector at N = 128).
+//  1 running sum and difference: the wgmmas accumulate into S over the whole k loop (never reset); at the end of
+//    k-vector v, D += (sel_v - sel_v+1) S with sel = 0 past the last k-vector (one FFMA per element: half the routing
+//    instructions, two accumulator sets instead of three). Then D = sum of the products of the k-vectors whose
+//    selection is 1 (output row 2c + 1) and S - D the others (row 2c). Not bit-identical to 0 (other roundings; the
+//    subtraction loses accuracy only where row 2c is much smaller than row 2c + 1). Not yet measured.
 // kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
-template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kV, int kLaunch>
+template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
 #ifdef SY_HAS_WGMMA
   static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
   static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
+  static_assert(kRouting == 0 || kSchedule <= 1, "the running-sum routing exists for schedules 0 and 1");
   // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
   // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
   const Params p = p_in;
@@ -400,6 +409,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     const int cw = wg - 1;
     const uint32_t lane0 = (t & 31) == 0;
     constexpr int R = kBN / 2;
+    // kRouting 0: T per k-vector, sets acc0 and acc1; 1: T is the running sum S and acc1 the difference D (acc0 only
+    // in the epilogue)
     float T[R], acc0[R], acc1[R];
 #pragma unroll
     for (int i = 0; i < R; i++) acc0[i] = acc1[i] = T[i] = 0.f;
@@ -422,9 +433,18 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         else acc0[i] += T[i];
       }
     };
+    // the selection of pair c in k-vector v; kRouting 1 needs 0 past the last k-vector (the clamp of routing 0 is
+    // harmless there: those k-vectors add zeros)
     auto sel_of = [&](int c, int v) -> int {
       const uint8_t* indices = p.indices + (uint64_t)group_expert() * p.index_stride;
-      return c < mc ? indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0;
+      if constexpr (kRouting == 1) return c < mc && v < nv ? indices[(size_t)c * nv + v] : 0;
+      else return c < mc ? indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0;
+    };
+    // kRouting 1 at the end of a k-vector: D += (sel_v - sel_v+1) S for each of the thread's two rows
+    auto route_sd = [&](int sel0, int sel1, int next0, int next1) {
+      const float f0 = (float)(sel0 - next0), f1 = (float)(sel1 - next1);
+#pragma unroll
+      for (int i = 0; i < R; i++) acc1[i] = fmaf(((i >> 1) & 1) ? f1 : f0, T[i], acc1[i]);
     };
     auto wait_full = [&](int kt) {
       mbar_wait(full_bar + 8 * (kt % kStages), (kt / kStages) & 1);
@@ -584,7 +604,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         wgmma_fence();
   #pragma unroll
         for (int st = 0; st < kSpi * kKSteps; st++) {
-          issue(kt0 + st / kKSteps, st % kKSteps, meta[st / kKSteps][st % kKSteps], st % kStepsPerVec != 0);
+          issue(kt0 + st / kKSteps, st % kKSteps, meta[st / kKSteps][st % kKSteps], kRouting == 1 || st % kStepsPerVec != 0);
           if ((st + 1) % kStepsPerVec == 0) {
             wgmma_commit();
             if (st == kSpi * kKSteps - 1) pass_turn(it);
@@ -592,7 +612,14 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
             fence_regs(T);
             if (st == kSpi * kKSteps - 1) release(kt0);  // this warp's wgmmas reading the iteration's stages are done
             const int vj = st / kStepsPerVec;
-            route(sels[vj][0], sels[vj][1]);
+            if constexpr (kRouting == 1) {
+              // the next k-vector's selections: later in this iteration, or the first of the next
+              const bool here = vj + 1 < kVpi;
+              const int nj = here ? vj + 1 : 0;  // an index in range either way
+              route_sd(sels[vj][0], sels[vj][1], here ? sels[nj][0] : next_sels[0][0], here ? sels[nj][1] : next_sels[0][1]);
+            } else {
+              route(sels[vj][0], sels[vj][1]);
+            }
             fence_regs(T);
             wgmma_fence();
           }
@@ -601,12 +628,17 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       if (n_iters * kSpi < nk) {
         const Tail tl = tail_stage();
         wgmma_fence();
-        issue(tl.kt, 0, tl.m0, 0);
+        issue(tl.kt, 0, tl.m0, kRouting == 1);
         issue(tl.kt, 1, tl.m1, 1);
         wgmma_commit();
         wgmma_wait<0>();
         fence_regs(T);
-        route(tl.s0, tl.s1);
+        if constexpr (kRouting == 1) route_sd(tl.s0, tl.s1, 0, 0);  // the last k-vector
+        else route(tl.s0, tl.s1);
+      }
+      if constexpr (kRouting == 1) {
+#pragma unroll
+        for (int i = 0; i < R; i++) acc0[i] = T[i] - acc1[i];
       }
     }
     // ---------------- epilogue ----------------
@@ -637,9 +669,9 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
 #endif
 }
 
-// Launches variant (kGather, kCluster, kSchedule) of the kernel over `grid` for the single (p.offsets null) and the grouped
+// Launches variant (kGather, kCluster, kSchedule, kRouting) of the kernel over `grid` for the single (p.offsets null) and the grouped
 // entry points; f16 or bf16 by dtype, V and the launch kind from p. Instantiated in ssmm_wgmma_<variant>.cu.
-template <int kGather, int kCluster, int kSchedule>
+template <int kGather, int kCluster, int kSchedule, int kRouting>
 sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, const CUtensorMap& x_map) {
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
   auto launch = [&](auto kernel) -> sy_status {
@@ -666,9 +698,9 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
   auto pick_v = [&](auto bf16, auto mode) -> sy_status {
     constexpr bool B = decltype(bf16)::value;
     constexpr int L = decltype(mode)::value;
-    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, 32, L>);
-    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, 64, L>);
-    return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, 128, L>);
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 32, L>);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 64, L>);
+    return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 128, L>);
   };
   auto pick_mode = [&](auto bf16) -> sy_status {
     using Single = std::integral_constant<int, 0>;
@@ -679,13 +711,15 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
   };
   return dtype == SY_BF16 ? pick_mode(std::true_type{}) : pick_mode(std::false_type{});
 }
-// the (gather, cluster, schedule) variants, one translation unit each
-extern template sy_status launch_variant<0, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 2, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 4, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 1, 2>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 1, 3>(const char*, int, dim3, const Params&, const CUtensorMap&);
+// the (gather, cluster, schedule, routing) variants of wgmma_variants.h, one translation unit each
+extern template sy_status launch_variant<0, 1, 0, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 0, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 2, 0, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 4, 0, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 2, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 3, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 0, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy
