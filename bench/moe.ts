@@ -234,6 +234,8 @@ for (const m of models) {
 // ---------- 2. memory model + measured max batch ----------
 // the wgmma.sp variants that pre-gather the routed tokens (the sm_90 default; CUDA build info): the model counts that copy
 const preGathers = !dry && !wgmmaBackendReason(cuda) && build.wgmma_pregather === true;
+// with the wgmma.sp kernel our fused gate-up variant (samoyeds_gateup) applies SwiGLU in the SSMM epilogue: no G / U rows
+const swiglu = !dry && !wgmmaBackendReason(cuda);
 const memoryRows: Record<string, unknown>[] = [];
 function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: number): number {
   // largest batch whose allocations (the model's weights, KV cache and peak activations) all succeed on the device;
@@ -273,7 +275,7 @@ function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: numb
 for (const [seq, kv] of [[1024, true], [1024, false], [4096, true], [4096, false]] as const) {
   for (const m of models) {
     for (const method of MEMORY_METHODS) {
-      const mm = memoryModel(m, method, seq, sizes, kv, preGathers);
+      const mm = memoryModel(m, method, seq, sizes, kv, preGathers, swiglu);
       const predicted = mm.maxBatch(budgetBytes);
       let measured: number | string;
       try {
@@ -327,6 +329,7 @@ const payload = {
     timing: `whole MoE layer captured in one CUDA graph, median of ${ITERS} replays after 3 warm-ups`,
     weights: "random (no downloads); Samoyeds 1:2 x 2:4, V=128 for the sparse experts; dense baselines: random dense bf16",
     dtype, accumulation: "f32", budget_bytes: budgetBytes, memory_model_samoyeds_pregather: preGathers,
+    memory_model_samoyeds_swiglu_in_kernel: swiglu,
     // which grouped SSMM kernel each samoyeds variant asked for ("auto": wgmma.sp where it can run); the kernel that
     // ran is in each layer / decoder row's `kernel`
     ssmm_kernel_requested: Object.fromEntries([...variants(models.find((m) => m.shared) ?? models[0]), ...DECODER_VARIANTS.map(([n, o]) => [`decoder:${n}`, o] as const)]

@@ -16,7 +16,8 @@ import { Backend } from "./native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn } from "./tensor.ts";
 import { MoeModelConfig } from "./models.ts";
 import { decodeSamoyeds, encodeSamoyeds, PAPER_PARAMS, SamoyedsParams, SamoyedsWeight, stackSamoyeds, toSamoyeds } from "./formats/samoyeds.ts";
-import { releaseWgmmaStack, SsmmKernel, ssmmGrouped, ssmmGroupedKernel, SsmmGroupedOptions, StackedSamoyedsOnBackend } from "./kernels/ssmm.ts";
+import { releaseWgmmaStack, SsmmKernel, ssmmGrouped, ssmmGroupedKernel, SsmmGroupedOptions, StackedSamoyedsOnBackend, swigluInKernel } from "./kernels/ssmm.ts";
+import { interleaveGateUp, splitGateUp } from "./formats/gate_up.ts";
 import { wgmmaPackedSizes, wgmmaSupported } from "./kernels/ssmm_wgmma.ts";
 import { decodeVnm, encodeVnm, pruneToVnm, VnmBytes, vnmSizes, VnmV, VnmWeight } from "./kernels/baselines.ts";
 
@@ -34,11 +35,12 @@ export interface MoeForwardOptions {
   scatterAdd?: boolean;
   /** include the shared experts (default true when the model has them) */
   shared?: boolean;
-  /** samoyeds: the shared experts in the Samoyeds format too ([gate; up] fused, then down; needs
+  /** samoyeds: the shared experts in the Samoyeds format too (gate-up fused, then down; needs
    * weights.sparseShared), instead of dense cuBLAS GEMMs (default false) */
   sparseShared?: boolean;
-  /** samoyeds: gate and up as ONE grouped SSMM over the stacked [gate; up] weight (2I x H per expert), SiLU*mul in one
-   * pass over its output (needs weights.sparse.gateUp and a workspace built with gateUp) */
+  /** samoyeds: gate and up as ONE grouped SSMM over the stacked gate-up weight (2I x H per expert, rows interleaved
+   * as in lib/formats/gate_up.ts), SiLU(gate) * up in its epilogue where the kernel has it (the wgmma.sp kernel, the
+   * CPU backend), else in one pass over its output (needs weights.sparse.gateUp and a workspace built with gateUp) */
   fuseGateUp?: boolean;
   /** denseGrouped: 0 auto (cuBLAS grouped when available), 1 cublasGemmEx loop */
   groupedImpl?: 0 | 1;
@@ -137,7 +139,7 @@ export function makeHostWeights(config: MoeModelConfig, dtype: HalfDType, seed =
     };
   }
   const sharedEnc = shared && format === "samoyeds"
-    ? { gateUp: toSamoyeds(catRows(shared.gate, shared.up), params).weight, down: toSamoyeds(shared.down, params).weight }
+    ? { gateUp: toSamoyeds(interleaveGateUp(shared.gate, shared.up), params).weight, down: toSamoyeds(shared.down, params).weight }
     : undefined;
   return {
     config, dtype, params,
@@ -147,11 +149,6 @@ export function makeHostWeights(config: MoeModelConfig, dtype: HalfDType, seed =
     gateEnc, upEnc, downEnc, shared, sharedEnc,
     ...(format === "vnm" ? { gateVnm, upVnm, downVnm } : {}),
   };
-}
-
-/** rows of a on top of rows of b (same width) */
-function catRows(a: HostTensor, b: HostTensor): HostTensor {
-  return new HostTensor(a.dtype, [a.shape[0] + b.shape[0], a.shape[1]], HostTensor.concat([a, b], a.dtype).data);
 }
 
 function stackVnm(b: Backend, list: VnmWeight[]): VnmStack & { free(): void } {
@@ -180,7 +177,7 @@ export function uploadWeights(b: Backend, w: MoeHostWeights, opts: { wgmma?: boo
       ? {
         gate: up(stackSamoyeds(b, w.gateEnc, opts)), up: up(stackSamoyeds(b, w.upEnc, opts)), down: up(stackSamoyeds(b, w.downEnc, opts)),
         params: w.params,
-        gateUp: up(stackSamoyeds(b, w.gate.map((g, e) => encodeSamoyeds(catRows(g, w.up[e]), w.params)), opts)),
+        gateUp: up(stackSamoyeds(b, w.gate.map((g, e) => encodeSamoyeds(interleaveGateUp(g, w.up[e]), w.params)), opts)),
       }
       : undefined,
     vnm: w.gateVnm && {
@@ -353,8 +350,12 @@ function sharedExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T
     // one group holding every token (offsets [0, T]), built on the device: capturable; rows load as they are (null)
     b.call("sy_moe_build_indices", T, 1, 1, r.ids.ptr, r.w.ptr, r.offsets.ptr, r.tokenOf.ptr, r.weightOf.ptr, r.slotOf.ptr);
     for (const st of [ss.gateUp, ss.down]) sparse.used.add(ssmmGroupedKernel(st, sparse.kernel));
-    ssmmGrouped(b, ss.gateUp, X, null, r.offsets, T, { yDtype: w.dtype, out: ws.sharedGU, kernel: sparse.kernel });
-    b.call("sy_moe_silu_mul_pair", dt, T, Is, ws.sharedGU.ptr, ws.sharedU!.ptr);
+    if (swigluInKernel(ss.gateUp, sparse.kernel)) {
+      ssmmGrouped(b, ss.gateUp, X, null, r.offsets, T, { yDtype: w.dtype, epilogue: "swiglu", out: ws.sharedU!, kernel: sparse.kernel });
+    } else {
+      ssmmGrouped(b, ss.gateUp, X, null, r.offsets, T, { yDtype: w.dtype, out: ws.sharedGU, kernel: sparse.kernel });
+      b.call("sy_moe_silu_mul_pair", dt, T, Is, ws.sharedGU.ptr, ws.sharedU!.ptr);
+    }
     ssmmGrouped(b, ss.down, ws.sharedU!, null, r.offsets, T, { yDtype: "f32", out: ws.sharedD, kernel: sparse.kernel });
   } else {
     b.call("sy_gemm", dt, T, Is, H, X.ptr, s.gate.ptr, ws.sharedG!.ptr, dt, 0);
@@ -405,8 +406,13 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
     if (opts.fuseGateUp) {
       if (!sp.gateUp || !ws.GU) throw new Error("moeExperts: fuseGateUp needs sparse.gateUp weights and a workspace with gateUp");
       if (!noTranspose) throw new Error("moeExperts: fuseGateUp is a variant of the +WIL / +WILS steps");
-      grouped(sp.gateUp, src, load, { yDtype: w.dtype, out: ws.GU });
-      b.call("sy_moe_silu_mul_pair", dt, S, I, ws.GU.ptr, ws.U.ptr);
+      // SwiGLU in the SSMM's epilogue where the kernel has it (H straight into U), else a pass over [gate | up]
+      if (swigluInKernel(sp.gateUp, opts.kernel ?? "auto")) {
+        grouped(sp.gateUp, src, load, { yDtype: w.dtype, epilogue: "swiglu", out: ws.U });
+      } else {
+        grouped(sp.gateUp, src, load, { yDtype: w.dtype, out: ws.GU });
+        b.call("sy_moe_silu_mul_pair", dt, S, I, ws.GU.ptr, ws.U.ptr);
+      }
     } else {
       grouped(sp.gate, src, load, { yDtype: w.dtype, epilogue: fuse ? "silu" : "none", out: ws.G });
       transposeCost(ws.G, dt, I);
@@ -518,8 +524,8 @@ export function moeReferenceTs(hw: MoeHostWeights, X: HostTensor, T: number, wit
   if (hw.shared) {
     if (sparseShared) {
       if (!hw.sharedEnc) throw new Error("moeReferenceTs: sparseShared needs host weights with sharedEnc");
-      const gu = decodeSamoyeds(hw.sharedEnc.gateUp).toF32(), n = c.shared!.intermediate * H;
-      sharedF32 = { gate: gu.slice(0, n), up: gu.slice(n, 2 * n), down: decodeSamoyeds(hw.sharedEnc.down).toF32() };
+      const { gate, up } = splitGateUp(decodeSamoyeds(hw.sharedEnc.gateUp).toF32(), c.shared!.intermediate, H);
+      sharedF32 = { gate, up, down: decodeSamoyeds(hw.sharedEnc.down).toF32() };
     } else {
       sharedF32 = { gate: hw.shared.gate.toF32(), up: hw.shared.up.toF32(), down: hw.shared.down.toF32() };
     }

@@ -28,9 +28,11 @@ function chunks(bytes: number): number[] {
 /** includeKv false: a forward pass without a KV cache (prefill throughput runs, as the paper's Figure 16 batches).
  * kernelPreGathers: our SSMM copies the routed token rows into a scratch buffer before the kernel (the wgmma.sp
  * gathered-tma variants, the default on sm_90): while gate and up run, samoyeds then also holds that copy (k x H per
- * token). The down projection reads its compact rows in place (load_idx null), without a copy. */
+ * token). The down projection reads its compact rows in place (load_idx null), without a copy.
+ * swigluInKernel: samoyeds runs its fused gate-up projection with the SwiGLU epilogue (the wgmma.sp kernel and the
+ * CPU backend; MoeForwardOptions.fuseGateUp), which writes H (k x I per token) and no gate or up rows. */
 export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number, sizes: SizesFn, includeKv = true,
-  kernelPreGathers = false): MemoryModel {
+  kernelPreGathers = false, swigluInKernel = false): MemoryModel {
   const { hidden: H, intermediate: I, experts: E, topK: k } = m;
   const a = m.attention, B2 = 2;
   const moeLayers = Math.floor(m.layers / m.moeEvery), denseLayers = m.layers - moeLayers;
@@ -41,8 +43,10 @@ export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number
   const denseMlp = 3 * (m.denseIntermediate ?? I) * H * B2;
   const weightBytes = 2 * m.vocab * H * B2 + m.layers * attention + moeLayers * moeLayer + denseLayers * denseMlp;
   const kvBytesPerToken = includeKv ? m.layers * 2 * a.kvHeads * a.headDim * B2 : 0;
-  // one MoE layer's workspace per token (MoeWorkspace): X, logits, routing arrays, G and U, compact expert rows, f32 Y
-  let act = H * B2 + E * 4 + k * 6 * 4 + k * I * B2 * 2 + k * H * B2 + H * 4;
+  // one MoE layer's workspace per token (MoeWorkspace): X, logits, routing arrays, G and U (or H alone with the
+  // SwiGLU epilogue), compact expert rows, f32 Y
+  const gateUpRows = method === "samoyeds" && swigluInKernel ? 1 : 2;
+  let act = H * B2 + E * 4 + k * 6 * 4 + k * I * B2 * gateUpRows + k * H * B2 + H * 4;
   if (method !== "samoyeds") act += k * H * B2; // gathered copy of the routed tokens
   else if (kernelPreGathers) act += k * H * B2; // the SSMM's scratch copy of the routed tokens (gate and up)
   if (m.shared) act += m.shared.intermediate * B2 * 2 + H * 4 + 4;

@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#stages[@]} -eq 0 ] && stages=(kernel moe)
 OUT="$O/ab" SAMOYEDS_STAGE_TIMEOUT="${SAMOYEDS_AB_TIMEOUT:-150}" \
-  bash scripts/gpu-run.sh tests:wgmma.test.ts,moe_wgmma.test.ts,moe.test.ts wgmma_variants > /dev/null 2>&1
+  bash scripts/gpu-run.sh tests:wgmma.test.ts,moe_wgmma.test.ts,moe.test.ts,swiglu.test.ts wgmma_variants > /dev/null 2>&1
 rc=$?
 grep -E "m=|passed|FAILED|failed|stage" "$O/ab/log.txt" | tail -60
 if [ $rc -ne 0 ]; then echo "gpu-ab-then-bench: part 1 failed (rc=$rc); no benchmarks run"; exit $rc; fi

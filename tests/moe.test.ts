@@ -406,4 +406,8 @@ Deno.test("memory model: the SSMM's pre-gather scratch (gathered-tma kernels) co
   assert.ok(pre.maxBatch(80 * 2 ** 30) <= plain.maxBatch(80 * 2 ** 30));
   const dense = memoryModel(m, "dense", 1024, sizes, true, false), denseFlag = memoryModel(m, "dense", 1024, sizes, true, true);
   assert.equal(dense.activationBytesPerToken, denseFlag.activationBytesPerToken);
+  // the SwiGLU epilogue: samoyeds holds H (k x I) instead of G and U; the dense methods are unchanged
+  const fused = memoryModel(m, "samoyeds", 1024, sizes, true, true, true);
+  assert.equal(pre.activationBytesPerToken - fused.activationBytesPerToken, m.topK * m.intermediate * 2);
+  assert.equal(memoryModel(m, "dense", 1024, sizes, true, true, true).activationBytesPerToken, dense.activationBytesPerToken);
 });

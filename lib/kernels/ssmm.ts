@@ -10,8 +10,11 @@ import {
 
 export { wgmmaSupported, wgmmaUnsupportedReason };
 
-export type SsmmEpilogue = "none" | "silu" | "rowScale";
-const EPILOGUE_CODE: Record<SsmmEpilogue, number> = { none: 0, silu: 1, rowScale: 2 };
+/** "swiglu" (ssmmGrouped only): SiLU(gate) * up of a stacked gate-up weight in the interleaved row order of
+ * lib/formats/gate_up.ts; Y rows then have m / 2 columns. The CPU backend and the wgmma.sp kernel implement it
+ * (swigluInKernel); the mma.sp kernel does not. */
+export type SsmmEpilogue = "none" | "silu" | "rowScale" | "swiglu";
+const EPILOGUE_CODE: Record<SsmmEpilogue, number> = { none: 0, silu: 1, rowScale: 2, swiglu: 3 };
 
 /**
  * Which CUDA kernel an SSMM call runs: "mma_sp" (sy_ssmm / sy_ssmm_grouped; on the CPU backend its reference),
@@ -174,6 +177,11 @@ export function ssmmGroupedKernel(w: StackedSamoyedsOnBackend, kernel: SsmmKerne
   return pickKernel("ssmmGrouped", w, kernel, accum, w.wgmma !== undefined);
 }
 
+/** Whether ssmmGrouped with this kernel choice can apply the "swiglu" epilogue (else: "none", then sy_moe_silu_mul_pair). */
+export function swigluInKernel(w: StackedSamoyedsOnBackend, kernel: SsmmKernel = "auto"): boolean {
+  return w.backend.name === "cpu" || ssmmGroupedKernel(w, kernel) === "wgmma_sp";
+}
+
 export interface SsmmGroupedOptions {
   /** "compact" (default): Y row j; "scatterAdd": atomically add f32 row j into Y[storeIdx[j]] */
   mode?: "compact" | "scatterAdd";
@@ -217,7 +225,7 @@ export function ssmmGrouped(
     if (!opts.out || !opts.storeIdx) throw new TypeError("ssmmGrouped: mode scatterAdd needs out (yRows x m f32) and storeIdx");
     Y = opts.out;
   } else {
-    Y = opts.out ?? new BackendTensor(backend, yDtype, [maxSelections, w.m]);
+    Y = opts.out ?? new BackendTensor(backend, yDtype, [maxSelections, opts.epilogue === "swiglu" ? w.m / 2 : w.m]);
   }
   const p = w.params;
   const tail = [

@@ -126,7 +126,11 @@ SY_API sy_status sy_ssmm(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t
  * Row j loads X[load_idx[j]]; load_idx NULL: row j loads X[j] (rows already compact, e.g. a down projection;
  * needs max_selections <= x_rows). y_mode 0: Y row j (compact, token-major n x m, y_dtype; n = max_selections rows
  * allocated); y_mode 1: atomically add the f32 row into Y[store_idx[j]] (Y: y_rows x m f32, y_dtype must be SY_F32).
- * epilogue / row_scale[j] (indexed by selection j) / accum as in sy_ssmm. */
+ * epilogue / row_scale[j] (indexed by selection j) / accum as in sy_ssmm, plus (grouped only) epilogue 3, SwiGLU of
+ * a stacked gate-up weight whose rows are interleaved in blocks of 16 (SY_SWIGLU_BLOCK): stacked rows 32b .. 32b+15
+ * are gate rows 16b .. 16b+15, rows 32b+16 .. 32b+31 the up rows of the same features. Y row j then has m/2 columns,
+ * Y[j][f] = SiLU(gate_f) * up_f; it needs y_mode 0 and m % 32 == 0. The CPU backend and sy_ssmm_wgmma_grouped
+ * implement it; the CUDA mma.sp kernel refuses it (SY_ERR_UNSUPPORTED: epilogue 0, then sy_moe_silu_mul_pair). */
 SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, int32_t n_experts,
                                  const void* values, const void* indices, const void* meta,
                                  const void* X, int32_t x_rows, const int32_t* load_idx, const int32_t* offsets,
@@ -204,7 +208,9 @@ SY_API sy_status sy_moe_iota(int32_t n, int32_t* out);
 /* H = act(G) * U elementwise over n x width (dtype f16/bf16); apply_silu 1: act = SiLU, 0: G already holds SiLU(gate). */
 SY_API sy_status sy_moe_silu_mul(int32_t dtype, int32_t n, int32_t width, const void* G, const void* U, void* H,
                                  int32_t apply_silu);
-/* Fused gate|up rows: H[j] = SiLU(GU[j][0:width]) * GU[j][width:2*width] (GU: n x 2*width, H: n x width, no aliasing). */
+/* Fused gate-up rows, interleaved in blocks of 16 as for epilogue 3 of sy_ssmm_grouped (width % 16 == 0):
+ * H[j][f] = SiLU(GU[j][32 (f / 16) + f % 16]) * GU[j][32 (f / 16) + 16 + f % 16] (GU: n x 2*width, H: n x width,
+ * no aliasing). */
 SY_API sy_status sy_moe_silu_mul_pair(int32_t dtype, int32_t n, int32_t width, const void* GU, void* H);
 /* Xg[j] = X[idx[j]] for j < n (rows of `width` dtype elements; idx in [0, x_rows)). */
 SY_API sy_status sy_moe_gather_rows(int32_t dtype, int32_t n, int32_t width, const void* X, int32_t x_rows,

@@ -2,6 +2,7 @@
 #pragma once
 #include "check.h"
 #include "samoyeds_format.h"
+#include "swiglu_layout.h"
 
 namespace sy {
 inline sy_status check_ssmm_common(const char* fn, int dtype, int m, int k, int V, int N, int M, const void* values,
@@ -13,8 +14,8 @@ inline sy_status check_ssmm_common(const char* fn, int dtype, int m, int k, int 
   if (x_rows < 0) return fail(SY_ERR_INVALID, "%s: x_rows must be >= 0, got %d", fn, x_rows);
   if (!(y_dtype == SY_F32 || y_dtype == dtype))
     return fail(SY_ERR_INVALID, "%s: y_dtype must be f32 (2) or the operand dtype (%d), got %d", fn, dtype, y_dtype);
-  if (epilogue < 0 || epilogue > 2)
-    return fail(SY_ERR_INVALID, "%s: epilogue must be 0 (none), 1 (SiLU) or 2 (row scale), got %d", fn, epilogue);
+  if (epilogue < 0 || epilogue > 3)
+    return fail(SY_ERR_INVALID, "%s: epilogue must be 0 (none), 1 (SiLU), 2 (row scale) or 3 (SwiGLU, grouped), got %d", fn, epilogue);
   if (accum != 0 && accum != 1) return fail(SY_ERR_INVALID, "%s: accum must be 0 (f32) or 1 (f16), got %d", fn, accum);
   if (accum == 1 && dtype != SY_F16)
     return fail(SY_ERR_UNSUPPORTED, "%s: f16 accumulation (accum=1) needs f16 operands; bf16 mma.sp accumulates in f32 only", fn);
@@ -31,6 +32,7 @@ inline sy_status check_ssmm_args(const char* fn, int dtype, int m, int k, int V,
   if (n_sel > 0 && (!X || !token_idx || !Y)) return fail(SY_ERR_INVALID, "%s: null X, token_idx or Y with n_sel=%d", fn, n_sel);
   if (n_sel > 0 && x_rows == 0) return fail(SY_ERR_INVALID, "%s: n_sel=%d tokens selected from an empty X (x_rows=0)", fn, n_sel);
   if (epilogue == 2 && n_sel > 0 && !row_scale) return fail(SY_ERR_INVALID, "%s: epilogue 2 (row scale) needs row_scale (n_sel f32)", fn);
+  if (epilogue == 3) return fail(SY_ERR_INVALID, "%s: epilogue 3 (SwiGLU of an interleaved gate-up weight) is for grouped SSMMs (sy_ssmm_grouped)", fn);
   return SY_OK;
 }
 inline sy_status check_ssmm_grouped_args(const char* fn, int dtype, int m, int k, int V, int N, int M, int n_experts,
@@ -44,6 +46,9 @@ inline sy_status check_ssmm_grouped_args(const char* fn, int dtype, int m, int k
   if (max_selections < 0) return fail(SY_ERR_INVALID, "%s: max_selections must be >= 0, got %d", fn, max_selections);
   if (y_mode != 0 && y_mode != 1) return fail(SY_ERR_INVALID, "%s: y_mode must be 0 (compact rows) or 1 (atomic add into store_idx rows), got %d", fn, y_mode);
   if (y_mode == 1 && y_dtype != SY_F32) return fail(SY_ERR_INVALID, "%s: y_mode 1 (atomic add) needs y_dtype f32 (2), got %d", fn, y_dtype);
+  if (epilogue == 3 && (y_mode != 0 || m % (2 * kSwigluBlock) != 0))
+    return fail(SY_ERR_INVALID, "%s: epilogue 3 (SwiGLU) needs y_mode 0 and m %% %d == 0 (gate and up rows interleaved in blocks of %d), got y_mode %d, m %d",
+                fn, 2 * kSwigluBlock, kSwigluBlock, y_mode, m);
   if (max_selections > 0) {
     if (!X || !Y) return fail(SY_ERR_INVALID, "%s: null X or Y", fn);
     // load_idx null: selection j loads row j (input rows already compact, e.g. the down projection)

@@ -5,6 +5,7 @@
 #include <vector>
 #include "half.h"
 #include "moe_check.h"
+#include "swiglu_layout.h"
 
 namespace {
 inline float load_row_elem(const void* p, int dt, size_t i) {
@@ -91,11 +92,14 @@ SY_API sy_status sy_moe_silu_mul_pair(int32_t dt, int32_t n, int32_t width, cons
   sy_status st = sy::check_rows("sy_moe_silu_mul_pair", n, width, dt, true);
   if (st) return st;
   SY_CHECK(n == 0 || (GU && H && GU != H), "sy_moe_silu_mul_pair", "null or aliased pointer");
+  SY_CHECK(width % sy::kSwigluBlock == 0, "sy_moe_silu_mul_pair", "width must be a multiple of %d (gate and up rows interleave in blocks of %d), got %d",
+           sy::kSwigluBlock, sy::kSwigluBlock, width);
   const uint16_t* gu = (const uint16_t*)GU;
   for (int j = 0; j < n; j++)
     for (int c = 0; c < width; c++) {
-      float g = silu(sy::half_to_f32(gu[(size_t)j * 2 * width + c], dt));
-      float u = sy::half_to_f32(gu[(size_t)j * 2 * width + width + c], dt);
+      const size_t at = (size_t)j * 2 * width + sy::swiglu_gate_row(c);
+      float g = silu(sy::half_to_f32(gu[at], dt));
+      float u = sy::half_to_f32(gu[at + sy::kSwigluBlock], dt);
       ((uint16_t*)H)[(size_t)j * width + c] = sy::f32_to_half(g * u, dt);
     }
   return SY_OK;

@@ -10,6 +10,7 @@
 #include "cuda_common.cuh"
 #include "dynlib.h"
 #include "moe_check.h"
+#include "swiglu_layout.h"
 
 namespace {
 constexpr int kWarp = 32;
@@ -348,8 +349,23 @@ __global__ void silu_mul_pair_kernel(int n, int width, const T* __restrict__ GU,
   const long long total = (long long)n * width;
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
     const long long row = i / width, c = i % width;
-    float a = to_f32(GU[row * 2 * width + c]);
-    H[i] = from_f32<T>(sy::silu(a) * to_f32(GU[row * 2 * width + width + c]));
+    const T* g = GU + row * 2 * width + sy::swiglu_gate_row((int)c);
+    H[i] = from_f32<T>(sy::silu(to_f32(g[0])) * to_f32(g[sy::kSwigluBlock]));
+  }
+}
+// 8 features per thread (16-byte loads): 8 consecutive features lie in one block, their up values 16 rows further
+template <typename T>
+__global__ void silu_mul_pair_vec_kernel(long long n_vec, int width, const T* __restrict__ GU, T* __restrict__ H) {
+  const int per_row = width / 8;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n_vec; i += (long long)gridDim.x * blockDim.x) {
+    const long long row = i / per_row;
+    const int c = (int)(i % per_row) * 8;
+    const T* src = GU + row * 2 * width + sy::swiglu_gate_row(c);
+    uint4 gv = *(const uint4*)src, uv = *(const uint4*)(src + sy::kSwigluBlock), hv;
+    const T* g = (const T*)&gv; const T* u = (const T*)&uv; T* h = (T*)&hv;
+#pragma unroll
+    for (int e = 0; e < 8; e++) h[e] = from_f32<T>(sy::silu(to_f32(g[e])) * to_f32(u[e]));
+    *(uint4*)(H + row * width + c) = hv;
   }
 }
 }  // namespace
@@ -359,14 +375,16 @@ SY_API sy_status sy_moe_silu_mul_pair(int32_t dt, int32_t n, int32_t width, cons
   sy_status st = sy::check_rows("sy_moe_silu_mul_pair", n, width, dt, true);
   if (st) return st;
   SY_CHECK(n == 0 || (GU && H && GU != H), "sy_moe_silu_mul_pair", "null or aliased pointer");
+  SY_CHECK(width % sy::kSwigluBlock == 0, "sy_moe_silu_mul_pair", "width must be a multiple of %d (gate and up rows interleave in blocks of %d), got %d",
+           sy::kSwigluBlock, sy::kSwigluBlock, width);
   const long long cnt = (long long)n * width;
   if (!cnt) return SY_OK;
-  const bool vec = width % 8 == 0 && ((uintptr_t)GU | (uintptr_t)H) % 16 == 0;
+  const bool vec = ((uintptr_t)GU | (uintptr_t)H) % 16 == 0;
   by_dtype(dt, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (sizeof(T) == 2) {
       const T* gu = (const T*)GU;
-      if (vec) silu_mul_vec_kernel<T><<<grid_for(cnt / 8, 256), 256, 0, sy::stream()>>>(cnt / 8, width, gu, gu + width, 2LL * width, (T*)H, 1);
+      if (vec) silu_mul_pair_vec_kernel<T><<<grid_for(cnt / 8, 256), 256, 0, sy::stream()>>>(cnt / 8, width, gu, (T*)H);
       else silu_mul_pair_kernel<T><<<grid_for(cnt, 256), 256, 0, sy::stream()>>>(n, width, gu, (T*)H);
     }
   });

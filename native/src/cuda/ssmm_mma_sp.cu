@@ -481,6 +481,9 @@ SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V,
                                                  load_idx, offsets, max_selections, Y, y_dtype, y_mode, store_idx, y_rows,
                                                  epilogue, row_scale, accum))
     return st;
+  if (epilogue == 3)
+    return sy::fail(SY_ERR_UNSUPPORTED, "%s: epilogue 3 (SwiGLU) is not implemented by the mma.sp kernel; use sy_ssmm_wgmma_grouped (sm_90), "
+                    "or epilogue 0 and then sy_moe_silu_mul_pair", fn);
   if (max_selections == 0) return SY_OK;
   if (n_experts > 32 * 1024)
     return sy::fail(SY_ERR_UNSUPPORTED, "%s: at most 32768 experts per launch, got %d", fn, n_experts);

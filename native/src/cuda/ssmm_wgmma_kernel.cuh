@@ -49,6 +49,7 @@
 #include <type_traits>
 #include "cuda_common.cuh"
 #include "group_tiles.cuh"
+#include "swiglu_layout.h"
 #include "wgmma_layout.h"
 #include "wgmma_ops.cuh"
 
@@ -183,7 +184,7 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
 }
 
 // The epilogue's operation (Params::epilogue) and output form; both are uniform over a launch.
-enum EpilogueOp : int { kOpNone = 0, kOpSilu = 1, kOpRowScale = 2 };
+enum EpilogueOp : int { kOpNone = 0, kOpSilu = 1, kOpRowScale = 2, kOpSwiglu = 3 };
 enum OutputForm : int {
   kTokenF32,    // token-major f32: rows 2c, 2c+1 of token j are adjacent (one 8-byte store)
   kToken16,     // token-major f16/bf16 (one 4-byte store)
@@ -214,6 +215,27 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
   }
   const bool row_ok[2] = {c0 < mc, c0 + 8 < mc};
   const size_t m = (size_t)p.m, n_sel = (size_t)p.n_sel;
+  if constexpr (kOp == kOpSwiglu) {
+    // SwiGLU (swiglu_layout.h): pair c0 (h = 0) holds the gate rows of features f, f + 1 and pair c0 + 8 (h = 1)
+    // their up rows (c0 % 16 < 8; m % 32 == 0, so both pairs are in range or neither). Y rows have m / 2 columns.
+    static_assert(kForm == kTokenF32 || kForm == kToken16, "SwiGLU writes compact token-major rows");
+    const int r = 2 * c0, f = (r / (2 * kSwigluBlock)) * kSwigluBlock + r % kSwigluBlock;
+    const size_t width = m / 2;
+    if (!row_ok[0]) return;
+#pragma unroll
+    for (int g = 0; g < kGroups; g++) {
+#pragma unroll
+      for (int b = 0; b < 2; b++) {
+        const int j = jt + 8 * g + b, i_gate = 4 * g + b, i_up = i_gate + 2;
+        if (j >= sel_end) continue;
+        const float v0 = silu(acc0[i_gate]) * acc0[i_up], v1 = silu(acc1[i_gate]) * acc1[i_up];
+        const size_t at = (size_t)j * width + f;
+        if constexpr (kForm == kTokenF32) *reinterpret_cast<float2*>((float*)p.Y + at) = make_float2(v0, v1);
+        else *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + at) = (uint32_t)to_half_bits<kBf16>(v0) | ((uint32_t)to_half_bits<kBf16>(v1) << 16);
+      }
+    }
+    return;
+  }
   // token-major: element (token j, row 2c) at j m + 2c; a pointer per token parity b, 8 tokens (8 m) per group
   // feature-major: element at 2c n_sel + j; a pointer per (row half, row of the pair), tokens at immediate offsets
   const size_t tm_base = (size_t)jt * m + 2 * (size_t)c0, fm_base = 2 * (size_t)c0 * n_sel + jt;
@@ -649,6 +671,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       store_accumulators<kBf16, decltype(op)::value, decltype(form)::value>(p, acc0, acc1, c0, jt, mc, sel_end, count_bad);
     };
     auto with_op = [&](auto form) {
+      if constexpr (kLaunch == 1)  // SwiGLU: grouped compact launches only (checked on the host)
+        if (p.epilogue == 3) return store(std::integral_constant<int, kOpSwiglu>{}, form);
       if (p.epilogue == 1) store(std::integral_constant<int, kOpSilu>{}, form);
       else if (p.epilogue == 2) store(std::integral_constant<int, kOpRowScale>{}, form);
       else store(std::integral_constant<int, kOpNone>{}, form);
@@ -657,7 +681,10 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     using Token16 = std::integral_constant<int, kToken16>;
     if constexpr (kLaunch == 2) {
       with_op(std::integral_constant<int, kScatterF32>{});
-    } else if (kLaunch == 1 || p.y_layout == 0) {
+    } else if constexpr (kLaunch == 1) {
+      if (p.y_f32) with_op(TokenF32{});
+      else with_op(Token16{});
+    } else if (p.y_layout == 0) {
       if (p.y_f32) with_op(TokenF32{});
       else with_op(Token16{});
     } else {
