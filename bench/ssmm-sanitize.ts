@@ -6,6 +6,8 @@ import { openBackend } from "../lib/native/library.ts";
 import { BackendTensor, HostTensor, randn, relativeError } from "../lib/tensor.ts";
 import { SamoyedsParams, stackSamoyeds, toSamoyeds } from "../lib/formats/samoyeds.ts";
 import { ssmm, ssmmGrouped, ssmmIndexErrors } from "../lib/kernels/ssmm.ts";
+import { wgmmaBackendReason } from "../lib/kernels/ssmm_wgmma.ts";
+import { interleaveGateUp } from "../lib/formats/gate_up.ts";
 
 const cpu = openBackend("cpu"), cuda = openBackend("cuda");
 let failed = 0;
@@ -56,6 +58,43 @@ for (const c of cases) {
     return Y.toHost().data as Float32Array;
   };
   for (const mode of ["compact", "scatterAdd"] as const) check(`grouped ${mode}`, run(cuda, mode), run(cpu, mode));
+}
+// the wgmma.sp kernel (sm_90): single launches (both layouts, SiLU, row scale, bf16 rows) and the grouped SwiGLU epilogue
+const noWgmma = wgmmaBackendReason(cuda);
+if (noWgmma) {
+  console.log(`skip wgmma.sp cases: ${noWgmma}`);
+} else {
+  const p = { V: 64, N: 1, M: 2 }, m = 290, k = 160, xRows = 41, nSel = 133;
+  const { weight } = toSamoyeds(HostTensor.fromF32(randn(m * k, 200), [m, k], "bf16"), p);
+  const X = HostTensor.fromF32(randn(xRows * k, 201), [xRows, k], "bf16");
+  const idx = Int32Array.from({ length: nSel }, (_, j) => (j * 11 + 1) % xRows);
+  const scale = Float32Array.from({ length: nSel }, (_, j) => 0.5 + (j % 3));
+  for (const [layout, epilogue, yDtype] of [["token", "silu", "f32"], ["feature", "rowScale", "f32"], ["token", "none", "bf16"]] as const) {
+    const run = (b: typeof cpu) => {
+      using wb = weight.toBackend(b);
+      using Xb = BackendTensor.from(b, X);
+      using ib = BackendTensor.from(b, new HostTensor("i32", [nSel], idx));
+      using sb = BackendTensor.from(b, new HostTensor("f32", [nSel], scale));
+      using Y = ssmm(b, wb, Xb, ib, { layout, epilogue, yDtype, rowScale: sb, kernel: b === cuda ? "wgmma_sp" : "mma_sp" });
+      return Y.toHost().toF32();
+    };
+    check(`wgmma.sp ssmm ${layout} ${epilogue} ${yDtype}`, run(cuda), run(cpu), yDtype === "f32" ? 2e-3 : 1e-2);
+  }
+  const I = 80, H = 128, E = 3;
+  const half = (rows: number, s: number) => HostTensor.fromF32(randn(rows * H, s, 0.1), [rows, H], "bf16");
+  const experts = Array.from({ length: E }, (_, e) => toSamoyeds(interleaveGateUp(half(I, 300 + e), half(I, 310 + e)), p).weight);
+  const Xg = HostTensor.fromF32(randn(xRows * H, 320), [xRows, H], "bf16");
+  const offsets = Int32Array.from([0, 60, 60, 61]);
+  const loadIdx = Int32Array.from({ length: 61 }, (_, j) => (j * 3) % xRows);
+  const run = (b: typeof cpu) => {
+    using st = stackSamoyeds(b, experts);
+    using Xb = BackendTensor.from(b, Xg);
+    using lb = BackendTensor.from(b, new HostTensor("i32", [61], loadIdx));
+    using ob = BackendTensor.from(b, new HostTensor("i32", [E + 1], offsets));
+    using Y = ssmmGrouped(b, st, Xb, lb, ob, 64, { epilogue: "swiglu", yDtype: "f32" });
+    return (Y.toHost().data as Float32Array).slice(0, 61 * I);
+  };
+  check("wgmma.sp grouped SwiGLU", run(cuda), run(cpu));
 }
 const bad = ssmmIndexErrors(cuda);
 if (bad !== 0) {
