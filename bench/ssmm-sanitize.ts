@@ -64,7 +64,7 @@ const noWgmma = wgmmaBackendReason(cuda);
 if (noWgmma) {
   console.log(`skip wgmma.sp cases: ${noWgmma}`);
 } else {
-  const p = { V: 64, N: 1, M: 2 }, m = 290, k = 160, xRows = 41, nSel = 133;
+  const p = { V: 64, N: 1, M: 2 }, m = 290, k = 192, xRows = 41, nSel = 133;
   const { weight } = toSamoyeds(HostTensor.fromF32(randn(m * k, 200), [m, k], "bf16"), p);
   const X = HostTensor.fromF32(randn(xRows * k, 201), [xRows, k], "bf16");
   const idx = Int32Array.from({ length: nSel }, (_, j) => (j * 11 + 1) % xRows);
