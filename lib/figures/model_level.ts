@@ -48,7 +48,9 @@ export function speedups(j: ModelLevelJson, T: number, variants: string[], base 
 
 /** grouped bar chart; missing values are drawn as "n/a" */
 export function barChart(title: string, groups: { model: string; values: (number | undefined)[] }[], series: string[], yLabel: string, refLine = 1): string {
-  const W = Math.max(120 + groups.length * (series.length * 14 + 22) + 200, 7 * title.length + 80), H = 420, L = 60, R = 200, T = 40, B = 110;
+  // the legend column is as wide as the longest series name (about 6.5 px a character at 11 px)
+  const R = Math.max(200, 40 + Math.ceil(6.5 * Math.max(0, ...series.map((s) => s.length))));
+  const W = Math.max(120 + groups.length * (series.length * 14 + 22) + R, 7 * title.length + 80), H = 420, L = 60, T = 40, B = 110;
   const vals = groups.flatMap((g) => g.values.filter((v): v is number => v !== undefined));
   const ymax = Math.max(refLine * 1.2, ...vals) * 1.1;
   const y = (v: number) => H - B - (v / ymax) * (H - T - B);
