@@ -63,8 +63,7 @@ struct SmemMap {
   static constexpr int kB = kA + S * kAStageBytes;
   static constexpr int kMeta = kB + S * kBStageBytes;
   static constexpr int kBar = kMeta + S * kMetaStageBytes;
-  static constexpr int kTok = kBar + 2 * S * 8;            // after the full and empty barriers: per-token epilogue operands
-  static constexpr int kBytes = kTok + kBN * 8 + 1024;      // (kBN f32 row scales, kBN int32 store rows) + slack to align to 1024
+  static constexpr int kBytes = kBar + 2 * S * 8 + 1024;  // full and empty barriers + slack to align to 1024
 };
 
 
@@ -177,8 +176,6 @@ __device__ __forceinline__ uint32_t lds32(uint32_t addr) {
 // Named barriers among the 256 consumer threads (id 0 is __syncthreads).
 __device__ __forceinline__ void named_sync(uint32_t id) { asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory"); }
 __device__ __forceinline__ void named_arrive(uint32_t id) { asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory"); }
-// Named barrier 3: one producer warp publishes the per-token epilogue operands to the 256 consumer threads.
-constexpr uint32_t kTokBarrier = 3, kTokBarrierThreads = 256 + 32;
 
 template <bool kBf16>
 __device__ __forceinline__ uint16_t to_half_bits(float v) {
@@ -201,24 +198,20 @@ enum OutputForm : int {
 // wgmma_layout.h). Operation and form are template parameters because, resolved per element at run time (with
 // p's fields re-read each time), the epilogue was ~6800 SASS instructions per warp and took about a quarter of
 // the CTA's time at 16384 x 6144, as much as 15 of its 48 k-vectors (ncu warp samples,
-// data/wgmma-perf/ncu-wgmma-16384x6144-default-sass.csv.xz). The per-token operands (row scale, store row) come
-// from shared memory: loaded from global memory here, their latency was exposed once per CTA, which matters for the
-// short CTAs of MoE down projections (k = I: 6 k-vectors for Qwen3).
-// tok_scale / tok_row: the tile's per-token row scales and store rows in shared memory (the producer loaded them
-// during the k loop), indexed by the token's place in the tile; jl0 = this thread's first place.
+// data/wgmma-perf/ncu-wgmma-16384x6144-default-sass.csv.xz). The per-token operands (row scale, store row) are
+// loaded first, all in flight together.
 template <bool kBf16, int kOp, int kForm, int R>
 __device__ __forceinline__ void store_accumulators(const Params& p, const float (&acc0)[R], const float (&acc1)[R], int c0,
-                                                   int jt, int mc, int sel_end, bool count_bad, const float* tok_scale,
-                                                   const int* tok_row, int jl0) {
+                                                   int jt, int mc, int sel_end, bool count_bad) {
   // i = 4 g + 2 h + b: token group g (tokens jt + 8 g + b), row half h (pair c0 + 8 h); q = 2 g + b the token
   constexpr int kGroups = R / 4, kTokens = R / 2;
   float scale[kTokens];
   int dst[kTokens];
 #pragma unroll
   for (int q = 0; q < kTokens; q++) {
-    const int jl = jl0 + (q >> 1) * 8 + (q & 1);
-    if constexpr (kOp == kOpRowScale) scale[q] = tok_scale[jl];
-    if constexpr (kForm == kScatterF32) dst[q] = tok_row[jl];
+    const int j = jt + (q >> 1) * 8 + (q & 1);
+    if constexpr (kOp == kOpRowScale) scale[q] = j < sel_end ? __ldg(p.row_scale + j) : 0.f;
+    if constexpr (kForm == kScatterF32) dst[q] = j < sel_end ? __ldg(p.store_idx + j) : 0;
   }
   const bool row_ok[2] = {c0 < mc, c0 + 8 < mc};
   const size_t m = (size_t)p.m, n_sel = (size_t)p.n_sel;
@@ -337,9 +330,6 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   extern __shared__ uint8_t smem_raw[];
   const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;  // 1024-aligned: the 128B swizzle atoms of B
   const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8;
-  uint8_t* const sgen = smem_raw + (sbase - smem_u32(smem_raw));  // generic pointer to the aligned base
-  float* const tok_scale = reinterpret_cast<float*>(sgen + Map::kTok);
-  int* const tok_row = reinterpret_cast<int*>(sgen + Map::kTok + kBN * 4);
   const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
   const uint32_t rank = kCluster > 1 ? cluster_rank() : 0;
   const int ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
@@ -378,21 +368,11 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   auto group_sel_end = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[2])) : p.n_sel; };
   if (kGrouped && group_expert() < 0) return;  // uniform over the CTA (and a cluster: same token tile)
   const int k = p.k, mc = p.m / 2, nk = ceil_div(k, kBK);
-  const bool tok_ops = p.epilogue == 2 || kLaunch == 2;  // the epilogue reads per-token operands (uniform)
 
   if (wg == 0) {
     // ---------------- producer warpgroup ----------------
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
     const int j_base = group_j_base(), sel_end = group_sel_end();
-    if (tok_ops && t >= 32 && t < 64) {
-      // the second warp publishes the tile's per-token epilogue operands (before its share of a cp.async gather)
-      for (int n = t - 32; n < kBN; n += 32) {
-        const int j = j_base + n;
-        tok_scale[n] = j < sel_end && p.epilogue == 2 ? __ldg(p.row_scale + j) : 0.f;
-        tok_row[n] = j < sel_end && kLaunch == 2 ? __ldg(p.store_idx + j) : 0;
-      }
-      asm volatile("bar.arrive %0, %1;\n" ::"r"(kTokBarrier), "r"(kTokBarrierThreads) : "memory");
-    }
     // cp.async: X row of tile token n, -1 for padding past the selection; a bad index is clamped and counted once
     // per token (by row tile 0)
     auto row_of = [&](int n, bool count) -> int {
@@ -687,10 +667,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     // the uniform choices (operation, output form) are made once here, not per element (see store_accumulators)
     const int jt = group_j_base() + d_col(t, 0), sel_end = group_sel_end();
     const bool count_bad = tile == 0 && cw == 0 && d_row(t, 0) == 0;  // scatter: one count per bad selection
-    if (tok_ops) asm volatile("bar.sync %0, %1;\n" ::"r"(kTokBarrier), "r"(kTokBarrierThreads) : "memory");
     auto store = [&](auto op, auto form) {
-      store_accumulators<kBf16, decltype(op)::value, decltype(form)::value>(p, acc0, acc1, c0, jt, mc, sel_end, count_bad,
-                                                                             tok_scale, tok_row, d_col(t, 0));
+      store_accumulators<kBf16, decltype(op)::value, decltype(form)::value>(p, acc0, acc1, c0, jt, mc, sel_end, count_bad);
     };
     auto with_op = [&](auto form) {
       if constexpr (kLaunch == 1)  // SwiGLU: grouped compact launches only (checked on the host)
