@@ -304,8 +304,8 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 //  2 halves (kV >= 64; V = 32 runs schedule 0): each warpgroup's 128 tokens are two N = 64 halves with their own T,
 //    one wgmma group each; the warpgroup waits for the first half only (wgmma.wait_group 1) and routes it while the
 //    second runs, so that half of its routing overlaps its own tensor work. Costs one more read of A per k32 step
-//    (A is read per instruction). Not yet measured.
-//  3 halves and ping-pong turns. Not yet measured.
+//    (A is read per instruction). Measured slower than schedule 1 at every Figure 12 shape (H200, variants-9a0a895).
+//  3 halves and ping-pong turns. Also slower.
 // kRouting, how a k-vector's product reaches the output row of its pair (schedules 0 and 1):
 //  0 the wgmmas write a temporary T (scale-d = 0 at each k-vector's start); at the k-vector's end each element of T
 //    is added into set 0 or set 1 (two predicated FADDs per element: 128 per thread and k-vector at N = 128).
@@ -313,7 +313,9 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 //    k-vector v, D += (sel_v - sel_v+1) S with sel = 0 past the last k-vector (one FFMA per element: half the routing
 //    instructions, two accumulator sets instead of three). Then D = sum of the products of the k-vectors whose
 //    selection is 1 (output row 2c + 1) and S - D the others (row 2c). Not bit-identical to 0 (other roundings; the
-//    subtraction loses accuracy only where row 2c is much smaller than row 2c + 1). Not yet measured.
+//    subtraction loses accuracy only where row 2c is much smaller than row 2c + 1). Measured (H200, variants-9a0a895):
+//    with ping-pong 1-2.5% faster at two mid shapes, 3-10% slower at the two largest: the loop waits, it does not
+//    issue-bind, so fewer routing instructions do not pay.
 // kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
 template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
