@@ -351,7 +351,8 @@ export interface WgmmaVariantsJson {
   rows: { m: number; k: number; n_sel: number; V: number; variant: string; ms: number; tflops_dense_eq: number }[];
 }
 
-const VARIANT_COLORS = ["#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];
+// one colour per variant (the bench has 11 with the row-raster run); the first, grey, is "default"
+const VARIANT_COLORS = ["#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39"];
 
 /** Our figure: dense-equivalent TFLOP/s of every wgmma.sp kernel variant at the Figure 12 shapes, from one
  * variants file (the variant names are the SAMOYEDS_WGMMA_VARIANT values; "default" is the build's default). */
