@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cudaVersionString, deviceLabel, provenance, readResults, toCsv, writeResults } from "../lib/data.ts";
 import { table } from "../lib/tables.ts";
-import { frameFigure, plot, Plot, saveFigure, svgString, svgToPng } from "../lib/figures/render.ts";
+import { frameFigure, plot, Plot, saveFigure, svgString, svgToPng, wrapWords } from "../lib/figures/render.ts";
 import { timeHost } from "../lib/timing.ts";
 import { EXPERIMENTS } from "../lib/experiments/registry.ts";
 
@@ -94,4 +94,15 @@ Deno.test("experiment registry: unique names, each entry draws figures or names 
       assert.ok(Deno.statSync(path).isFile, `${e.name}: bench/${e.gpuStage}.ts missing`);
     }
   }
+});
+
+Deno.test("figure captions wrap at the figure width, at spaces, without losing words", () => {
+  const line = "bf16 operands; Figure 12 shapes and Figure 13 sweeps; CUDA-graph replay, median; commit 9a0a895cda";
+  const lines = wrapWords(line, 40);
+  assert.ok(lines.length > 1 && lines.every((l) => l.length <= 40), JSON.stringify(lines));
+  assert.equal(lines.map((l) => l.trim()).join(" "), line);
+  assert.deepEqual(wrapWords("short", 40), ["short"]);
+  assert.deepEqual(wrapWords("averyveryverylongword x", 5), ["averyveryverylongword", "  x"]);
+  const svg = frameFigure('<svg width="520" height="10"></svg>', { name: "x", title: "t", source: "s", device: "d", notes: ["word ".repeat(60).trim()] });
+  assert.ok((svg.match(/<text /g) ?? []).length >= 5, "the long note becomes several caption lines");
 });

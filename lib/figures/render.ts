@@ -93,6 +93,22 @@ function sizeOf(svg: string): { width: number; height: number } {
   return { width, height };
 }
 
+/** Splits a caption line at spaces into lines of at most `max` characters (a longer word stays whole). */
+export function wrapWords(line: string, max: number): string[] {
+  const out: string[] = [];
+  let cur = "";
+  for (const word of line.split(" ")) {
+    if (cur && cur.length + 1 + word.length > max) {
+      out.push(cur);
+      cur = "  " + word;
+    } else {
+      cur = cur ? `${cur} ${word}` : word;
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
 /** Wraps a chart SVG with title, subtitle, legend row and caption (source + device) into one standalone SVG. */
 export function frameFigure(chart: SvgNode | string, meta: FigureMeta): string {
   const inner = svgString(chart);
@@ -131,7 +147,9 @@ export function frameFigure(chart: SvgNode | string, meta: FigureMeta): string {
     ...asList(meta.device).map((d, i, all) => `${all.length > 1 ? `device ${i + 1}` : "device"}: ${d}`),
     ...(meta.notes ?? []),
   ];
-  for (const line of caption) {
+  // caption lines wrap at the figure width (about 6.1 px a character at 11 px), continuation lines indented
+  const perLine = Math.max(40, Math.floor((width - 2 * pad) / 6.1));
+  for (const line of caption.flatMap((l) => wrapWords(l, perLine))) {
     y += 15;
     parts.push(`<text x="${pad}" y="${y}" font-size="11" fill="#555">${esc(line)}</text>`);
   }
