@@ -11,7 +11,8 @@ export function swigluGateRow(f: number): number {
   return 2 * SWIGLU_BLOCK * Math.floor(f / SWIGLU_BLOCK) + (f % SWIGLU_BLOCK);
 }
 
-/** The stacked 2I x H weight of gate (I x H) and up (I x H) in the interleaved row order; I % 16 == 0. */
+/** The stacked 2I x H weight of gate (I x H) and up (I x H) in the interleaved row order; I % 16 == 0 (always true for
+ * Samoyeds experts: I is also the down projection's k, a multiple of V >= 32). */
 export function interleaveGateUp(gate: HostTensor, up: HostTensor): HostTensor {
   const [I, H] = gate.shape;
   if (up.shape[0] !== I || up.shape[1] !== H || up.dtype !== gate.dtype) {
