@@ -342,6 +342,18 @@ export function hostCounts(ws: MoeWorkspace): Int32Array {
   return counts;
 }
 
+/** H = SwiGLU of a fused gate-up grouped SSMM (rows interleaved as in lib/formats/gate_up.ts): in the SSMM's epilogue
+ * where the kernel has it, else into the scratch GU (S x 2I) and one pass over it. */
+function gateUpSwiglu(b: Backend, st: StackedSamoyedsOnBackend, X: BackendTensor, load: BackendTensor<"i32"> | null,
+  offsets: BackendTensor<"i32">, S: number, kernel: SsmmKernel, H: BackendTensor, GU: BackendTensor) {
+  if (swigluInKernel(st, kernel)) {
+    ssmmGrouped(b, st, X, load, offsets, S, { yDtype: st.dtype, epilogue: "swiglu", out: H, kernel });
+  } else {
+    ssmmGrouped(b, st, X, load, offsets, S, { yDtype: st.dtype, out: GU, kernel });
+    b.call("sy_moe_silu_mul_pair", DTYPE_CODE[st.dtype], S, st.m / 2, GU.ptr, H.ptr);
+  }
+}
+
 function sharedExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T: number, sparse?: { kernel: SsmmKernel; used: Set<string> }) {
   const b = w.backend, c = w.config, dt = DTYPE_CODE[w.dtype], s = w.shared!, Is = c.shared!.intermediate, H = c.hidden;
   if (sparse) {
@@ -350,12 +362,7 @@ function sharedExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTensor, T
     // one group holding every token (offsets [0, T]), built on the device: capturable; rows load as they are (null)
     b.call("sy_moe_build_indices", T, 1, 1, r.ids.ptr, r.w.ptr, r.offsets.ptr, r.tokenOf.ptr, r.weightOf.ptr, r.slotOf.ptr);
     for (const st of [ss.gateUp, ss.down]) sparse.used.add(ssmmGroupedKernel(st, sparse.kernel));
-    if (swigluInKernel(ss.gateUp, sparse.kernel)) {
-      ssmmGrouped(b, ss.gateUp, X, null, r.offsets, T, { yDtype: w.dtype, epilogue: "swiglu", out: ws.sharedU!, kernel: sparse.kernel });
-    } else {
-      ssmmGrouped(b, ss.gateUp, X, null, r.offsets, T, { yDtype: w.dtype, out: ws.sharedGU, kernel: sparse.kernel });
-      b.call("sy_moe_silu_mul_pair", dt, T, Is, ws.sharedGU.ptr, ws.sharedU!.ptr);
-    }
+    gateUpSwiglu(b, ss.gateUp, X, null, r.offsets, T, sparse.kernel, ws.sharedU!, ws.sharedGU);
     ssmmGrouped(b, ss.down, ws.sharedU!, null, r.offsets, T, { yDtype: "f32", out: ws.sharedD, kernel: sparse.kernel });
   } else {
     b.call("sy_gemm", dt, T, Is, H, X.ptr, s.gate.ptr, ws.sharedG!.ptr, dt, 0);
@@ -406,13 +413,8 @@ export function moeExperts(w: MoeLayerWeights, ws: MoeWorkspace, X: BackendTenso
     if (opts.fuseGateUp) {
       if (!sp.gateUp || !ws.GU) throw new Error("moeExperts: fuseGateUp needs sparse.gateUp weights and a workspace with gateUp");
       if (!noTranspose) throw new Error("moeExperts: fuseGateUp is a variant of the +WIL / +WILS steps");
-      // SwiGLU in the SSMM's epilogue where the kernel has it (H straight into U), else a pass over [gate | up]
-      if (swigluInKernel(sp.gateUp, opts.kernel ?? "auto")) {
-        grouped(sp.gateUp, src, load, { yDtype: w.dtype, epilogue: "swiglu", out: ws.U });
-      } else {
-        grouped(sp.gateUp, src, load, { yDtype: w.dtype, out: ws.GU });
-        b.call("sy_moe_silu_mul_pair", dt, S, I, ws.GU.ptr, ws.U.ptr);
-      }
+      kernels.add(ssmmGroupedKernel(sp.gateUp, opts.kernel ?? "auto"));
+      gateUpSwiglu(b, sp.gateUp, src, load, ws.offsets, S, opts.kernel ?? "auto", ws.U, ws.GU);
     } else {
       grouped(sp.gate, src, load, { yDtype: w.dtype, epilogue: fuse ? "silu" : "none", out: ws.G });
       transposeCost(ws.G, dt, I);

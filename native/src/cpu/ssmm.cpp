@@ -1,7 +1,6 @@
 // CPU reference of SSMM (selected-token x Samoyeds-sparse weight) and its grouped (MoE) form.
 // Works on the format arrays directly (no decode), f32 accumulation; accum=1 emulates f16 accumulation by rounding
 // each output's running sum to f16 after every 32-wide k-tile (what a chain of mma.sp m16n8k32 with f16 C/D does).
-#include <algorithm>
 #include <cmath>
 #include <vector>
 #include "half.h"
@@ -121,13 +120,12 @@ SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V,
         for (int i = 0; i < k; i++) x[i] = sy::half_to_f32(xr[i], dtype);
         float* acc = &rows[(size_t)(j - lo) * m];
         ssmm_token(s, dtype, w, x.data(), accum == 1, acc);
-        if (epilogue == 3) {  // SwiGLU: the first m/2 entries become the output row
-          std::vector<float> h(m / 2);
+        if (epilogue == 3) {
+          // SwiGLU: the first m/2 entries become the output row, in place (feature f reads rows >= f only)
           for (int f = 0; f < m / 2; f++) {
             const int g = sy::swiglu_gate_row(f);
-            h[f] = epilogue_apply(acc[g], 1, nullptr, j) * acc[g + sy::kSwigluBlock];
+            acc[f] = epilogue_apply(acc[g], 1, nullptr, j) * acc[g + sy::kSwigluBlock];
           }
-          std::copy(h.begin(), h.end(), acc);
         } else {
           for (int32_t r = 0; r < m; r++) acc[r] = epilogue_apply(acc[r], epilogue, row_scale, j);
         }
