@@ -2,8 +2,10 @@
 // prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json).
 // Variants are picked through the environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: a name of kVariants in
 // native/src/common/wgmma_variants.h; SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
-//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only]
+//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only | --split]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
+// --split: the default variant under each split-k plan (SAMOYEDS_WGMMA_SPLIT: auto, off, 2, 3, 4; wgmma_split.h).
+// Env WGMMA_V (default 128), WGMMA_NSEL (routed tokens, default 4096; the kernel-level bench routes 1024).
 // --one m k: a single untimed call on that shape (for ncu -k regex:ssmm_wgmma).
 import { openBackend } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HostTensor, randn, rng } from "../lib/tensor.ts";
@@ -14,7 +16,7 @@ import { provenance } from "../lib/data.ts";
 
 const cuda = openBackend("cuda");
 const dtype = "bf16" as const;
-const V = Number(Deno.env.get("WGMMA_V") ?? 128), NSEL = 4096, TOKENS = 16384;
+const V = Number(Deno.env.get("WGMMA_V") ?? 128), NSEL = Number(Deno.env.get("WGMMA_NSEL") ?? 4096), TOKENS = 16384;
 const args = Deno.args;
 const oneAt = args.indexOf("--one");
 const jsonAt = args.indexOf("--json");
@@ -53,26 +55,25 @@ if (oneAt >= 0) {
     ...wgmmaVariants(cuda).map((v): [string, Record<string, string>] => [`${v.name}: ${v.description}`, { SAMOYEDS_WGMMA_VARIANT: v.name }]),
     ["cpasync, row-raster", { SAMOYEDS_WGMMA_VARIANT: "cpasync", SAMOYEDS_WGMMA_RASTER: "r" }],
   ];
-  const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : allVariants;
+  const splits: [string, Record<string, string>][] = ["auto", "off", "2", "3", "4"].map((s) => [`default, split ${s}`, { SAMOYEDS_WGMMA_SPLIT: s }]);
+  const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : args.includes("--split") ? splits : allVariants;
   const rows: unknown[] = [];
   for (const [i, [m, k]] of shapes.entries()) {
     const s = setup(m, k, 10 + i);
     for (const [name, env] of variants) {
-      Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
-      Deno.env.delete("SAMOYEDS_WGMMA_RASTER");
+      for (const kk of ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT"]) Deno.env.delete(kk);
       for (const [kk, vv] of Object.entries(env)) Deno.env.set(kk, vv);
       const ms = timeGraph(s.call);
       const tf = (2 * m * k * NSEL) / (ms * 1e-3) / 1e12;
       rows.push({ m, k, n_sel: NSEL, V, variant: name, ms, tflops_dense_eq: tf });
       console.log(`m=${m} k=${k} V=${V} ${name}: ${ms.toFixed(4)} ms ${tf.toFixed(1)} dense-eq TFLOP/s`);
     }
-    Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
-    Deno.env.delete("SAMOYEDS_WGMMA_RASTER");
+    for (const kk of ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT"]) Deno.env.delete(kk);
     s.free();
   }
   const prov = provenance(cuda, { command: `deno run --allow-all bench/wgmma_variants.ts ${args.join(" ")}` });
   // as a gpu-run stage (no --json) the rows land in the results folder that comes back
   const resultsDir = Deno.env.get("SAMOYEDS_RESULTS_DIR");
-  const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : resultsDir ? `${resultsDir}/wgmma-variants.json` : undefined;
+  const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : resultsDir ? `${resultsDir}/wgmma-variants${args.includes("--split") ? `-split-n${NSEL}` : ""}.json` : undefined;
   if (jsonPath) await Deno.writeTextFile(jsonPath, JSON.stringify({ provenance: prov, rows }, null, 1));
 }

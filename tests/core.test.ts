@@ -7,7 +7,7 @@ import { BackendTensor, convertHalf, DTYPE_CODE, HalfDType, HostTensor, randn } 
 import { gemm } from "../lib/kernels/gemm.ts";
 import { timeGraph } from "../lib/timing.ts";
 import { deviceLabel, describeDevice, provenance } from "../lib/data.ts";
-import { assertClose, gemmReference, gpuTest } from "./helpers.ts";
+import { assertClose, gemmReference, gpuTest, withWgmmaSplit } from "./helpers.ts";
 
 const cpu = openBackend("cpu");
 
@@ -195,6 +195,9 @@ gpuTest("CUDA device and build info", () => {
   // the wgmma.sp variant in effect and whether it pre-gathers (read by every data file's provenance and bench/moe.ts)
   assert.equal(typeof build.wgmma_variant, "string");
   assert.equal(typeof build.wgmma_pregather, "boolean");
+  // and the split-k policy of single launches (SAMOYEDS_WGMMA_SPLIT, default auto)
+  if (!Deno.env.get("SAMOYEDS_WGMMA_SPLIT")) assert.equal(build.wgmma_split, "auto");
+  assert.equal(withWgmmaSplit("3:66", () => callJson(cuda, "sy_build_info").wgmma_split), "3:66");
   const before = Deno.env.get("SAMOYEDS_WGMMA_VARIANT");
   try {
     Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "cpasync");

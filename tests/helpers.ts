@@ -88,14 +88,24 @@ export function wgmmaVariantsByRouting(): string[][] {
   return [...by.values()];
 }
 
-/** Runs fn with SAMOYEDS_WGMMA_VARIANT set to `variant` (read by every wgmma.sp launch), then restores it. */
-export function withWgmmaVariant<T>(variant: WgmmaVariant, fn: () => T): T {
-  const before = Deno.env.get("SAMOYEDS_WGMMA_VARIANT");
-  Deno.env.set("SAMOYEDS_WGMMA_VARIANT", variant);
+/** Runs fn with the environment variable `name` set to `value` (read by the library on every call), then restores it. */
+export function withEnv<T>(name: string, value: string, fn: () => T): T {
+  const before = Deno.env.get(name);
+  Deno.env.set(name, value);
   try {
     return fn();
   } finally {
-    if (before === undefined) Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
-    else Deno.env.set("SAMOYEDS_WGMMA_VARIANT", before);
+    if (before === undefined) Deno.env.delete(name);
+    else Deno.env.set(name, before);
   }
+}
+
+/** Runs fn with SAMOYEDS_WGMMA_VARIANT set to `variant` (read by every wgmma.sp launch), then restores it. */
+export function withWgmmaVariant<T>(variant: WgmmaVariant, fn: () => T): T {
+  return withEnv("SAMOYEDS_WGMMA_VARIANT", variant, fn);
+}
+
+/** Runs fn with SAMOYEDS_WGMMA_SPLIT (the split-k plan of single wgmma.sp launches: auto, off, S or S:W) set. */
+export function withWgmmaSplit<T>(split: string, fn: () => T): T {
+  return withEnv("SAMOYEDS_WGMMA_SPLIT", split, fn);
 }

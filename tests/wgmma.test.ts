@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { packWgmma, packWgmmaFromDense, ssmmWgmma, WgmmaPackedWeight, wgmmaToBackend, wgmmaVariants } from "../lib/kernels/ssmm_wgmma.ts";
-import { gpuTest, hasGpu, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaVariant } from "./helpers.ts";
+import { gpuTest, hasGpu, WGMMA_VARIANT_TABLE, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaSplit, withWgmmaVariant } from "./helpers.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { prepareWgmma, releaseWgmma, ssmm, wgmmaSupported } from "../lib/kernels/ssmm.ts";
 
@@ -217,6 +217,64 @@ Deno.test({
   },
 });
 
+// Split-k of the last wave (native/src/common/wgmma_split.h), forced on small shapes: every tile in S pieces, or the
+// rule's mix of whole and split tiles for a wave of W CTAs ("S:W").
+const splitCases: Case[] = [
+  // 5 row tiles x 3 token tiles = 15 tiles, 8 iterations of 128 k
+  { name: "split: 15 tiles, SiLU, bf16 out", m: 1100, k: 1024, V: 128, nSel: 300, xRows: 500, dtype: "bf16", yLayout: 0, yDtype: "bf16", epilogue: 1 },
+  // V = 32: 2 k-vectors a stage, 5 iterations; feature-major, row scale
+  { name: "split: V=32, row scale, feature-major", m: 512, k: 320, V: 32, nSel: 200, xRows: 260, dtype: "f16", yLayout: 1, yDtype: "f32", epilogue: 2 },
+  // 7 stages of 64 with V = 128: 3 iterations + the tail stage (the last piece's), short last k-vector
+  { name: "split: tail stage, adversarial", m: 260, k: 448, V: 128, nSel: 131, xRows: 200, dtype: "bf16", yLayout: 0, yDtype: "f32", epilogue: 0, adversarial: true },
+];
+
+Deno.test("sy_wgmma_split_plan: the last wave's tiles are split when that shortens the launch", () => {
+  const plan = (tiles: number, iters: number, sms: number, env?: string) => {
+    const out = new Int32Array(2);
+    const call = () => cpu.call("sy_wgmma_split_plan", tiles, iters, sms, out);
+    if (env === undefined) withWgmmaSplit("auto", call);
+    else withWgmmaSplit(env, call);
+    return [...out];
+  };
+  // Figure 12 at 1024 routed tokens (8 token tiles; V = 128: k / 128 iterations) on 132 SMs
+  assert.deepEqual(plan(6 * 8, 16, 132), [2, 0]);          // 1408 x 2048: one partial wave of 48
+  assert.deepEqual(plan(23 * 8, 18, 132), [2, 132]);       // 5760 x 2304: 132 + 52
+  assert.deepEqual(plan(48 * 8, 24, 132), [1, 0]);         // 12288 x 3072: 2 x 132 + 120, nothing to gain
+  assert.deepEqual(plan(56 * 8, 32, 132), [2, 396]);       // 14336 x 4096: 3 x 132 + 52
+  assert.deepEqual(plan(64 * 8, 48, 132), [1, 0]);         // 16384 x 6144: 3 x 132 + 116
+  assert.deepEqual(plan(16, 32, 132), [4, 0]);             // few tiles: at most 4 pieces
+  assert.deepEqual(plan(16, 7, 132), [1, 0]);              // at least 4 iterations a piece
+  assert.deepEqual(plan(264, 32, 132), [1, 0]);            // full waves
+  assert.deepEqual(plan(48, 16, 132, "off"), [1, 0]);
+  assert.deepEqual(plan(48, 16, 132, "3"), [3, 0]);        // forced: every tile
+  assert.deepEqual(plan(48, 2, 132, "3"), [2, 0]);         // whole iterations: at most n_iters pieces
+  assert.deepEqual(plan(15, 8, 132, "4:6"), [2, 12]);      // the rule for a 6-wide wave: 3 last tiles, 2 pieces
+  assert.throws(() => plan(48, 16, 132, "x"), (e: unknown) => e instanceof SamoyedsError && /SAMOYEDS_WGMMA_SPLIT=x is not/.test(e.message));
+});
+
+// The emulation follows the same plan (and adds the pieces as the kernel does): the split data path against the
+// dense reference on the CPU, for one variant of each routing and the N = 64 halves.
+Deno.test("sy_ssmm_wgmma_emulate: split-k pieces match the dense reference", () => {
+  const small = [
+    { ...splitCases[0], name: "split: 6 tiles, SiLU, bf16 out", m: 520, nSel: 140, xRows: 200 },
+    splitCases[1],
+    splitCases[2],
+  ];
+  const variants = [...wgmmaVariantsByRouting().map((r) => r[0]), ...WGMMA_VARIANT_TABLE.filter((v) => v.schedule === 2).map((v) => v.name)];
+  for (const [ci, c] of small.entries()) {
+    const { W, indices, X, tok, rowScale } = makeInputs(c, 600 + ci);
+    const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
+    const ref = reference(c, W, X, tok, rowScale);
+    for (const v of variants) {
+      for (const split of ["off", "2", "3", "4:4", "3:3"]) {
+        const got = withWgmmaSplit(split, () => withWgmmaVariant(v, () => runPacked("cpu", c, packed, X, tok, rowScale)));
+        const err = relativeError(got, ref);
+        assert.ok(err < tolerance(c), `case ${c.name}, variant ${v}, split ${split}: relative error ${err}`);
+      }
+    }
+  }
+});
+
 // ---------------- GPU ----------------
 function isSm90(): boolean {
   if (!hasGpu) return false;
@@ -263,6 +321,35 @@ gpuTest("sy_ssmm_wgmma (CUDA): every variant of one routing gives identical resu
   const c0 = cases[0], inp = makeInputs(c0, 1), pk = packWgmmaFromDense(inp.W, inp.indices, { V: c0.V, N: 1, M: 2 });
   assert.throws(() => withWgmmaVariant("bogus" as WgmmaVariant, () => runPacked("cuda", c0, pk, inp.X, inp.tok, inp.rowScale)),
     (e: unknown) => e instanceof SamoyedsError && /SAMOYEDS_WGMMA_VARIANT=bogus/.test(e.message));
+});
+
+// Split-k on the GPU (splitCases): every piece count agrees with the dense
+// reference and with the unsplit kernel, and gives the same bits on every run (the last piece adds the partials in
+// piece order, whichever finishes last).
+gpuTest("sy_ssmm_wgmma (CUDA): split-k pieces match the reference, deterministic, every variant", () => {
+  if (!isSm90()) return;
+  const variants = WGMMA_VARIANT_TABLE.filter((v) => v.cluster === 1).map((v) => v.name);
+  for (const [ci, c] of splitCases.entries()) {
+    const { W, indices, X, tok, rowScale } = makeInputs(c, 500 + ci);
+    const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
+    const ref = reference(c, W, X, tok, rowScale);
+    for (const v of variants) {
+      const run = (split: string) => withWgmmaSplit(split, () => withWgmmaVariant(v, () => runPacked("cuda", c, packed, X, tok, rowScale)));
+      const whole = run("off");
+      for (const split of ["2", "3", "16", "4:6", "3:3", "auto"]) {
+        const got = run(split);
+        const what = `case ${c.name}, variant ${v}, SAMOYEDS_WGMMA_SPLIT=${split}`;
+        assert.ok(relativeError(got, ref) < tolerance(c) * 10, `${what}: relative error ${relativeError(got, ref)}`);
+        assert.ok(relativeError(got, whole) < tolerance(c) * 10, `${what}: differs from the unsplit kernel`);
+        assert.deepEqual(run(split), got, `${what}: not deterministic`);
+      }
+    }
+  }
+  const c = splitCases[0], inp = makeInputs(c, 1), pk = packWgmmaFromDense(inp.W, inp.indices, { V: c.V, N: 1, M: 2 });
+  for (const bad of ["bogus", "0", "2:", "3:0", "99"]) {
+    assert.throws(() => withWgmmaSplit(bad, () => runPacked("cuda", c, pk, inp.X, inp.tok, inp.rowScale)),
+      (e: unknown) => e instanceof SamoyedsError && e.message.includes(`SAMOYEDS_WGMMA_SPLIT=${bad} is not`), bad);
+  }
 });
 
 gpuTest("sy_ssmm_wgmma (CUDA): large shape (Figure 12 Qwen expert, 1408 x 2048, 512 tokens)", () => {

@@ -268,6 +268,10 @@ SY_API sy_status sy_samoyeds_wgmma_pack_dense(int32_t dtype, int32_t m, int32_t 
 /* JSON array of the wgmma.sp kernel variants (SAMOYEDS_WGMMA_VARIANT picks one per call; both backends, the CPU
  * emulation models each): [{"name","gather","cluster","schedule","routing","default","description"}]. */
 SY_API sy_status sy_wgmma_variants(char* json_out, int32_t capacity);
+/* The split-k plan of a single wgmma.sp launch of `tiles` output tiles with n_iters k-loop iterations on a GPU of
+ * `sms` SMs, under SAMOYEDS_WGMMA_SPLIT (auto, off, S, S:W): plan_out = {pieces, first}: tiles [first, tiles) run
+ * as `pieces` k ranges each (pieces 1: no split). Both backends (the CPU emulation follows the same plan). */
+SY_API sy_status sy_wgmma_split_plan(int32_t tiles, int32_t n_iters, int32_t sms, int32_t* plan_out);
 /* SSMM with wgmma.mma_async.sp (sm_90a), same contract as sy_ssmm except: values/meta are the packed arrays above,
  * accum must be 0 (f32). Out-of-range token indices are clamped and counted (sy_ssmm_wgmma_bad_tokens).
  * Non-sm_90 GPUs and the CPU backend: SY_ERR_UNSUPPORTED. */

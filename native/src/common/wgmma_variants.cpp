@@ -1,6 +1,8 @@
 // sy_wgmma_variants: the variant table of wgmma_variants.h as JSON, the same in both backends (tests and benchmarks
-// list the variants from here instead of keeping their own copies).
+// list the variants from here instead of keeping their own copies), and sy_wgmma_split_plan: the split-k plan of
+// wgmma_split.h, so that the CPU tests check the rule the CUDA launches follow.
 #include <string>
+#include "wgmma_split.h"
 #include "wgmma_variants.h"
 
 SY_API sy_status sy_wgmma_variants(char* out, int32_t capacity) {
@@ -14,4 +16,14 @@ SY_API sy_status sy_wgmma_variants(char* out, int32_t capacity) {
             ",\"description\":\"" + v.description + "\"}";
   }
   return sy::write_string(json + "]", out, capacity, "sy_wgmma_variants");
+}
+
+SY_API sy_status sy_wgmma_split_plan(int32_t tiles, int32_t n_iters, int32_t sms, int32_t* plan_out) {
+  const char* fn = "sy_wgmma_split_plan";
+  SY_CHECK(plan_out, "sy_wgmma_split_plan", "plan_out is null");
+  SY_CHECK(tiles >= 0 && n_iters >= 0 && sms >= 0, "sy_wgmma_split_plan", "tiles (%d), n_iters (%d) and sms (%d) must be >= 0", tiles, n_iters, sms);
+  sy::wg::SplitPlan plan;
+  if (sy_status st = sy::wg::plan_split(fn, tiles, n_iters, sms, &plan)) return st;
+  plan_out[0] = plan.pieces, plan_out[1] = plan.first;
+  return SY_OK;
 }

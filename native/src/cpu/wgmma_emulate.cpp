@@ -9,7 +9,10 @@
 //    consumers' addressing: N = 128 per wgmma, or two N = 64 halves (schedules 2, 3 with V >= 64: half h reads token
 //    rows 64 h.. of the B tile and routes into accumulator indices 32 h + i), and the routing: a temporary per k-vector
 //    added into set 0 or 1 (routing 0), or a running sum S and D += (sel_v - sel_v+1) S (routing 1, with
-//    sel = 0 past the last k-vector; rows 2c + 1 = D, 2c = S - D). Checked against sy_gemm on the decoded weight in
+//    sel = 0 past the last k-vector; rows 2c + 1 = D, 2c = S - D). Split-k (wgmma_split.h) as the kernel: the tiles of
+//    the plan run their k loop in pieces, each from zero accumulators (routing 1: sel = 0 past the piece's last
+//    k-vector), and the pieces' sums are added in piece order starting from zeros; "auto" is planned for a
+//    kEmulatedSms-wide wave (the H100's and H200's 132 SMs). Checked against sy_gemm on the decoded weight in
 //    tests/wgmma.test.ts, so the packer, the metadata layout, the descriptor math and the routing are tested here
 //    even though the GPU itself is not.
 #include <cmath>
@@ -18,6 +21,7 @@
 #include "half.h"
 #include "wgmma_check.h"
 #include "wgmma_layout.h"
+#include "wgmma_split.h"
 #include "wgmma_variants.h"
 
 using namespace sy;
@@ -93,6 +97,12 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
   Variant variant;
   if ((st = pick_variant(fn, &variant))) return st;
   if (n_sel == 0) return SY_OK;
+  constexpr int kEmulatedSms = 132;
+  const int token_tiles = ceil_div(n_sel, kBN), spi = V >= kBK ? V / kBK : 1;
+  SplitPlan split;
+  if (variant.cluster == 1 &&
+      (st = plan_split(fn, token_tiles * ceil_div(m / 2, kRowsPerCta), ceil_div(k, kBK) / spi, kEmulatedSms, &split)))
+    return st;
   const bool halves = variant.schedule >= 2 && V >= kBK;  // as the kernel: V = 32 keeps N = 128
   const bool running_sum = variant.routing == 1;
   const int n_parts = halves ? 2 : 1, part_regs = kBN / 2 / n_parts;
@@ -104,77 +114,89 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
   // one stage of the kernel's shared memory: [A | B | meta] (B 1024-aligned, as the swizzle needs)
   const uint32_t a_off = 0, b_off = kAStageBytes, m_off = kAStageBytes + kBStageBytes;
   std::vector<uint8_t> sm(kAStageBytes + kBStageBytes + kMetaStageBytes);
-  std::vector<float> T[kConsumerWgs][2], acc[kConsumerWgs][2];  // T per part (the whole N = 128, or each half)
+  // T per part (the whole N = 128, or each half); acc of a piece; sum of the pieces (split tiles)
+  std::vector<float> T[kConsumerWgs][2], acc[kConsumerWgs][2], sum[kConsumerWgs][2];
   for (int w = 0; w < kConsumerWgs; w++) {
     for (int h = 0; h < n_parts; h++) T[w][h].assign(128 * part_regs, 0.f);
-    acc[w][0].resize(128 * regs);
-    acc[w][1].resize(128 * regs);
+    for (int s = 0; s < 2; s++) acc[w][s].resize(128 * regs), sum[w][s].resize(128 * regs);
   }
   for (int tile = 0; tile < ceil_div(mc, kRowsPerCta); tile++) {
-    for (int ntile = 0; ntile < ceil_div(n_sel, kBN); ntile++) {
-      for (int w = 0; w < kConsumerWgs; w++) {
-        std::fill(acc[w][0].begin(), acc[w][0].end(), 0.f);
-        std::fill(acc[w][1].begin(), acc[w][1].end(), 0.f);
-        for (int h = 0; h < n_parts; h++) std::fill(T[w][h].begin(), T[w][h].end(), 0.f);  // routing 1: S starts at 0
-      }
-      for (int kt = 0; kt < nk; kt++) {
-        // producer: A and metadata blocks are contiguous copies; token rows land 128B-swizzled, zeros past n_sel and k
-        memcpy(sm.data() + a_off, vals + packed_value_block(tile, kt, k), kAStageBytes);
-        memcpy(sm.data() + m_off, metas + packed_meta_block(tile, kt, k), kMetaStageBytes);
-        for (int n = 0; n < kBN; n++) {
-          const int j = ntile * kBN + n;
-          for (int c = 0; c < kBK / 8; c++) {
-            uint8_t* dst = sm.data() + b_off + b_stage_offset(n, c);
-            const int kcol = kt * kBK + c * 8;
-            if (j < n_sel && kcol < k) memcpy(dst, x + (size_t)token_idx[j] * k + kcol, 16);
-            else memset(dst, 0, 16);
-          }
-        }
-        // consumers
+    for (int ntile = 0; ntile < token_tiles; ntile++) {
+      const int pieces = tile * token_tiles + ntile >= split.first ? split.pieces : 1;
+      for (int w = 0; w < kConsumerWgs; w++)
+        for (int s = 0; s < 2; s++) std::fill(sum[w][s].begin(), sum[w][s].end(), 0.f);
+      for (int piece = 0; piece < pieces; piece++) {
+        int it_b = 0, it_e = 0;
+        split_iterations(nk / spi, pieces, piece, &it_b, &it_e);
+        const int kt_b = it_b * spi, kt_e = piece == pieces - 1 ? nk : it_e * spi;
+        const int v_end = kt_e == nk ? nv : kt_e * kBK / V;  // the piece's k-vectors end here (routing 1: sel = 0 past it)
         for (int w = 0; w < kConsumerWgs; w++) {
-          for (int js = 0; js < kKSteps; js++) {
-            const int gk = kt * kKSteps + js;
-            uint32_t meta_reg[128];
-            for (int t = 0; t < 128; t++)
-              memcpy(&meta_reg[t], sm.data() + m_off + ((w * kKSteps + js) * kMetaWordsPerStep + meta_word_index(t)) * 4, 4);
-            const uint64_t a_desc = make_desc(a_off + (w * kKSteps + js) * kAStepBytes, kALbo, kASbo);
-            for (int h = 0; h < n_parts; h++) {
-              const uint64_t b_desc = make_b_desc(b_off + h * b_row_offset(kBN / 2), js);
-              const bool scale_d = running_sum || (gk * 32) % V != 0;
-              if ((st = emulate_wgmma_sp(T[w][h], part_regs, sm, a_desc, b_desc, meta_reg, scale_d, dtype))) return st;
+          std::fill(acc[w][0].begin(), acc[w][0].end(), 0.f);
+          std::fill(acc[w][1].begin(), acc[w][1].end(), 0.f);
+          for (int h = 0; h < n_parts; h++) std::fill(T[w][h].begin(), T[w][h].end(), 0.f);  // routing 1: S starts at 0
+        }
+        for (int kt = kt_b; kt < kt_e; kt++) {
+          // producer: A and metadata blocks are contiguous copies; token rows land 128B-swizzled, zeros past n_sel and k
+          memcpy(sm.data() + a_off, vals + packed_value_block(tile, kt, k), kAStageBytes);
+          memcpy(sm.data() + m_off, metas + packed_meta_block(tile, kt, k), kMetaStageBytes);
+          for (int n = 0; n < kBN; n++) {
+            const int j = ntile * kBN + n;
+            for (int c = 0; c < kBK / 8; c++) {
+              uint8_t* dst = sm.data() + b_off + b_stage_offset(n, c);
+              const int kcol = kt * kBK + c * 8;
+              if (j < n_sel && kcol < k) memcpy(dst, x + (size_t)token_idx[j] * k + kcol, 16);
+              else memset(dst, 0, 16);
             }
-            if (running_sum && ((gk + 1) * 32 % V == 0 || gk == nk * kKSteps - 1)) {
-              // as the kernel: every k-vector that a stage holds ends (those past k too, whose sel is 0), and the last
-              // stage ends the last, possibly short, k-vector
-              const int v = gk * 32 / V;
-              for (int t = 0; t < 128; t++) {
-                for (int i = 0; i < regs; i++) {
-                  const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i);
-                  auto sel = [&](int u) { return c < mc && u < nv ? idx[(size_t)c * nv + u] & 1 : 0; };
-                  const float coef = (float)(sel(v) - sel(v + 1));
-                  float& d = acc[w][1][(size_t)t * regs + i];
-                  d = fmaf(coef, T[w][0][(size_t)t * regs + i], d);
-                }
-              }
-            } else if (!running_sum && step_ends_kvec(gk, V, nsteps)) {
-              const int v = kvec_of_step(gk, V, nv);
+          }
+          // consumers
+          for (int w = 0; w < kConsumerWgs; w++) {
+            for (int js = 0; js < kKSteps; js++) {
+              const int gk = kt * kKSteps + js;
+              uint32_t meta_reg[128];
+              for (int t = 0; t < 128; t++)
+                memcpy(&meta_reg[t], sm.data() + m_off + ((w * kKSteps + js) * kMetaWordsPerStep + meta_word_index(t)) * 4, 4);
+              const uint64_t a_desc = make_desc(a_off + (w * kKSteps + js) * kAStepBytes, kALbo, kASbo);
               for (int h = 0; h < n_parts; h++) {
+                const uint64_t b_desc = make_b_desc(b_off + h * b_row_offset(kBN / 2), js);
+                const bool scale_d = running_sum || (gk * 32) % V != 0;
+                if ((st = emulate_wgmma_sp(T[w][h], part_regs, sm, a_desc, b_desc, meta_reg, scale_d, dtype))) return st;
+              }
+              if (running_sum && ((gk + 1) * 32 % V == 0 || gk == nk * kKSteps - 1)) {
+                // as the kernel: every k-vector that a stage holds ends (those past k too, whose sel is 0), and the last
+                // stage ends the last, possibly short, k-vector
+                const int v = gk * 32 / V;
                 for (int t = 0; t < 128; t++) {
-                  for (int i = 0; i < part_regs; i++) {
+                  for (int i = 0; i < regs; i++) {
                     const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i);
-                    const int s = c < mc ? idx[(size_t)c * nv + v] : 0;
-                    acc[w][s & 1][(size_t)t * regs + h * part_regs + i] += T[w][h][(size_t)t * part_regs + i];
+                    auto sel = [&](int u) { return c < mc && u < v_end ? idx[(size_t)c * nv + u] & 1 : 0; };
+                    const float coef = (float)(sel(v) - sel(v + 1));
+                    float& d = acc[w][1][(size_t)t * regs + i];
+                    d = fmaf(coef, T[w][0][(size_t)t * regs + i], d);
+                  }
+                }
+              } else if (!running_sum && step_ends_kvec(gk, V, nsteps)) {
+                const int v = kvec_of_step(gk, V, nv);
+                for (int h = 0; h < n_parts; h++) {
+                  for (int t = 0; t < 128; t++) {
+                    for (int i = 0; i < part_regs; i++) {
+                      const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i);
+                      const int s = c < mc ? idx[(size_t)c * nv + v] : 0;
+                      acc[w][s & 1][(size_t)t * regs + h * part_regs + i] += T[w][h][(size_t)t * part_regs + i];
+                    }
                   }
                 }
               }
             }
           }
         }
+        if (running_sum)
+          for (int w = 0; w < kConsumerWgs; w++)
+            for (size_t e = 0; e < acc[w][0].size(); e++) acc[w][0][e] = T[w][0][e] - acc[w][1][e];
+        for (int w = 0; w < kConsumerWgs; w++)
+          for (int s = 0; s < 2; s++)
+            for (size_t e = 0; e < acc[w][s].size(); e++) sum[w][s][e] += acc[w][s][e];
       }
       // epilogue
-      if (running_sum)
-        for (int w = 0; w < kConsumerWgs; w++)
-          for (size_t e = 0; e < acc[w][0].size(); e++) acc[w][0][e] = T[w][0][e] - acc[w][1][e];
       for (int w = 0; w < kConsumerWgs; w++) {
         for (int t = 0; t < 128; t++) {
           for (int i = 0; i < regs; i++) {
@@ -182,7 +204,7 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
             if (c >= mc || j >= n_sel) continue;
             for (int s = 0; s < 2; s++) {
               const int out = 2 * c + s;
-              const float v = apply_epilogue(acc[w][s][(size_t)t * regs + i], epilogue, row_scale, j);
+              const float v = apply_epilogue(sum[w][s][(size_t)t * regs + i], epilogue, row_scale, j);
               const size_t at = y_layout == 0 ? (size_t)j * m + out : (size_t)out * n_sel + j;
               if (y_dtype == SY_F32) ((float*)Y)[at] = v;
               else ((uint16_t*)Y)[at] = f32_to_half(v, dtype);

@@ -59,10 +59,17 @@ SY_API sy_status sy_build_info(char* out, int32_t capacity) {
   // (the memory model counts that copy); an unknown SAMOYEDS_WGMMA_VARIANT is reported, not an error here
   sy::wg::Variant v;
   const bool known = sy::wg::pick_variant("sy_build_info", &v) == SY_OK;
+  // the split-k policy of the last wave (wgmma_split.h): SAMOYEDS_WGMMA_SPLIT as given (printable), or auto
+  std::string split = "auto";
+  if (const char* s = getenv("SAMOYEDS_WGMMA_SPLIT"); s && *s) {
+    split.clear();
+    for (const char* c = s; *c && split.size() < 32; c++) split += (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || *c == ':' ? *c : '?';
+  }
   std::string json = std::string("{\"backend\":\"cuda\",\"version\":\"") + SY_VERSION + "\",\"compiler\":\"nvcc " +
                      std::to_string(__CUDACC_VER_MAJOR__) + "." + std::to_string(__CUDACC_VER_MINOR__) +
                      "\",\"cuda_runtime\":" + std::to_string(rt) + ",\"wgmma_variant\":\"" + (known ? v.name : "(invalid)") +
-                     "\",\"wgmma_pregather\":" + (known && v.gather == 1 ? "true" : "false") + "}";
+                     "\",\"wgmma_pregather\":" + (known && v.gather == 1 ? "true" : "false") +
+                     ",\"wgmma_split\":\"" + split + "\"}";
   return sy::write_string(json, out, capacity, "sy_build_info");
 }
 

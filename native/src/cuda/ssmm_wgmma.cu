@@ -6,6 +6,7 @@
 #include <cstring>
 #include "ssmm_check.h"
 #include "wgmma_check.h"
+#include "wgmma_split.h"
 #include "wgmma_variants.h"
 #include "ssmm_wgmma_kernel.cuh"
 
@@ -15,9 +16,13 @@ __device__ int g_bad_tokens;  // clamped or skipped indices (read and reset by t
 
 // Pre-gather of the TMA-tile variant: Xg[j] = X[token_idx[j]] (k values), one warp a row, 16-byte copies. A bad index
 // is clamped and counted (as the cp.async gather does); grouped (offsets): rows past offsets[n_experts] are skipped
-// (the kernel reads them only into token columns it does not store).
+// (the kernel reads them only into token columns it does not store). Block 0 also zeroes the n_zero split-k
+// counters of the launch that follows (saves a memset).
 __global__ void gather_tokens_kernel(const uint16_t* __restrict__ X, int x_rows, int k, const int32_t* __restrict__ token_idx,
-                                     const int32_t* __restrict__ offsets, int n_experts, int n, uint16_t* __restrict__ Xg) {
+                                     const int32_t* __restrict__ offsets, int n_experts, int n, uint16_t* __restrict__ Xg,
+                                     int* __restrict__ zero, int n_zero) {
+  if (blockIdx.x == 0)
+    for (int i = threadIdx.x; i < n_zero; i += blockDim.x) zero[i] = 0;
   const int j = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
   if (j >= n || (offsets && j >= offsets[n_experts])) return;
   int r = token_idx[j];
@@ -109,7 +114,15 @@ sy_status encode_token_map(const char* fn, int dtype, const void* X, int rows, i
   return SY_OK;
 }
 
-// Launches the kernel over (token tiles, row tiles) for the single and the grouped entry points.
+// The SM count of the current device (the width of a wave of one-CTA-per-SM kernels); 0 if unknown.
+int sm_count() {
+  int n = 0;
+  if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, current_device()) != cudaSuccess) cudaGetLastError(), n = 0;
+  return n;
+}
+
+// Launches the kernel over (token tiles, row tiles) for the single and the grouped entry points; a single launch may
+// split its last wave's tiles along k (wgmma_split.h), then over a flat grid.
 sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p) {
   if (((uintptr_t)p.X & 15) || ((uintptr_t)p.wvalues & 15) || ((uintptr_t)p.wmeta & 15))
     return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
@@ -126,25 +139,53 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
   p.row_tile_fastest = cluster == 1 && raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
   const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster spans `cluster` row tiles: pad
-  const dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
+  dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
   if (row_grid > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
   SY_CUDA(fn, cudaGetSymbolAddress((void**)&p.bad_tokens, g_bad_tokens));
+  // split-k of the last wave (wgmma_split.h): single launches of one-CTA variants in the default raster
+  SplitPlan split;
+  if (!p.offsets && cluster == 1 && !p.row_tile_fastest) {
+    const int spi = p.V >= kBK ? p.V / kBK : 1, sms = sm_count();
+    if ((st = plan_split(fn, token_tiles * row_tiles, ceil_div(p.k, kBK) / spi, sms, &split))) return st;
+  }
+  void* split_mem = nullptr;
+  int split_tiles = 0;
+  if (split.pieces > 1) {
+    const int tiles = token_tiles * row_tiles;
+    split_tiles = tiles - split.first;
+    const size_t counter_bytes = ((size_t)split_tiles * 4 + 255) & ~(size_t)255;
+    const size_t ws_bytes = (size_t)split_tiles * split.pieces * (kThreads - 128) * kBN * 4;  // 2 R = kBN floats a thread
+    SY_CUDA(fn, cudaMallocAsync(&split_mem, counter_bytes + ws_bytes, stream()));
+    p.split_counters = (int*)split_mem, p.split_ws = (float*)((uint8_t*)split_mem + counter_bytes);
+    p.split_pieces = split.pieces, p.split_first = split.first, p.token_tiles = token_tiles;
+    grid = dim3(split.first + split_tiles * split.pieces);
+  }
+  // frees the scratch buffers (stream-ordered) on every way out after they were allocated
+  auto release = [&](sy_status s, void* xg) -> sy_status {
+    if (xg) cudaFreeAsync(xg, stream());
+    if (split_mem) cudaFreeAsync(split_mem, stream());
+    return s;
+  };
   // gathered-tma: the selected rows are first copied into a stream-ordered scratch buffer (capturable: a graph gets
   // allocation and free nodes), which the kernel reads in TMA tiles
   CUtensorMap x_map = {};
   void* xg = nullptr;
+  bool counters_zeroed = false;
   if (variant.gather == 1 && !p.token_idx) {
     // rows already compact (grouped, load_idx null; n_sel <= x_rows was checked): the tiles come straight from X
-    if ((st = encode_token_map(fn, dtype, p.X, p.x_rows, p.k, kBN / cluster, &x_map))) return st;
+    if ((st = encode_token_map(fn, dtype, p.X, p.x_rows, p.k, kBN / cluster, &x_map))) return release(st, nullptr);
   } else if (variant.gather == 1) {
-    SY_CUDA(fn, cudaMallocAsync(&xg, (size_t)p.n_sel * p.k * 2, stream()));
+    if (cudaError_t e = cudaMallocAsync(&xg, (size_t)p.n_sel * p.k * 2, stream()))
+      return release(cuda_fail(fn, "cudaMallocAsync(pre-gather buffer)", e), nullptr);
     const int warps = 8;
-    gather_tokens_kernel<<<ceil_div(p.n_sel, warps), 32 * warps, 0, stream()>>>(p.X, p.x_rows, p.k, p.token_idx, p.offsets, p.n_experts, p.n_sel, (uint16_t*)xg);
-    if ((st = encode_token_map(fn, dtype, xg, p.n_sel, p.k, kBN / cluster, &x_map))) {
-      cudaFreeAsync(xg, stream());
-      return st;
-    }
+    gather_tokens_kernel<<<ceil_div(p.n_sel, warps), 32 * warps, 0, stream()>>>(p.X, p.x_rows, p.k, p.token_idx, p.offsets, p.n_experts,
+                                                                                p.n_sel, (uint16_t*)xg, p.split_counters, split_tiles);
+    counters_zeroed = true;
+    if ((st = encode_token_map(fn, dtype, xg, p.n_sel, p.k, kBN / cluster, &x_map))) return release(st, xg);
   }
+  if (split_mem && !counters_zeroed)
+    if (cudaError_t e = cudaMemsetAsync(p.split_counters, 0, (size_t)split_tiles * 4, stream()))
+      return release(cuda_fail(fn, "cudaMemsetAsync(split-k counters)", e), xg);
   if (variant.gather == 0) st = launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
   else if (cluster == 2) st = launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
   else if (cluster == 4) st = launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
@@ -155,6 +196,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   else if (variant.schedule == 3) st = launch_variant<1, 1, 3, 0>(fn, dtype, grid, p, x_map);
   else st = launch_variant<1, 1, 0, 0>(fn, dtype, grid, p, x_map);
   if (xg) SY_CUDA(fn, cudaFreeAsync(xg, stream()));
+  if (split_mem) SY_CUDA(fn, cudaFreeAsync(split_mem, stream()));
   if (st) return st;
   return check_launch(fn);
 }

@@ -51,6 +51,7 @@
 #include "group_tiles.cuh"
 #include "swiglu_layout.h"
 #include "wgmma_layout.h"
+#include "wgmma_split.h"
 #include "wgmma_ops.cuh"
 
 namespace sy {
@@ -82,6 +83,11 @@ struct Params {
   int m, k, V, x_rows, n_sel, y_f32, y_layout, y_mode, y_rows, epilogue;  // grouped: n_sel = max_selections
   int row_tile_fastest;  // grid raster: blockIdx.x walks row tiles (the weight stays in L2, each token tile is read once)
   int* bad_tokens;       // the device counter of clamped or skipped indices (ssmm_wgmma.cu owns it)
+  // split-k of the last wave (single launches, wgmma_split.h): flat tiles >= split_first run as split_pieces CTAs
+  // each; grid.x = flat CTAs, tile = token tile + token_tiles * row tile
+  int split_pieces, split_first, token_tiles;
+  float* split_ws;      // (split tile, piece) -> 256 consumer threads x 2 R partial values, float4-interleaved
+  int* split_counters;  // per split tile: pieces finished (zeroed before the launch)
 };
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
@@ -334,7 +340,24 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8;
   const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
   const uint32_t rank = kCluster > 1 ? cluster_rank() : 0;
-  const int ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
+  // the CTA's tile; in a split launch also its piece (split_u: index of the split tile, -1 for a whole tile)
+  int ntile, tile, split_u = -1, split_z = 0;
+  if (!kGrouped && p.split_pieces > 1) {
+    int flat = blockIdx.x;
+    if (flat >= p.split_first) {
+      const int u = flat - p.split_first;
+      split_u = u / p.split_pieces, split_z = u % p.split_pieces;
+      flat = p.split_first + split_u;
+    }
+    ntile = flat % p.token_tiles, tile = flat / p.token_tiles;
+  } else {
+    ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
+    tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
+  }
+  // single launches: split tile, piece, token tile and row tile, re-read after the k loop (lds32 is volatile) so that they
+  // hold no registers through it (kept in registers, the consumers spilled)
+  __shared__ int s_tile[4];
+  if (!kGrouped && threadIdx.x == 0) s_tile[0] = split_u, s_tile[1] = split_z, s_tile[2] = ntile, s_tile[3] = tile;
   __shared__ int s_group[3];  // grouped: expert (-1: nothing to do), first selection, end of the selection range
   if constexpr (kGrouped) {
     if (threadIdx.x < 32) {
@@ -362,14 +385,25 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   }
   if constexpr (kCluster > 1) cluster_sync();  // the peers' barriers are initialized before any remote operation
   else __syncthreads();
-  const int tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
   // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
   const int a_tile = min(tile, ceil_div(p.m / 2, kRowsPerCta) - 1);
   auto group_expert = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[0])) : 0; };
-  auto group_j_base = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[1])) : ntile * kBN; };
+  auto group_j_base = [&]() -> int { return (int)lds32(smem_u32(kGrouped ? &s_group[1] : &s_tile[2])) * (kGrouped ? 1 : kBN); };
   auto group_sel_end = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[2])) : p.n_sel; };
   if (kGrouped && group_expert() < 0) return;  // uniform over the CTA (and a cluster: same token tile)
-  const int k = p.k, mc = p.m / 2, nk = ceil_div(k, kBK);
+  const int k = p.k, mc = p.m / 2, nk_all = ceil_div(k, kBK);
+  // The k loop walks "iterations" of kSpi stages holding kVpi whole k-vectors (see the consumers). A piece of a split
+  // tile runs the stages [kt_begin, kt_begin + nk) (whole iterations; the last piece also the tail stage); kt below
+  // counts stages from kt_begin (ring slot and phase), kt_begin + kt is the stage in k.
+  constexpr int kSpi = kV >= kBK ? kV / kBK : 1;   // stages per iteration
+  constexpr int kVpi = kV >= kBK ? 1 : kBK / kV;   // k-vectors per iteration
+  int kt_begin = 0, nk = nk_all;
+  if (split_u >= 0) {
+    int it_b, it_e;
+    split_iterations(nk_all / kSpi, p.split_pieces, split_z, &it_b, &it_e);
+    kt_begin = it_b * kSpi;
+    nk = (split_z == p.split_pieces - 1 ? nk_all : it_e * kSpi) - kt_begin;
+  }
 
   if (wg == 0) {
     // ---------------- producer warpgroup ----------------
@@ -382,7 +416,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       if (j >= sel_end) return -1;
       int r = p.token_idx ? p.token_idx[j] : j;  // null (grouped): rows already compact
       if (r < 0 || r >= p.x_rows) {
-        if (count && tile == 0) atomicAdd(p.bad_tokens, 1);
+        if (count && tile == 0 && split_z == 0) atomicAdd(p.bad_tokens, 1);
         r = r < 0 ? 0 : p.x_rows - 1;
       }
       return r;
@@ -404,8 +438,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       for (int kt = 0; kt < nk; kt++) {
         const int s = kt % kStages;
         if (kt >= kStages) mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-        if (t == 0) copy_weight_blocks(kt, s, kAStageBytes + kMetaStageBytes);
-        const int kcol = kt * kBK + chunk * 8;
+        if (t == 0) copy_weight_blocks(kt_begin + kt, s, kAStageBytes + kMetaStageBytes);
+        const int kcol = (kt_begin + kt) * kBK + chunk * 8;
         const uint32_t b_dst = sbase + kSmemB + s * kBStageBytes;
 #pragma unroll
         for (int i = 0; i < kPer; i++) {
@@ -422,8 +456,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       for (int kt = 0; kt < nk; kt++) {
         const int s = kt % kStages;
         if (kt >= kStages) mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-        copy_weight_blocks(kt, s, kAStageBytes + kMetaStageBytes + kBStageBytes);
-        tma_load_box<kCluster>(sbase + kSmemB + s * kBStageBytes + b_row_offset((int)rank * kMine), &x_map, kt * kBK,
+        copy_weight_blocks(kt_begin + kt, s, kAStageBytes + kMetaStageBytes + kBStageBytes);
+        tma_load_box<kCluster>(sbase + kSmemB + s * kBStageBytes + b_row_offset((int)rank * kMine), &x_map, (kt_begin + kt) * kBK,
                                j_base + (int)rank * kMine, full_bar + 8 * s);
       }
     }
@@ -439,13 +473,13 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
 #pragma unroll
     for (int i = 0; i < R; i++) acc0[i] = acc1[i] = T[i] = 0.f;
     const int c0 = tile * kRowsPerCta + cw * kRowsPerWg + d_row(t, 0), c1 = c0 + 8;
-    // The k loop walks "iterations" of kSpi stages holding kVpi whole k-vectors, fully unrolled, with an explicit
-    // wgmma wait at each k-vector end: nothing is in flight at the loop's back edge, so ptxas injects no
-    // warpgroup.wait of its own (it did, once per stage, when the vector end was a run-time branch).
-    constexpr int kSpi = kV >= kBK ? kV / kBK : 1;   // stages per iteration
-    constexpr int kVpi = kV >= kBK ? 1 : kBK / kV;   // k-vectors per iteration
+    // The iterations are fully unrolled, with an explicit wgmma wait at each k-vector end: nothing is in flight at
+    // the loop's back edge, so ptxas injects no warpgroup.wait of its own (it did, once per stage, when the vector
+    // end was a run-time branch).
     constexpr int kStepsPerVec = kV / 32;
     const int nv = ceil_div(k, kV);
+    // this CTA's k-vectors [v_begin, v_end) (a piece's stages start a k-vector: kt_begin is a multiple of kSpi)
+    const int v_begin = kt_begin * kBK / kV, v_end = kt_begin + nk == nk_all ? nv : (kt_begin + nk) * kBK / kV;
     const uint32_t mword = (uint32_t)meta_word_index(t);
     const int n_iters = nk / kSpi;
     // Routes T (the finished k-vector's partial product) into set 0 or 1 of each of the thread's two rows.
@@ -461,7 +495,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     // harmless there: those k-vectors add zeros)
     auto sel_of = [&](int c, int v) -> int {
       const uint8_t* indices = p.indices + (uint64_t)group_expert() * p.index_stride;
-      if constexpr (kRouting == 1) return c < mc && v < nv ? indices[(size_t)c * nv + v] : 0;
+      if constexpr (kRouting == 1) return c < mc && v < v_end ? indices[(size_t)c * nv + v] : 0;
       else return c < mc ? indices[(size_t)c * nv + (v < nv ? v : nv - 1)] : 0;
     };
     // kRouting 1 at the end of a k-vector: D += (sel_v - sel_v+1) S for each of the thread's two rows
@@ -489,7 +523,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     // stalled the routing (ncu: ~half of the consumer's stall cycles waited on these global loads).
     int next_sels[kVpi][2];
 #pragma unroll
-    for (int j = 0; j < kVpi; j++) next_sels[j][0] = sel_of(c0, j), next_sels[j][1] = sel_of(c1, j);
+    for (int j = 0; j < kVpi; j++) next_sels[j][0] = sel_of(c0, v_begin + j), next_sels[j][1] = sel_of(c1, v_begin + j);
     // ping-pong turns: warpgroup 0 issues first; each passes the turn after its iteration's last wgmma (counts match:
     // barrier 2 gets n_iters arrivals and waits, barrier 1 n_iters - 1)
     auto wait_turn = [&](int it) {
@@ -578,7 +612,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       for (int it = 0; it < n_iters; it++) {
         const int kt0 = it * kSpi;
         const int sel0 = next_sels[0][0], sel1 = next_sels[0][1];
-        next_sels[0][0] = sel_of(c0, it + 1), next_sels[0][1] = sel_of(c1, it + 1);
+        next_sels[0][0] = sel_of(c0, v_begin + it + 1), next_sels[0][1] = sel_of(c1, v_begin + it + 1);
         load_meta(kt0);
         wait_turn(it);
         issue_vector(H0{}, kt0);
@@ -610,7 +644,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       }
     } else {
       for (int it = 0; it < n_iters; it++) {
-        const int kt0 = it * kSpi, vn = (kt0 + kSpi) * kBK / kV;
+        const int kt0 = it * kSpi, vn = (kt_begin + kt0 + kSpi) * kBK / kV;
         int sels[kVpi][2];
   #pragma unroll
         for (int j = 0; j < kVpi; j++) {
@@ -665,12 +699,52 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         for (int i = 0; i < R; i++) acc0[i] = T[i] - acc1[i];
       }
     }
+    if (const int split_u = kGrouped ? -1 : (int)lds32(smem_u32(&s_tile[0])); split_u >= 0) {
+      const int split_z = (int)lds32(smem_u32(&s_tile[1]));
+      // split tile (wgmma_split.h): every piece writes its partial sums; the piece that finishes last reads them all
+      // back (its own too: keeping it in registers while adding the others in piece order doubled the code) and
+      // adds them in piece order, then runs the epilogue. Thread-private order, float4 q of thread ct at
+      // (q * 256 + ct): each warp access is 512 contiguous bytes.
+      constexpr int kQuads = R / 4;
+      float4* ws = reinterpret_cast<float4*>(p.split_ws) + (size_t)split_u * p.split_pieces * 2 * kQuads * 256 + (threadIdx.x - 128);
+      auto piece_at = [&](int piece) { return ws + (size_t)piece * 2 * kQuads * 256; };
+      {
+        float4* mine = piece_at(split_z);
+#pragma unroll
+        for (int q = 0; q < kQuads; q++) {
+          mine[q * 256] = make_float4(acc0[4 * q], acc0[4 * q + 1], acc0[4 * q + 2], acc0[4 * q + 3]);
+          mine[(kQuads + q) * 256] = make_float4(acc1[4 * q], acc1[4 * q + 1], acc1[4 * q + 2], acc1[4 * q + 3]);
+        }
+      }
+      __shared__ int s_split_last;
+      __threadfence();  // the partials are visible device-wide before the count says so
+      named_sync(3);
+      if (threadIdx.x == 128) s_split_last = atomicAdd(p.split_counters + split_u, 1) == p.split_pieces - 1;
+      named_sync(3);
+      if (!s_split_last) return;
+      __threadfence();
+      // 0 + x = x: starting from zeros adds the pieces in order with one loop body
+#pragma unroll
+      for (int i = 0; i < R; i++) acc0[i] = acc1[i] = 0.f;
+#pragma unroll 1
+      for (int piece = 0; piece < p.split_pieces; piece++) {
+        const float4* src = piece_at(piece);
+#pragma unroll
+        for (int q = 0; q < kQuads; q++) {
+          const float4 x = __ldcg(src + q * 256), y = __ldcg(src + (kQuads + q) * 256);
+          acc0[4 * q] += x.x, acc0[4 * q + 1] += x.y, acc0[4 * q + 2] += x.z, acc0[4 * q + 3] += x.w;
+          acc1[4 * q] += y.x, acc1[4 * q + 1] += y.y, acc1[4 * q + 2] += y.z, acc1[4 * q + 3] += y.w;
+        }
+      }
+    }
     // ---------------- epilogue ----------------
     // the uniform choices (operation, output form) are made once here, not per element (see store_accumulators)
     const int jt = group_j_base() + d_col(t, 0), sel_end = group_sel_end();
+    // c0 again (single launches: from shared memory, so that it needs no register through the k loop and the fixup)
+    const int c_first = kGrouped ? c0 : (int)lds32(smem_u32(&s_tile[3])) * kRowsPerCta + cw * kRowsPerWg + d_row(t, 0);
     const bool count_bad = tile == 0 && cw == 0 && d_row(t, 0) == 0;  // scatter: one count per bad selection
     auto store = [&](auto op, auto form) {
-      store_accumulators<kBf16, decltype(op)::value, decltype(form)::value>(p, acc0, acc1, c0, jt, mc, sel_end, count_bad);
+      store_accumulators<kBf16, decltype(op)::value, decltype(form)::value>(p, acc0, acc1, c_first, jt, mc, sel_end, count_bad);
     };
     auto with_op = [&](auto form) {
       if constexpr (kLaunch == 1)  // SwiGLU: grouped compact launches only (checked on the host)
