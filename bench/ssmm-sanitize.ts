@@ -69,8 +69,8 @@ if (noWgmma) {
   const X = HostTensor.fromF32(randn(xRows * k, 201), [xRows, k], "bf16");
   const idx = Int32Array.from({ length: nSel }, (_, j) => (j * 11 + 1) % xRows);
   const scale = Float32Array.from({ length: nSel }, (_, j) => 0.5 + (j % 3));
-  // each also with its 3 k-vectors in 3 split-k pieces (the workspace writes and the last piece's reads)
-  for (const split of ["auto", "3"]) for (const [layout, epilogue, yDtype] of [["token", "silu", "f32"], ["feature", "rowScale", "f32"], ["token", "none", "bf16"]] as const) {
+  // each also with its 3 k-vectors in split-k pieces: 2 (a cluster pair, distributed shared memory), 3 (global workspace)
+  for (const split of ["auto", "2", "3"]) for (const [layout, epilogue, yDtype] of [["token", "silu", "f32"], ["feature", "rowScale", "f32"], ["token", "none", "bf16"]] as const) {
     Deno.env.set("SAMOYEDS_WGMMA_SPLIT", split);
     const run = (b: typeof cpu) => {
       using wb = weight.toBackend(b);

@@ -323,7 +323,8 @@ gpuTest("sy_ssmm_wgmma (CUDA): every variant of one routing gives identical resu
     (e: unknown) => e instanceof SamoyedsError && /SAMOYEDS_WGMMA_VARIANT=bogus/.test(e.message));
 });
 
-// Split-k on the GPU (splitCases): every piece count agrees with the dense
+// Split-k on the GPU (splitCases; 2 pieces go through distributed shared memory in cluster pairs, "2:13" and "2:3"
+// with a padding CTA before the pairs, more pieces through a global workspace): every piece count agrees with the dense
 // reference and with the unsplit kernel, and gives the same bits on every run (the last piece adds the partials in
 // piece order, whichever finishes last).
 gpuTest("sy_ssmm_wgmma (CUDA): split-k pieces match the reference, deterministic, every variant", () => {
@@ -336,7 +337,7 @@ gpuTest("sy_ssmm_wgmma (CUDA): split-k pieces match the reference, deterministic
     for (const v of variants) {
       const run = (split: string) => withWgmmaSplit(split, () => withWgmmaVariant(v, () => runPacked("cuda", c, packed, X, tok, rowScale)));
       const whole = run("off");
-      for (const split of ["2", "3", "16", "4:6", "3:3", "auto"]) {
+      for (const split of ["2", "3", "16", "4:6", "3:3", "2:13", "2:3", "auto"]) {
         const got = run(split);
         const what = `case ${c.name}, variant ${v}, SAMOYEDS_WGMMA_SPLIT=${split}`;
         assert.ok(relativeError(got, ref) < tolerance(c) * 10, `${what}: relative error ${relativeError(got, ref)}`);

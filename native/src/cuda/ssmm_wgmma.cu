@@ -149,16 +149,24 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     if ((st = plan_split(fn, token_tiles * row_tiles, ceil_div(p.k, kBK) / spi, sms, &split))) return st;
   }
   void* split_mem = nullptr;
-  int split_tiles = 0;
+  int split_counters = 0;  // global-memory fixup: one counter per split tile
   if (split.pieces > 1) {
-    const int tiles = token_tiles * row_tiles;
-    split_tiles = tiles - split.first;
-    const size_t counter_bytes = ((size_t)split_tiles * 4 + 255) & ~(size_t)255;
-    const size_t ws_bytes = (size_t)split_tiles * split.pieces * (kThreads - 128) * kBN * 4;  // 2 R = kBN floats a thread
-    SY_CUDA(fn, cudaMallocAsync(&split_mem, counter_bytes + ws_bytes, stream()));
-    p.split_counters = (int*)split_mem, p.split_ws = (float*)((uint8_t*)split_mem + counter_bytes);
-    p.split_pieces = split.pieces, p.split_first = split.first, p.token_tiles = token_tiles;
-    grid = dim3(split.first + split_tiles * split.pieces);
+    const int split_tiles = token_tiles * row_tiles - split.first;
+    // 2 pieces: cluster pairs, the partial goes through distributed shared memory (the pairs start at an even CTA:
+    // one padding CTA if needed). More: a global workspace (measured: its write and re-read of 128 KB a piece cost
+    // about 5 us a wave on the H200, more than the split saved at every Figure 12 shape).
+    const bool pair = split.pieces == 2;
+    const int pad = pair ? (split.first & 1) : 0;
+    p.split_pieces = split.pieces, p.split_tile0 = split.first, p.split_first = split.first + pad, p.token_tiles = token_tiles;
+    p.split_cluster = pair ? 1 : 0;
+    grid = dim3(split.first + pad + split_tiles * split.pieces);
+    if (!pair) {
+      split_counters = split_tiles;
+      const size_t counter_bytes = ((size_t)split_tiles * 4 + 255) & ~(size_t)255;
+      const size_t ws_bytes = (size_t)split_tiles * split.pieces * (kThreads - 128) * kBN * 4;  // 2 R = kBN floats a thread
+      SY_CUDA(fn, cudaMallocAsync(&split_mem, counter_bytes + ws_bytes, stream()));
+      p.split_counters = (int*)split_mem, p.split_ws = (float*)((uint8_t*)split_mem + counter_bytes);
+    }
   }
   // frees the scratch buffers (stream-ordered) on every way out after they were allocated
   auto release = [&](sy_status s, void* xg) -> sy_status {
@@ -179,12 +187,12 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
       return release(cuda_fail(fn, "cudaMallocAsync(pre-gather buffer)", e), nullptr);
     const int warps = 8;
     gather_tokens_kernel<<<ceil_div(p.n_sel, warps), 32 * warps, 0, stream()>>>(p.X, p.x_rows, p.k, p.token_idx, p.offsets, p.n_experts,
-                                                                                p.n_sel, (uint16_t*)xg, p.split_counters, split_tiles);
+                                                                                p.n_sel, (uint16_t*)xg, p.split_counters, split_counters);
     counters_zeroed = true;
     if ((st = encode_token_map(fn, dtype, xg, p.n_sel, p.k, kBN / cluster, &x_map))) return release(st, xg);
   }
   if (split_mem && !counters_zeroed)
-    if (cudaError_t e = cudaMemsetAsync(p.split_counters, 0, (size_t)split_tiles * 4, stream()))
+    if (cudaError_t e = cudaMemsetAsync(p.split_counters, 0, (size_t)split_counters * 4, stream()))
       return release(cuda_fail(fn, "cudaMemsetAsync(split-k counters)", e), xg);
   if (variant.gather == 0) st = launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
   else if (cluster == 2) st = launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);

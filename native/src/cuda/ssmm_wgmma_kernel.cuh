@@ -83,9 +83,13 @@ struct Params {
   int m, k, V, x_rows, n_sel, y_f32, y_layout, y_mode, y_rows, epilogue;  // grouped: n_sel = max_selections
   int row_tile_fastest;  // grid raster: blockIdx.x walks row tiles (the weight stays in L2, each token tile is read once)
   int* bad_tokens;       // the device counter of clamped or skipped indices (ssmm_wgmma.cu owns it)
-  // split-k of the last wave (single launches, wgmma_split.h): flat tiles >= split_first run as split_pieces CTAs
-  // each; grid.x = flat CTAs, tile = token tile + token_tiles * row tile
-  int split_pieces, split_first, token_tiles;
+  // split-k of the last wave (single launches, wgmma_split.h): tiles >= split_tile0 run as split_pieces CTAs each,
+  // from flat CTA split_first on; grid.x = flat CTAs, tile = token tile + token_tiles * row tile
+  int split_pieces, split_first, split_tile0, token_tiles;
+  // split_cluster: 2 pieces a tile, launched as clusters of 2 CTAs: piece 1 hands its partial sums to piece 0
+  // through distributed shared memory (CTAs [split_tile0, split_first) are padding that keeps the pairs aligned).
+  // Otherwise through global memory:
+  int split_cluster;
   float* split_ws;      // (split tile, piece) -> 256 consumer threads x 2 R partial values, float4-interleaved
   int* split_counters;  // per split tile: pieces finished (zeroed before the launch)
 };
@@ -173,6 +177,15 @@ __device__ __forceinline__ void tma_load_box(uint32_t dst, const CUtensorMap* ma
         : "memory");
 }
 
+// 16-byte store into a cluster peer's shared memory (addr from peer_addr) and 16-byte shared load
+__device__ __forceinline__ void st_cluster_v4(uint32_t addr, float a, float b, float c, float d) {
+  asm volatile("st.shared::cluster.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
+}
+__device__ __forceinline__ float4 lds_v4(uint32_t addr) {
+  float4 v;
+  asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(addr) : "memory");
+  return v;
+}
 __device__ __forceinline__ uint32_t lds32(uint32_t addr) {
   uint32_t v;
   asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
@@ -344,10 +357,11 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   int ntile, tile, split_u = -1, split_z = 0;
   if (!kGrouped && p.split_pieces > 1) {
     int flat = blockIdx.x;
+    if (flat >= p.split_tile0 && flat < p.split_first) return;  // padding before the cluster pairs
     if (flat >= p.split_first) {
       const int u = flat - p.split_first;
       split_u = u / p.split_pieces, split_z = u % p.split_pieces;
-      flat = p.split_first + split_u;
+      flat = p.split_tile0 + split_u;
     }
     ntile = flat % p.token_tiles, tile = flat / p.token_tiles;
   } else {
@@ -408,6 +422,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   if (wg == 0) {
     // ---------------- producer warpgroup ----------------
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+    // a cluster pair of split pieces: the producer takes part in the consumers' two cluster barriers (after its loop)
+    const bool pair = split_u >= 0 && p.split_cluster;
     const int j_base = group_j_base(), sel_end = group_sel_end();
     // cp.async: X row of tile token n, -1 for padding past the selection; a bad index is clamped and counted once
     // per token (by row tile 0)
@@ -460,6 +476,10 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         tma_load_box<kCluster>(sbase + kSmemB + s * kBStageBytes + b_row_offset((int)rank * kMine), &x_map, (kt_begin + kt) * kBK,
                                j_base + (int)rank * kMine, full_bar + 8 * s);
       }
+    }
+    if (pair) {
+      cluster_sync();
+      cluster_sync();
     }
   } else {
     // ---------------- consumer warpgroups ----------------
@@ -701,11 +721,35 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     }
     if (const int split_u = kGrouped ? -1 : (int)lds32(smem_u32(&s_tile[0])); split_u >= 0) {
       const int split_z = (int)lds32(smem_u32(&s_tile[1]));
+      constexpr int kQuads = R / 4;
+      if (p.split_cluster) {
+        // a cluster pair: once both finished their k loops (barrier 1; piece 0's pipeline ring is then idle), piece 1
+        // stores its partial sums into piece 0's ring (128 KB of the 200, same thread-private order as below),
+        // barrier 2, and piece 0 adds them to its own: p0 + p1, the order of the global-memory path
+        cluster_sync();
+        const uint32_t mine = sbase + (uint32_t)(threadIdx.x - 128) * 16;
+        if (split_z == 1) {
+          const uint32_t dst = peer_addr(mine, 0);
+#pragma unroll
+          for (int q = 0; q < kQuads; q++) {
+            st_cluster_v4(dst + q * 256 * 16, acc0[4 * q], acc0[4 * q + 1], acc0[4 * q + 2], acc0[4 * q + 3]);
+            st_cluster_v4(dst + (kQuads + q) * 256 * 16, acc1[4 * q], acc1[4 * q + 1], acc1[4 * q + 2], acc1[4 * q + 3]);
+          }
+        }
+        cluster_sync();
+        if (split_z == 1) return;
+#pragma unroll
+        for (int q = 0; q < kQuads; q++) {
+          if (q % 8 == 0) asm volatile("" ::: "memory");
+          const float4 x = lds_v4(mine + q * 256 * 16), y = lds_v4(mine + (kQuads + q) * 256 * 16);
+          acc0[4 * q] += x.x, acc0[4 * q + 1] += x.y, acc0[4 * q + 2] += x.z, acc0[4 * q + 3] += x.w;
+          acc1[4 * q] += y.x, acc1[4 * q + 1] += y.y, acc1[4 * q + 2] += y.z, acc1[4 * q + 3] += y.w;
+        }
+      } else {
       // split tile (wgmma_split.h): every piece writes its partial sums; the piece that finishes last reads them all
       // back (its own too: keeping it in registers while adding the others in piece order doubled the code) and
       // adds them in piece order, then runs the epilogue. Thread-private order, float4 q of thread ct at
       // (q * 256 + ct): each warp access is 512 contiguous bytes.
-      constexpr int kQuads = R / 4;
       float4* ws = reinterpret_cast<float4*>(p.split_ws) + (size_t)split_u * p.split_pieces * 2 * kQuads * 256 + (threadIdx.x - 128);
       auto piece_at = [&](int piece) { return ws + (size_t)piece * 2 * kQuads * 256; };
       {
@@ -735,6 +779,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
           acc0[4 * q] += x.x, acc0[4 * q + 1] += x.y, acc0[4 * q + 2] += x.z, acc0[4 * q + 3] += x.w;
           acc1[4 * q] += y.x, acc1[4 * q + 1] += y.y, acc1[4 * q + 2] += y.z, acc1[4 * q + 3] += y.w;
         }
+      }
       }
     }
     // ---------------- epilogue ----------------
@@ -779,9 +824,10 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
   auto launch = [&](auto kernel) -> sy_status {
     SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
-    if constexpr (kCluster == 1) {
+    if (kCluster == 1 && !p.split_cluster) {
       kernel<<<grid, kThreads, kSmem, stream()>>>(p, x_map);
     } else {
+      // multicast clusters span kCluster row tiles (grid.y); split-k pairs are 2 adjacent flat CTAs (grid.x)
       cudaLaunchConfig_t cfg = {};
       cfg.gridDim = grid;
       cfg.blockDim = dim3(kThreads);
@@ -789,7 +835,7 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
       cfg.stream = stream();
       cudaLaunchAttribute attr[1];
       attr[0].id = cudaLaunchAttributeClusterDimension;
-      attr[0].val.clusterDim.x = 1;
+      attr[0].val.clusterDim.x = kCluster == 1 ? 2 : 1;
       attr[0].val.clusterDim.y = kCluster;
       attr[0].val.clusterDim.z = 1;
       cfg.attrs = attr;
