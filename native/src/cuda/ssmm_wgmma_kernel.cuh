@@ -335,7 +335,9 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 //    subtraction loses accuracy only where row 2c is much smaller than row 2c + 1). Measured (H200, variants-9a0a895):
 //    with ping-pong 1-2.5% faster at two mid shapes, 3-10% slower at the two largest: the loop waits, it does not
 //    issue-bind, so fewer routing instructions do not pay.
-// kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows.
+// kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows,
+// 3 single expert with split-k of the last wave (wgmma_split.h). The split code is its own instance: compiled into
+// the single-expert kernel (unused there), the cluster-pair fixup made the unsplit k loop 4-9% slower on the H200.
 template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
 #ifdef SY_HAS_WGMMA
@@ -345,7 +347,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
   // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
   const Params p = p_in;
-  constexpr bool kGrouped = kLaunch != 0;
+  constexpr bool kGrouped = kLaunch == 1 || kLaunch == 2, kSplit = kLaunch == 3;
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
   extern __shared__ uint8_t smem_raw[];
@@ -355,7 +357,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   const uint32_t rank = kCluster > 1 ? cluster_rank() : 0;
   // the CTA's tile; in a split launch also its piece (split_u: index of the split tile, -1 for a whole tile)
   int ntile, tile, split_u = -1, split_z = 0;
-  if (!kGrouped && p.split_pieces > 1) {
+  if constexpr (kSplit) {
     int flat = blockIdx.x;
     if (flat >= p.split_tile0 && flat < p.split_first) return;  // padding before the cluster pairs
     if (flat >= p.split_first) {
@@ -368,10 +370,10 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
     tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
   }
-  // single launches: split tile, piece, token tile and row tile, re-read after the k loop (lds32 is volatile) so that they
+  // split launches: split tile, piece, token tile and row tile, re-read after the k loop (lds32 is volatile) so that they
   // hold no registers through it (kept in registers, the consumers spilled)
   __shared__ int s_tile[4];
-  if (!kGrouped && threadIdx.x == 0) s_tile[0] = split_u, s_tile[1] = split_z, s_tile[2] = ntile, s_tile[3] = tile;
+  if (kSplit && threadIdx.x == 0) s_tile[0] = split_u, s_tile[1] = split_z, s_tile[2] = ntile, s_tile[3] = tile;
   __shared__ int s_group[3];  // grouped: expert (-1: nothing to do), first selection, end of the selection range
   if constexpr (kGrouped) {
     if (threadIdx.x < 32) {
@@ -402,7 +404,11 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
   const int a_tile = min(tile, ceil_div(p.m / 2, kRowsPerCta) - 1);
   auto group_expert = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[0])) : 0; };
-  auto group_j_base = [&]() -> int { return (int)lds32(smem_u32(kGrouped ? &s_group[1] : &s_tile[2])) * (kGrouped ? 1 : kBN); };
+  auto group_j_base = [&]() -> int {
+    if constexpr (kGrouped) return (int)lds32(smem_u32(&s_group[1]));
+    else if constexpr (kSplit) return (int)lds32(smem_u32(&s_tile[2])) * kBN;
+    else return ntile * kBN;
+  };
   auto group_sel_end = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[2])) : p.n_sel; };
   if (kGrouped && group_expert() < 0) return;  // uniform over the CTA (and a cluster: same token tile)
   const int k = p.k, mc = p.m / 2, nk_all = ceil_div(k, kBK);
@@ -423,7 +429,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     // ---------------- producer warpgroup ----------------
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
     // a cluster pair of split pieces: the producer takes part in the consumers' two cluster barriers (after its loop)
-    const bool pair = split_u >= 0 && p.split_cluster;
+    const bool pair = kSplit && split_u >= 0 && p.split_cluster;
     const int j_base = group_j_base(), sel_end = group_sel_end();
     // cp.async: X row of tile token n, -1 for padding past the selection; a bad index is clamped and counted once
     // per token (by row tile 0)
@@ -719,7 +725,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         for (int i = 0; i < R; i++) acc0[i] = T[i] - acc1[i];
       }
     }
-    if (const int split_u = kGrouped ? -1 : (int)lds32(smem_u32(&s_tile[0])); split_u >= 0) {
+    if (const int split_u = kSplit ? (int)lds32(smem_u32(&s_tile[0])) : -1; split_u >= 0) {
       const int split_z = (int)lds32(smem_u32(&s_tile[1]));
       constexpr int kQuads = R / 4;
       if (p.split_cluster) {
@@ -785,8 +791,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     // ---------------- epilogue ----------------
     // the uniform choices (operation, output form) are made once here, not per element (see store_accumulators)
     const int jt = group_j_base() + d_col(t, 0), sel_end = group_sel_end();
-    // c0 again (single launches: from shared memory, so that it needs no register through the k loop and the fixup)
-    const int c_first = kGrouped ? c0 : (int)lds32(smem_u32(&s_tile[3])) * kRowsPerCta + cw * kRowsPerWg + d_row(t, 0);
+    // c0 again (split launches: from shared memory, so that it needs no register through the k loop and the fixup)
+    const int c_first = kSplit ? (int)lds32(smem_u32(&s_tile[3])) * kRowsPerCta + cw * kRowsPerWg + d_row(t, 0) : c0;
     const bool count_bad = tile == 0 && cw == 0 && d_row(t, 0) == 0;  // scatter: one count per bad selection
     auto store = [&](auto op, auto form) {
       store_accumulators<kBf16, decltype(op)::value, decltype(form)::value>(p, acc0, acc1, c_first, jt, mc, sel_end, count_bad);
@@ -855,7 +861,8 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
     using Single = std::integral_constant<int, 0>;
     using Compact = std::integral_constant<int, 1>;
     using Scatter = std::integral_constant<int, 2>;
-    if (!p.offsets) return pick_v(bf16, Single{});
+    using SingleSplit = std::integral_constant<int, 3>;
+    if (!p.offsets) return p.split_pieces > 1 ? pick_v(bf16, SingleSplit{}) : pick_v(bf16, Single{});
     return p.y_mode == 1 ? pick_v(bf16, Scatter{}) : pick_v(bf16, Compact{});
   };
   return dtype == SY_BF16 ? pick_mode(std::true_type{}) : pick_mode(std::false_type{});
