@@ -2,9 +2,10 @@
 // prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json).
 // Variants are picked through the environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: a name of kVariants in
 // native/src/common/wgmma_variants.h; SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
-//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only | --split]
+//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only | --split | --pdl]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
 // --split: the default variant under each split-k plan (SAMOYEDS_WGMMA_SPLIT: auto, off, 2, 3, 4; wgmma_split.h).
+// --pdl: the default variant with and without the programmatic dependent launch after the pre-gather (SAMOYEDS_WGMMA_PDL).
 // Env WGMMA_V (default 128), WGMMA_NSEL (routed tokens, default 4096; the kernel-level bench routes 1024).
 // --one m k: a single untimed call on that shape (for ncu -k regex:ssmm_wgmma).
 import { openBackend } from "../lib/native/library.ts";
@@ -19,6 +20,8 @@ const dtype = "bf16" as const;
 const V = Number(Deno.env.get("WGMMA_V") ?? 128), NSEL = Number(Deno.env.get("WGMMA_NSEL") ?? 4096), TOKENS = 16384;
 const args = Deno.args;
 const oneAt = args.indexOf("--one");
+// the launch settings the library reads from the environment (reset between configurations)
+const ENV = ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT", "SAMOYEDS_WGMMA_PDL"];
 const jsonAt = args.indexOf("--json");
 
 function timeGraph(fn: () => void, iters = 20): number {
@@ -56,24 +59,26 @@ if (oneAt >= 0) {
     ["cpasync, row-raster", { SAMOYEDS_WGMMA_VARIANT: "cpasync", SAMOYEDS_WGMMA_RASTER: "r" }],
   ];
   const splits: [string, Record<string, string>][] = ["auto", "off", "2", "3", "4"].map((s) => [`default, split ${s}`, { SAMOYEDS_WGMMA_SPLIT: s }]);
-  const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : args.includes("--split") ? splits : allVariants;
+  const pdl: [string, Record<string, string>][] = [["default, pdl on", { SAMOYEDS_WGMMA_PDL: "1" }], ["default, pdl off", { SAMOYEDS_WGMMA_PDL: "0" }]];
+  const mode = args.includes("--split") ? "split" : args.includes("--pdl") ? "pdl" : "";
+  const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : mode === "split" ? splits : mode === "pdl" ? pdl : allVariants;
   const rows: unknown[] = [];
   for (const [i, [m, k]] of shapes.entries()) {
     const s = setup(m, k, 10 + i);
     for (const [name, env] of variants) {
-      for (const kk of ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT"]) Deno.env.delete(kk);
+      for (const kk of ENV) Deno.env.delete(kk);
       for (const [kk, vv] of Object.entries(env)) Deno.env.set(kk, vv);
       const ms = timeGraph(s.call);
       const tf = (2 * m * k * NSEL) / (ms * 1e-3) / 1e12;
       rows.push({ m, k, n_sel: NSEL, V, variant: name, ms, tflops_dense_eq: tf });
       console.log(`m=${m} k=${k} V=${V} ${name}: ${ms.toFixed(4)} ms ${tf.toFixed(1)} dense-eq TFLOP/s`);
     }
-    for (const kk of ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT"]) Deno.env.delete(kk);
+    for (const kk of ENV) Deno.env.delete(kk);
     s.free();
   }
   const prov = provenance(cuda, { command: `deno run --allow-all bench/wgmma_variants.ts ${args.join(" ")}` });
   // as a gpu-run stage (no --json) the rows land in the results folder that comes back
   const resultsDir = Deno.env.get("SAMOYEDS_RESULTS_DIR");
-  const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : resultsDir ? `${resultsDir}/wgmma-variants${args.includes("--split") ? `-split-n${NSEL}` : ""}.json` : undefined;
+  const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : resultsDir ? `${resultsDir}/wgmma-variants${mode ? `-${mode}-n${NSEL}` : ""}.json` : undefined;
   if (jsonPath) await Deno.writeTextFile(jsonPath, JSON.stringify({ provenance: prov, rows }, null, 1));
 }

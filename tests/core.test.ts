@@ -195,9 +195,11 @@ gpuTest("CUDA device and build info", () => {
   // the wgmma.sp variant in effect and whether it pre-gathers (read by every data file's provenance and bench/moe.ts)
   assert.equal(typeof build.wgmma_variant, "string");
   assert.equal(typeof build.wgmma_pregather, "boolean");
-  // and the split-k policy of single launches (SAMOYEDS_WGMMA_SPLIT, default auto)
-  if (!Deno.env.get("SAMOYEDS_WGMMA_SPLIT")) assert.equal(build.wgmma_split, "auto");
+  // and the split-k policy of single launches (SAMOYEDS_WGMMA_SPLIT, default off)
+  if (!Deno.env.get("SAMOYEDS_WGMMA_SPLIT")) assert.equal(build.wgmma_split, "off");
   assert.equal(withWgmmaSplit("3:66", () => callJson(cuda, "sy_build_info").wgmma_split), "3:66");
+  // and whether the kernel is a programmatic dependent of its pre-gather (SAMOYEDS_WGMMA_PDL=0 turns it off)
+  assert.equal(typeof build.wgmma_pdl, "boolean");
   const before = Deno.env.get("SAMOYEDS_WGMMA_VARIANT");
   try {
     Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "cpasync");

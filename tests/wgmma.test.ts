@@ -246,6 +246,7 @@ Deno.test("sy_wgmma_split_plan: the last wave's tiles are split when that shorte
   assert.deepEqual(plan(16, 7, 132), [1, 0]);              // at least 4 iterations a piece
   assert.deepEqual(plan(264, 32, 132), [1, 0]);            // full waves
   assert.deepEqual(plan(48, 16, 132, "off"), [1, 0]);
+  assert.deepEqual(plan(48, 16, 132, ""), [1, 0]);         // unset: off, the default (auto measured slower)
   assert.deepEqual(plan(48, 16, 132, "3"), [3, 0]);        // forced: every tile
   assert.deepEqual(plan(48, 2, 132, "3"), [2, 0]);         // whole iterations: at most n_iters pieces
   assert.deepEqual(plan(15, 8, 132, "4:6"), [2, 12]);      // the rule for a 6-wide wave: 3 last tiles, 2 pieces

@@ -5,9 +5,13 @@
 // split), one CTA each; every piece writes its f32 partial tile to a workspace and the last piece of a tile to
 // finish adds them in piece order (the same bits whichever piece finishes last) and runs the epilogue.
 //
-// SAMOYEDS_WGMMA_SPLIT picks the plan per call: unset or "auto" the rule below, "off" none, "S" every tile in S
-// pieces, "S:W" the rule with S pieces at most, planned for a wave of W CTAs (tests use it to mix whole and split
-// tiles on small shapes).
+// SAMOYEDS_WGMMA_SPLIT picks the plan per call: unset or "off" none (the default), "auto" the rule below, "S" every
+// tile in S pieces, "S:W" the rule with S pieces at most, planned for a wave of W CTAs (tests use it to mix whole
+// and split tiles on small shapes).
+// Off by default because it measured slower (H200, data/wgmma-perf/split-*): the fixup costs about 3.5 us a piece
+// (cluster pairs through distributed shared memory; 5 us through a global workspace) and the split kernel instance
+// runs its k loop a few % slower than the plain one, so "auto" was 0.5-3.5% slower than "off" at the Figure 12
+// shapes with 1024 routed tokens.
 #pragma once
 #include <cstdio>
 #include <cstdlib>
@@ -53,8 +57,8 @@ inline SplitPlan split_rule(int tiles, int n_iters, int wave, int max_pieces, in
 inline sy_status plan_split(const char* fn, int tiles, int n_iters, int sms, SplitPlan* out) {
   *out = SplitPlan{};
   const char* want = getenv("SAMOYEDS_WGMMA_SPLIT");
-  if (!want || !*want || !strcmp(want, "auto")) return *out = split_rule(tiles, n_iters, sms, kSplitMaxPieces, kSplitMinIterations), SY_OK;
-  if (!strcmp(want, "off")) return SY_OK;
+  if (!want || !*want || !strcmp(want, "off")) return SY_OK;
+  if (!strcmp(want, "auto")) return *out = split_rule(tiles, n_iters, sms, kSplitMaxPieces, kSplitMinIterations), SY_OK;
   int pieces = 0, wave = 0, used = 0;
   const int got = sscanf(want, "%d%n:%d%n", &pieces, &used, &wave, &used);
   if (got < 1 || want[used] != 0 || pieces < 1 || pieces > kSplitMaxForced || (got == 2 && wave < 1))

@@ -21,6 +21,11 @@ __device__ int g_bad_tokens;  // clamped or skipped indices (read and reset by t
 __global__ void gather_tokens_kernel(const uint16_t* __restrict__ X, int x_rows, int k, const int32_t* __restrict__ token_idx,
                                      const int32_t* __restrict__ offsets, int n_experts, int n, uint16_t* __restrict__ Xg,
                                      int* __restrict__ zero, int n_zero) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  // the SSMM launched next (as a programmatic dependent) may start now: it requests its weight blocks, then waits
+  // for this grid's writes (griddepcontrol.wait)
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
   if (blockIdx.x == 0)
     for (int i = threadIdx.x; i < n_zero; i += blockDim.x) zero[i] = 0;
   const int j = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
@@ -189,6 +194,10 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     gather_tokens_kernel<<<ceil_div(p.n_sel, warps), 32 * warps, 0, stream()>>>(p.X, p.x_rows, p.k, p.token_idx, p.offsets, p.n_experts,
                                                                                 p.n_sel, (uint16_t*)xg, p.split_counters, split_counters);
     counters_zeroed = true;
+    // programmatic dependent launch of the kernel after the gather (not for split launches: their consumers read
+    // the counters this gather zeroes, and only the producer waits). SAMOYEDS_WGMMA_PDL=0 turns it off.
+    const char* pdl = getenv("SAMOYEDS_WGMMA_PDL");
+    p.pdl = split.pieces == 1 && !(pdl && !strcmp(pdl, "0")) ? 1 : 0;
     if ((st = encode_token_map(fn, dtype, xg, p.n_sel, p.k, kBN / cluster, &x_map))) return release(st, xg);
   }
   if (split_mem && !counters_zeroed)

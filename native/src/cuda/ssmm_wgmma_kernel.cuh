@@ -82,6 +82,7 @@ struct Params {
   void* Y;
   int m, k, V, x_rows, n_sel, y_f32, y_layout, y_mode, y_rows, epilogue;  // grouped: n_sel = max_selections
   int row_tile_fastest;  // grid raster: blockIdx.x walks row tiles (the weight stays in L2, each token tile is read once)
+  int pdl;               // host only: launch as a programmatic dependent of the pre-gather (ssmm_wgmma.cu)
   int* bad_tokens;       // the device counter of clamped or skipped indices (ssmm_wgmma.cu owns it)
   // split-k of the last wave (single launches, wgmma_split.h): tiles >= split_tile0 run as split_pieces CTAs each,
   // from flat CTA split_first on; grid.x = flat CTAs, tile = token tile + token_tiles * row tile
@@ -475,12 +476,22 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       // this CTA's kMine rows of the token tile, one box per stage, multicast into the cluster
       constexpr int kMine = kBN / kCluster;
       asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(&x_map)) : "memory");
-      for (int kt = 0; kt < nk; kt++) {
+      auto load_tokens = [&](int kt) {
+        tma_load_box<kCluster>(sbase + kSmemB + (kt % kStages) * kBStageBytes + b_row_offset((int)rank * kMine), &x_map,
+                               (kt_begin + kt) * kBK, j_base + (int)rank * kMine, full_bar + 8 * (kt % kStages));
+      };
+      // Programmatic dependent launch (ssmm_wgmma.cu): this grid may start while the pre-gather that wrote the
+      // token rows still runs. The weight blocks of the first ring do not depend on it and are requested first;
+      // griddepcontrol.wait (a no-op in a launch without the attribute) then waits for the gather's writes.
+      const int first = nk < kStages ? nk : kStages;
+      for (int kt = 0; kt < first; kt++) copy_weight_blocks(kt_begin + kt, kt, kAStageBytes + kMetaStageBytes + kBStageBytes);
+      asm volatile("griddepcontrol.wait;\n" ::: "memory");
+      for (int kt = 0; kt < first; kt++) load_tokens(kt);
+      for (int kt = first; kt < nk; kt++) {
         const int s = kt % kStages;
-        if (kt >= kStages) mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
+        mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
         copy_weight_blocks(kt_begin + kt, s, kAStageBytes + kMetaStageBytes + kBStageBytes);
-        tma_load_box<kCluster>(sbase + kSmemB + s * kBStageBytes + b_row_offset((int)rank * kMine), &x_map, (kt_begin + kt) * kBK,
-                               j_base + (int)rank * kMine, full_bar + 8 * s);
+        load_tokens(kt);
       }
     }
     if (pair) {
@@ -830,22 +841,32 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
   auto launch = [&](auto kernel) -> sy_status {
     SY_CUDA(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
-    if (kCluster == 1 && !p.split_cluster) {
+    if (kCluster == 1 && !p.split_cluster && !p.pdl) {
       kernel<<<grid, kThreads, kSmem, stream()>>>(p, x_map);
     } else {
-      // multicast clusters span kCluster row tiles (grid.y); split-k pairs are 2 adjacent flat CTAs (grid.x)
+      // multicast clusters span kCluster row tiles (grid.y); split-k pairs are 2 adjacent flat CTAs (grid.x);
+      // pdl: may start before the pre-gather ends (the producer waits for it with griddepcontrol.wait)
       cudaLaunchConfig_t cfg = {};
       cfg.gridDim = grid;
       cfg.blockDim = dim3(kThreads);
       cfg.dynamicSmemBytes = kSmem;
       cfg.stream = stream();
-      cudaLaunchAttribute attr[1];
-      attr[0].id = cudaLaunchAttributeClusterDimension;
-      attr[0].val.clusterDim.x = kCluster == 1 ? 2 : 1;
-      attr[0].val.clusterDim.y = kCluster;
-      attr[0].val.clusterDim.z = 1;
+      cudaLaunchAttribute attr[2];
+      unsigned n = 0;
+      if (kCluster > 1 || p.split_cluster) {
+        attr[n].id = cudaLaunchAttributeClusterDimension;
+        attr[n].val.clusterDim.x = kCluster == 1 ? 2 : 1;
+        attr[n].val.clusterDim.y = kCluster;
+        attr[n].val.clusterDim.z = 1;
+        n++;
+      }
+      if (p.pdl) {
+        attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attr[n].val.programmaticStreamSerializationAllowed = 1;
+        n++;
+      }
       cfg.attrs = attr;
-      cfg.numAttrs = 1;
+      cfg.numAttrs = n;
       SY_CUDA(fn, cudaLaunchKernelEx(&cfg, kernel, p, x_map));
     }
     return SY_OK;
