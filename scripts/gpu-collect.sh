@@ -16,9 +16,11 @@ while IFS= read -r -d '' f; do
   rel="${f#"$tmp/results/"}"
   case "$rel" in
     # kernel A/B files and profiles are performance-work records, named by commit and device
-    wgmma-variants.json)
+    # (wgmma-variants-<mode>-n<tokens>.json: the --split / --pdl A/B files -> variants-<mode>-n<tokens>-<tag>.json)
+    wgmma-variants.json|wgmma-variants-*.json)
       tag="$(deno eval "const p = JSON.parse(Deno.readTextFileSync('$f')).provenance ?? {}; const d = String(p.device?.name ?? 'gpu').replace(/^NVIDIA /, '').split(' ')[0].toLowerCase(); console.log(String(p.commit ?? 'unknown').slice(0, 7) + '-' + d)" 2>/dev/null || echo unknown)"
-      dest="data/wgmma-perf/variants-$tag.json" ;;
+      mode="${rel#wgmma-variants}"; mode="${mode%.json}"
+      dest="data/wgmma-perf/variants${mode}-$tag.json" ;;
     ncu-*) dest="data/wgmma-perf/$rel" ;;
     *.json|*.csv) dest="data/$rel" ;;
     *) dest="data/gpu-logs/$rel" ;;
