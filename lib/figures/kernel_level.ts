@@ -391,10 +391,12 @@ export function wgmmaVariantsFigure(j: WgmmaVariantsJson): KernelFigure {
   };
 }
 
-/** Registry: figures/hopper-wgmma-variants from the newest data/wgmma-perf/variants-*.json that has provenance. */
+/** Registry: figures/hopper-wgmma-variants from the newest data/wgmma-perf/variants-*.json that has provenance (the
+ * variant table; not the one-setting A/B files variants-split-* and variants-pdl-* of bench/wgmma_variants.ts). */
 export function wgmmaVariantsFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
   const dir = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma-perf");
   const files = listResults("variants-", dir)
+    .filter((f) => !/variants-(split|pdl)-/.test(f))
     .map((f) => ({ f, j: readResults<WgmmaVariantsJson>(f) }))
     .filter((x): x is { f: string; j: WgmmaVariantsJson } => !!x.j?.provenance?.date && Array.isArray(x.j.rows) && x.j.rows.length > 0)
     .sort((a, b) => String(a.j.provenance.date).localeCompare(String(b.j.provenance.date)));
