@@ -13,6 +13,7 @@ import {
   speedupMarkdown,
   speedupTable,
   wgmmaRooflineFigures,
+  wgmmaLaunchAbFigures,
   wgmmaVariantsFigures,
 } from "../lib/figures/kernel_level.ts";
 
@@ -168,6 +169,33 @@ Deno.test("hopper-wgmma: variants figure from the newest variants file with prov
     assert.match(svg, /new-a: the newest/);
     assert.match(svg, /wgmma\.sp variant x/);
     assert.doesNotMatch(svg, /old-a|noprov/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("hopper-wgmma: split-k and PDL A/B figures from the newest n1024 files; the variants figure ignores them", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "wgmma-ab-" });
+  try {
+    Deno.mkdirSync(join(dir, "wgmma-perf"));
+    const file = (name: string, date: string, variants: string[]) =>
+      Deno.writeTextFileSync(join(dir, "wgmma-perf", name), JSON.stringify({
+        provenance: { date, commit: "abcdef0123456", device: { name: "Synthetic GPU" }, build: { wgmma_variant: "x" } },
+        rows: variants.map((variant, i) => ({ m: 1408, k: 2048, n_sel: 1024, V: 128, variant, ms: 1, tflops_dense_eq: 100 + i })),
+      }));
+    file("variants-table.json", "2026-01-01T00:00:00Z", ["default", "a: the table"]);
+    file("variants-split-n1024-old.json", "2026-01-02T00:00:00Z", ["default, split stale"]);
+    file("variants-split-n1024-new.json", "2026-01-03T00:00:00Z", ["default, split auto", "default, split off"]);
+    file("variants-pdl-n1024-new.json", "2026-01-04T00:00:00Z", ["default, pdl on", "default, pdl off"]);
+    const ab = wgmmaLaunchAbFigures({ dataDir: dir, outDir: dir });
+    assert.equal(ab.length, 4);
+    const [split, , pdl] = ab.map((p) => p.endsWith(".svg") ? Deno.readTextFileSync(p) : "");
+    assert.match(split, /variants-split-n1024-new\.json/);
+    assert.match(split, /split auto/);
+    assert.doesNotMatch(split, /split stale/);
+    assert.match(pdl, /pdl off/);
+    const table = Deno.readTextFileSync(wgmmaVariantsFigures({ dataDir: dir, outDir: dir })[0]);
+    assert.match(table, /variants-table\.json/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -10,7 +10,7 @@ import { modelLevelFigures } from "../figures/model_level_files.ts";
 import { runAccuracy } from "./accuracy.ts";
 import { accuracyFigures } from "../figures/accuracy.ts";
 import { saveSparsityFigures } from "../figures/sparsity.ts";
-import { kernelLevelFigures, wgmmaRooflineFigures, wgmmaVariantsFigures } from "../figures/kernel_level.ts";
+import { kernelLevelFigures, wgmmaLaunchAbFigures, wgmmaRooflineFigures, wgmmaVariantsFigures } from "../figures/kernel_level.ts";
 
 export interface Experiment {
   name: string;
@@ -61,6 +61,6 @@ export const EXPERIMENTS: Experiment[] = [
     title: "Hopper wgmma.sp SSMM: instruction peaks, memory bandwidth, SASS check, Figure 12/13 shapes -> roofline",
     gpuStage: "wgmma",
     gpuData: ["wgmma.json"],
-    figures: () => [...wgmmaRooflineFigures(), ...wgmmaVariantsFigures()],
+    figures: () => [...wgmmaRooflineFigures(), ...wgmmaVariantsFigures(), ...wgmmaLaunchAbFigures()],
   },
 ];

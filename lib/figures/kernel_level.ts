@@ -356,7 +356,14 @@ const VARIANT_COLORS = ["#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "
 
 /** Our figure: dense-equivalent TFLOP/s of every wgmma.sp kernel variant at the Figure 12 shapes, from one
  * variants file (the variant names are the SAMOYEDS_WGMMA_VARIANT values; "default" is the build's default). */
-export function wgmmaVariantsFigure(j: WgmmaVariantsJson): KernelFigure {
+export function wgmmaVariantsFigure(
+  j: WgmmaVariantsJson,
+  labels: { name: string; title: string; subtitle: string } = {
+    name: "hopper-wgmma-variants",
+    title: "wgmma.sp SSMM kernel variants at the Figure 12 shapes",
+    subtitle: "same process, same inputs; the pre-gather of the gathered-* variants is included in their time",
+  },
+): KernelFigure {
   const short = (v: string) => v.split(":")[0];
   const names = [...new Set(j.rows.map((r) => short(r.variant)))];
   const shapes = [...new Map(j.rows.map((r) => [`${r.m} × ${r.k}`, r])).keys()];
@@ -379,9 +386,7 @@ export function wgmmaVariantsFigure(j: WgmmaVariantsJson): KernelFigure {
   });
   const described = [...new Map(j.rows.map((r) => [short(r.variant), r.variant])).values()].filter((v) => v.includes(":"));
   return {
-    name: "hopper-wgmma-variants",
-    title: "wgmma.sp SSMM kernel variants at the Figure 12 shapes",
-    subtitle: "same process, same inputs; the pre-gather of the gathered-* variants is included in their time",
+    ...labels,
     chart,
     legend: names.map((label, i) => ({ label, color: colors[i], symbol: "dot" as const })),
     notes: [
@@ -391,25 +396,64 @@ export function wgmmaVariantsFigure(j: WgmmaVariantsJson): KernelFigure {
   };
 }
 
+/** The newest file of data/wgmma-perf whose name starts with `prefix` and that has provenance and rows. */
+function newestVariantsFile(dir: string, prefix: string, exclude?: RegExp): { f: string; j: WgmmaVariantsJson } | undefined {
+  return listResults(prefix, dir)
+    .filter((f) => !exclude?.test(f))
+    .map((f) => ({ f, j: readResults<WgmmaVariantsJson>(f) }))
+    .filter((x): x is { f: string; j: WgmmaVariantsJson } => !!x.j?.provenance?.date && Array.isArray(x.j.rows) && x.j.rows.length > 0)
+    .sort((a, b) => String(a.j.provenance.date).localeCompare(String(b.j.provenance.date)))
+    .at(-1);
+}
+
+function saveVariantsFigure(last: { f: string; j: WgmmaVariantsJson }, f: KernelFigure, outDir?: string): string[] {
+  const d = last.j.provenance.device;
+  const device = d?.backend ? deviceLabel(d) : d?.name ?? "unknown device";
+  const r = saveFigure(f.chart, { name: f.name, title: f.title, subtitle: f.subtitle, source: last.f, device, legend: f.legend, notes: f.notes, dir: outDir });
+  return [r.svg, r.png];
+}
+
 /** Registry: figures/hopper-wgmma-variants from the newest data/wgmma-perf/variants-*.json that has provenance (the
  * variant table; not the one-setting A/B files variants-split-* and variants-pdl-* of bench/wgmma_variants.ts). */
 export function wgmmaVariantsFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
   const dir = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma-perf");
-  const files = listResults("variants-", dir)
-    .filter((f) => !/variants-(split|pdl)-/.test(f))
-    .map((f) => ({ f, j: readResults<WgmmaVariantsJson>(f) }))
-    .filter((x): x is { f: string; j: WgmmaVariantsJson } => !!x.j?.provenance?.date && Array.isArray(x.j.rows) && x.j.rows.length > 0)
-    .sort((a, b) => String(a.j.provenance.date).localeCompare(String(b.j.provenance.date)));
-  const last = files.at(-1);
+  const last = newestVariantsFile(dir, "variants-", /variants-(split|pdl)-/);
   if (!last) {
     console.log("hopper-wgmma variants figure: no data/wgmma-perf/variants-*.json with provenance yet (bench/wgmma_variants.ts)");
     return [];
   }
-  const d = last.j.provenance.device;
-  const device = d?.backend ? deviceLabel(d) : d?.name ?? "unknown device";
-  const f = wgmmaVariantsFigure(last.j);
-  const r = saveFigure(f.chart, { name: f.name, title: f.title, subtitle: f.subtitle, source: last.f, device, legend: f.legend, notes: f.notes, dir: opts.outDir });
-  return [r.svg, r.png];
+  return saveVariantsFigure(last, wgmmaVariantsFigure(last.j), opts.outDir);
+}
+
+/** Registry: figures/hopper-wgmma-split and hopper-wgmma-pdl, the launch-setting A/Bs of the default variant at the
+ * kernel-level token count (newest data/wgmma-perf/variants-{split,pdl}-n1024-*.json; bench/wgmma_variants.ts
+ * --split / --pdl). */
+export function wgmmaLaunchAbFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
+  const dir = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma-perf");
+  const out: string[] = [];
+  const figures = [
+    {
+      prefix: "variants-split-n1024-",
+      name: "hopper-wgmma-split",
+      title: "Split-k of the last wave (wgmma.sp SSMM, default variant)",
+      subtitle: "auto: the last wave's tiles in 2-4 k pieces (off by default: slower); 2, 3, 4: every tile",
+    },
+    {
+      prefix: "variants-pdl-n1024-",
+      name: "hopper-wgmma-pdl",
+      title: "Programmatic dependent launch after the pre-gather (wgmma.sp)",
+      subtitle: "on (the default): first weight blocks requested while the gather runs; off: plain launch",
+    },
+  ];
+  for (const { prefix, ...labels } of figures) {
+    const last = newestVariantsFile(dir, prefix);
+    if (!last) {
+      console.log(`${labels.name}: no data/wgmma-perf/${prefix}*.json with provenance yet (bench/wgmma_variants.ts)`);
+      continue;
+    }
+    out.push(...saveVariantsFigure(last, wgmmaVariantsFigure(last.j, labels), opts.outDir));
+  }
+  return out;
 }
 
 if (import.meta.main) {
