@@ -2,7 +2,8 @@
 # Run THERE: on the GPU machine, in the repo root (a copy of the working tree plus the carried .gpu/ from
 # scripts/pack-gpu.sh), with $OUT set by the device tool. No Deno and no registry are needed there.
 #   bash scripts/gpu-run.sh [--no-build] [stage ...]
-# Stages, run in the order given (default: tests, then every bench/*.ts, then every scripts/gpu-stages/*.sh):
+# Stages, run in the order given (default: tests, then every bench/*.ts, then every scripts/gpu-stages/*.sh not
+# marked "# gpu-run: opt-in"):
 #   tests      deno test --allow-all tests/ (GPU tests run; junit in results/tests-junit.xml)
 #   tests:a,b  only tests/a and tests/b (e.g. tests:wgmma.test.ts,moe.test.ts)
 #   <name>     scripts/gpu-stages/<name>.sh if it exists (custom: compute-sanitizer, SASS checks, ...), else
@@ -78,7 +79,8 @@ fi
 if [ ${#STAGES[@]} -eq 0 ]; then
   STAGES=(tests)
   for f in bench/*.ts; do STAGES+=("$(basename "$f" .ts)"); done
-  for f in scripts/gpu-stages/*.sh; do [ -e "$f" ] && STAGES+=("$(basename "$f" .sh)"); done
+  # stages marked "# gpu-run: opt-in" (A/B tooling that re-runs a bench) run only when named
+  for f in scripts/gpu-stages/*.sh; do [ -e "$f" ] && ! grep -q '^# gpu-run: opt-in' "$f" && STAGES+=("$(basename "$f" .sh)"); done
   # de-duplicate (a custom .sh replaces the plain bench/<name>.ts run)
   mapfile -t STAGES < <(printf '%s\n' "${STAGES[@]}" | awk '!seen[$0]++')
 fi

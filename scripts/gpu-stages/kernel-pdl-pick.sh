@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# gpu-run: opt-in (A/B tooling: run it by name)
 # GPU stage `kernel-pdl-pick`: the kernel-level bench with or without the programmatic dependent launch after the
 # pre-gather, whichever the `wgmma-pdl` stage of the same run measured faster at 1024 routed tokens.
 set -eo pipefail

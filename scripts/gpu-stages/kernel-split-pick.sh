@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# gpu-run: opt-in (A/B tooling: run it by name)
 # GPU stage `kernel-split-pick`: the kernel-level bench under the split-k setting (auto or off) that the
 # `wgmma-split` stage of the same run measured faster at the kernel-level token count (1024 routed).
 set -eo pipefail
