@@ -174,9 +174,11 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     }
   }
   // frees the scratch buffers (stream-ordered) on every way out after they were allocated
+  // (the first error wins: a failed free is reported only when nothing failed before)
   auto release = [&](sy_status s, void* xg) -> sy_status {
-    if (xg) cudaFreeAsync(xg, stream());
-    if (split_mem) cudaFreeAsync(split_mem, stream());
+    for (void* b : {xg, split_mem})
+      if (b)
+        if (cudaError_t e = cudaFreeAsync(b, stream()); e && s == SY_OK) s = cuda_fail(fn, "cudaFreeAsync(scratch)", e);
     return s;
   };
   // gathered-tma: the selected rows are first copied into a stream-ordered scratch buffer (capturable: a graph gets
@@ -212,9 +214,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   else if (variant.schedule == 2) st = launch_variant<1, 1, 2, 0>(fn, dtype, grid, p, x_map);
   else if (variant.schedule == 3) st = launch_variant<1, 1, 3, 0>(fn, dtype, grid, p, x_map);
   else st = launch_variant<1, 1, 0, 0>(fn, dtype, grid, p, x_map);
-  if (xg) SY_CUDA(fn, cudaFreeAsync(xg, stream()));
-  if (split_mem) SY_CUDA(fn, cudaFreeAsync(split_mem, stream()));
-  if (st) return st;
+  if ((st = release(st, xg))) return st;
   return check_launch(fn);
 }
 
