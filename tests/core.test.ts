@@ -7,7 +7,7 @@ import { BackendTensor, convertHalf, DTYPE_CODE, HalfDType, HostTensor, randn } 
 import { gemm } from "../lib/kernels/gemm.ts";
 import { timeGraph } from "../lib/timing.ts";
 import { deviceLabel, describeDevice, provenance } from "../lib/data.ts";
-import { assertClose, gemmReference, gpuTest, withWgmmaSplit } from "./helpers.ts";
+import { assertClose, gemmReference, gpuTest, withWgmmaSplit, withWgmmaVariant } from "./helpers.ts";
 
 const cpu = openBackend("cpu");
 
@@ -200,16 +200,9 @@ gpuTest("CUDA device and build info", () => {
   assert.equal(withWgmmaSplit("3:66", () => callJson(cuda, "sy_build_info").wgmma_split), "3:66");
   // and whether the kernel is a programmatic dependent of its pre-gather (SAMOYEDS_WGMMA_PDL=0 turns it off)
   assert.equal(typeof build.wgmma_pdl, "boolean");
-  const before = Deno.env.get("SAMOYEDS_WGMMA_VARIANT");
-  try {
-    Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "cpasync");
-    assert.deepEqual([callJson(cuda, "sy_build_info").wgmma_variant, callJson(cuda, "sy_build_info").wgmma_pregather], ["cpasync", false]);
-    Deno.env.set("SAMOYEDS_WGMMA_VARIANT", "no-such-variant");
-    assert.equal(callJson(cuda, "sy_build_info").wgmma_variant, "(invalid)");
-  } finally {
-    if (before === undefined) Deno.env.delete("SAMOYEDS_WGMMA_VARIANT");
-    else Deno.env.set("SAMOYEDS_WGMMA_VARIANT", before);
-  }
+  const info = () => callJson(cuda, "sy_build_info");
+  assert.deepEqual(withWgmmaVariant("cpasync", () => [info().wgmma_variant, info().wgmma_pregather]), ["cpasync", false]);
+  assert.equal(withWgmmaVariant("no-such-variant", () => info().wgmma_variant), "(invalid)");
 });
 
 gpuTest("CUDA memory round trip and conversions match the CPU backend", () => {

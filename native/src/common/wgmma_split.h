@@ -54,11 +54,13 @@ inline SplitPlan split_rule(int tiles, int n_iters, int wave, int max_pieces, in
   return plan;
 }
 
-inline sy_status plan_split(const char* fn, int tiles, int n_iters, int sms, SplitPlan* out) {
+// sms() gives the wave width; it is asked only when the rule runs (the default, off, needs no device query).
+template <class Sms>
+sy_status plan_split(const char* fn, int tiles, int n_iters, Sms sms, SplitPlan* out) {
   *out = SplitPlan{};
   const char* want = getenv("SAMOYEDS_WGMMA_SPLIT");
   if (!want || !*want || !strcmp(want, "off")) return SY_OK;
-  if (!strcmp(want, "auto")) return *out = split_rule(tiles, n_iters, sms, kSplitMaxPieces, kSplitMinIterations), SY_OK;
+  if (!strcmp(want, "auto")) return *out = split_rule(tiles, n_iters, sms(), kSplitMaxPieces, kSplitMinIterations), SY_OK;
   int pieces = 0, wave = 0, used = 0;
   const int got = sscanf(want, "%d%n:%d%n", &pieces, &used, &wave, &used);
   if (got < 1 || want[used] != 0 || pieces < 1 || pieces > kSplitMaxForced || (got == 2 && wave < 1))

@@ -23,7 +23,7 @@ SY_API sy_status sy_wgmma_split_plan(int32_t tiles, int32_t n_iters, int32_t sms
   SY_CHECK(plan_out, "sy_wgmma_split_plan", "plan_out is null");
   SY_CHECK(tiles >= 0 && n_iters >= 0 && sms >= 0, "sy_wgmma_split_plan", "tiles (%d), n_iters (%d) and sms (%d) must be >= 0", tiles, n_iters, sms);
   sy::wg::SplitPlan plan;
-  if (sy_status st = sy::wg::plan_split(fn, tiles, n_iters, sms, &plan)) return st;
+  if (sy_status st = sy::wg::plan_split(fn, tiles, n_iters, [&] { return sms; }, &plan)) return st;
   plan_out[0] = plan.pieces, plan_out[1] = plan.first;
   return SY_OK;
 }

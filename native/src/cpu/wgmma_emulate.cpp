@@ -101,7 +101,7 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
   const int token_tiles = ceil_div(n_sel, kBN), spi = V >= kBK ? V / kBK : 1;
   SplitPlan split;
   if (variant.cluster == 1 &&
-      (st = plan_split(fn, token_tiles * ceil_div(m / 2, kRowsPerCta), ceil_div(k, kBK) / spi, kEmulatedSms, &split)))
+      (st = plan_split(fn, token_tiles * ceil_div(m / 2, kRowsPerCta), ceil_div(k, kBK) / spi, [] { return kEmulatedSms; }, &split)))
     return st;
   const bool halves = variant.schedule >= 2 && V >= kBK;  // as the kernel: V = 32 keeps N = 128
   const bool running_sum = variant.routing == 1;

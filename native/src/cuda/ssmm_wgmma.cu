@@ -150,8 +150,8 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   // split-k of the last wave (wgmma_split.h): single launches of one-CTA variants in the default raster
   SplitPlan split;
   if (!p.offsets && cluster == 1 && !p.row_tile_fastest) {
-    const int spi = p.V >= kBK ? p.V / kBK : 1, sms = sm_count();
-    if ((st = plan_split(fn, token_tiles * row_tiles, ceil_div(p.k, kBK) / spi, sms, &split))) return st;
+    const int spi = p.V >= kBK ? p.V / kBK : 1;
+    if ((st = plan_split(fn, token_tiles * row_tiles, ceil_div(p.k, kBK) / spi, sm_count, &split))) return st;
   }
   void* split_mem = nullptr;
   int split_counters = 0;  // global-memory fixup: one counter per split tile
