@@ -26,7 +26,9 @@ constexpr Variant kVariants[] = {
     {"gathered-tma-h2", 1, 1, 2, 0, "pre-gather, TMA tiles, two N = 64 halves per warpgroup, one routed while the other runs"},
     {"gathered-tma-h2pp", 1, 1, 3, 0, "gathered-tma-h2 with ping-pong turns"},
     {"gathered-tma-sd", 1, 1, 0, 1, "gathered-tma, routing by running sum and difference (one FFMA per element)"},
-    {"gathered-tma-pp-sd", 1, 1, 1, 1, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"}};
+    {"gathered-tma-pp-sd", 1, 1, 1, 1, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"},
+    {"gathered-tma-pp-mc2", 1, 2, 1, 0, "gathered-tma-pp with TMA multicast of the token tile over clusters of 2 row tiles"},
+    {"gathered-tma-pp-mc4", 1, 4, 1, 0, "gathered-tma-pp with TMA multicast of the token tile over clusters of 4 row tiles"}};
 // gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
 // turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
 // the five shapes, equal at 1408 x 2048 (data/wgmma-perf/variants-b9bfe9d-h200.json); the turns add 1.04-1.09x

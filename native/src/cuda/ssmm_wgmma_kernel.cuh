@@ -352,7 +352,11 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
   extern __shared__ uint8_t smem_raw[];
-  const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;  // 1024-aligned: the 128B swizzle atoms of B
+  uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;  // 1024-aligned: the 128B swizzle atoms of B
+  // Opaque to ptxas, so that it stays in a register: otherwise it was rematerialized in every k-loop iteration from
+  // the CTA's shared window (S2UR SR_CgaCtaId + ULEA), a short-scoreboard stall at the iteration's start (ncu,
+  // data/wgmma-perf/ncu-wgmma-16384x6144-pp-ea00926-sass.csv.xz: ~5% of the loop's warp samples)
+  asm volatile("" : "+r"(sbase));
   const uint32_t full_bar = sbase + kSmemBar, empty_bar = full_bar + kStages * 8;
   const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
   const uint32_t rank = kCluster > 1 ? cluster_rank() : 0;
@@ -543,8 +547,10 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     };
     auto wait_full = [&](int kt) {
       mbar_wait(full_bar + 8 * (kt % kStages), (kt / kStages) & 1);
-      // cp.async writes are generic-proxy writes; wgmma reads through the async proxy
-      fence_proxy_async();
+      // cp.async writes are generic-proxy writes and wgmma reads through the async proxy: a proxy fence. The TMA and
+      // bulk copies of kGather 1 write through the async proxy already (their completion on the barrier is enough),
+      // and the fence was 4 of the ~310 instructions of an iteration (MEMBAR.ALL.CTA + FENCE.VIEW.ASYNC.S, twice).
+      if constexpr (kGather == 0) fence_proxy_async();
     };
     auto issue = [&](int kt, int js, uint32_t meta, int scale_d) {
       const int s = kt % kStages;
@@ -883,7 +889,12 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
     using Compact = std::integral_constant<int, 1>;
     using Scatter = std::integral_constant<int, 2>;
     using SingleSplit = std::integral_constant<int, 3>;
-    if (!p.offsets) return p.split_pieces > 1 ? pick_v(bf16, SingleSplit{}) : pick_v(bf16, Single{});
+    if (!p.offsets) {
+      // split-k runs single CTAs only (launch_ssmm_wgmma): no split instance for the multicast clusters
+      if constexpr (kCluster == 1)
+        if (p.split_pieces > 1) return pick_v(bf16, SingleSplit{});
+      return pick_v(bf16, Single{});
+    }
     return p.y_mode == 1 ? pick_v(bf16, Scatter{}) : pick_v(bf16, Compact{});
   };
   return dtype == SY_BF16 ? pick_mode(std::true_type{}) : pick_mode(std::false_type{});
@@ -898,5 +909,7 @@ extern template sy_status launch_variant<1, 1, 2, 0>(const char*, int, dim3, con
 extern template sy_status launch_variant<1, 1, 3, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 0, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 2, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 4, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy
