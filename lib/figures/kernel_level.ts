@@ -414,10 +414,11 @@ function saveVariantsFigure(last: { f: string; j: WgmmaVariantsJson }, f: Kernel
 }
 
 /** Registry: figures/hopper-wgmma-variants from the newest data/wgmma-perf/variants-*.json that has provenance (the
- * variant table; not the one-setting A/B files variants-split-* and variants-pdl-* of bench/wgmma_variants.ts). */
+ * variant table at the default 4096 routed tokens; not the one-setting A/B files variants-split-*, variants-pdl-* nor the
+ * other token counts, variants-n<N>-*, of bench/wgmma_variants.ts). */
 export function wgmmaVariantsFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
   const dir = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma-perf");
-  const last = newestVariantsFile(dir, "variants-", /variants-(split|pdl)-/);
+  const last = newestVariantsFile(dir, "variants-", /variants-(split|pdl)-|-n[0-9]+-/);
   if (!last) {
     console.log("hopper-wgmma variants figure: no data/wgmma-perf/variants-*.json with provenance yet (bench/wgmma_variants.ts)");
     return [];

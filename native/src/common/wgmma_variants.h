@@ -26,15 +26,15 @@ constexpr Variant kVariants[] = {
     {"gathered-tma-h2", 1, 1, 2, 0, "pre-gather, TMA tiles, two N = 64 halves per warpgroup, one routed while the other runs"},
     {"gathered-tma-h2pp", 1, 1, 3, 0, "gathered-tma-h2 with ping-pong turns"},
     {"gathered-tma-sd", 1, 1, 0, 1, "gathered-tma, routing by running sum and difference (one FFMA per element)"},
-    {"gathered-tma-pp-sd", 1, 1, 1, 1, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"},
-    {"gathered-tma-pp-mc2", 1, 2, 1, 0, "gathered-tma-pp with TMA multicast of the token tile over clusters of 2 row tiles"},
-    {"gathered-tma-pp-mc4", 1, 4, 1, 0, "gathered-tma-pp with TMA multicast of the token tile over clusters of 4 row tiles"}};
+    {"gathered-tma-pp-sd", 1, 1, 1, 1, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"}};
 // gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
 // turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
 // the five shapes, equal at 1408 x 2048 (data/wgmma-perf/variants-b9bfe9d-h200.json); the turns add 1.04-1.09x
 // (variants-3e3d5f0-h200.json). Multicast over 2 or 4 row tiles was not faster than the single CTA (d5ec448). With
 // the specialized epilogue (variants-9a0a895-h200.json) it is 1.15-1.33x faster again, and still ahead of the
-// running-sum routing (-sd) and the N = 64 halves (-h2, -h2pp) in the geometric mean.
+// running-sum routing (-sd) and the N = 64 halves (-h2, -h2pp) in the geometric mean. Ping-pong with the multicast
+// clusters (-pp-mc2, -pp-mc4, built and measured at 0c22286, then removed) was 4-24% slower than -pp at every
+// Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8).
 constexpr int kDefaultVariant = 4;
 inline const char* default_variant_name() { return kVariants[kDefaultVariant].name; }
 

@@ -206,10 +206,8 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     if (cudaError_t e = cudaMemsetAsync(p.split_counters, 0, (size_t)split_counters * 4, stream()))
       return release(cuda_fail(fn, "cudaMemsetAsync(split-k counters)", e), xg);
   if (variant.gather == 0) st = launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
-  else if (cluster == 2) st = variant.schedule == 1 ? launch_variant<1, 2, 1, 0>(fn, dtype, grid, p, x_map)
-                                                    : launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
-  else if (cluster == 4) st = variant.schedule == 1 ? launch_variant<1, 4, 1, 0>(fn, dtype, grid, p, x_map)
-                                                    : launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
+  else if (cluster == 2) st = launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
+  else if (cluster == 4) st = launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
   else if (variant.routing == 1) st = variant.schedule == 1 ? launch_variant<1, 1, 1, 1>(fn, dtype, grid, p, x_map)
                                                             : launch_variant<1, 1, 0, 1>(fn, dtype, grid, p, x_map);
   else if (variant.schedule == 1) st = launch_variant<1, 1, 1, 0>(fn, dtype, grid, p, x_map);

@@ -909,7 +909,5 @@ extern template sy_status launch_variant<1, 1, 2, 0>(const char*, int, dim3, con
 extern template sy_status launch_variant<1, 1, 3, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 0, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 2, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 4, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy
