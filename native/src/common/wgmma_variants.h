@@ -33,8 +33,8 @@ constexpr Variant kVariants[] = {
 // (variants-3e3d5f0-h200.json). Multicast over 2 or 4 row tiles was not faster than the single CTA (d5ec448). With
 // the specialized epilogue (variants-9a0a895-h200.json) it is 1.15-1.33x faster again, and still ahead of the
 // running-sum routing (-sd) and the N = 64 halves (-h2, -h2pp) in the geometric mean. Ping-pong with the multicast
-// clusters (-pp-mc2, -pp-mc4, built and measured at 0c22286, then removed) was 4-24% slower than -pp at every
-// Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8).
+// clusters (-pp-mc2, -pp-mc4, built and measured at 0c22286, then removed) was 7-20% and 13-45% slower than -pp at
+// every Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8).
 constexpr int kDefaultVariant = 4;
 inline const char* default_variant_name() { return kVariants[kDefaultVariant].name; }
 
