@@ -258,7 +258,7 @@ gpuTest("moe CUDA router and index lists equal the CPU backend's bit for bit", (
 });
 
 Deno.test("model-level figures render from a synthetic results file (no GPU numbers involved)", async () => {
-  const { figure14, figure15, figure16, figure17, targets, maxBatchTable } = await import("../lib/figures/model_level.ts");
+  const { figure14, figure15, figure16, figure16MaxBatch, figure17, targets, maxBatchTable, maxBatchByBudget } = await import("../lib/figures/model_level.ts");
   const models = MODELS.slice(0, 2).map((m) => ({ ...m }));
   const variants = ["samoyeds", "samoyeds_scatter_add", "samoyeds_mma_sp", "ablation_W", "ablation_WI", "ablation_WIL", "hf_loop", "dense_grouped", "dense_gemm_loop"];
   const j = {
@@ -266,10 +266,11 @@ Deno.test("model-level figures render from a synthetic results file (no GPU numb
     setup: { dtype: "bf16" },
     models,
     layer: models.flatMap((m) => [256, 4096].flatMap((T) => variants.map((v, i) => ({ model: m.name, T, variant: v, ms: 1 + i })))),
-    memory: models.flatMap((m) => ["dense", "samoyeds", "weight_only_sparse"].map((method, i) => ({ model: m.name, seq: 1024, kv_cache: true, method, predicted_max_batch: 10 * (i + 1), measured_max_batch: 10 * (i + 1), weight_bytes: 1 }))),
+    memory: models.flatMap((m) => ["dense", "samoyeds", "weight_only_sparse"].map((method, i) => ({ model: m.name, seq: 1024, kv_cache: true, method, predicted_max_batch: 10 * (i + 1), measured_max_batch: 10 * (i + 1), weight_bytes: 1,
+      predicted_max_batch_by_budget_gb: { "24": i === 0 ? 0 : 3, "40": 4 * (i + 1) } }))),
     throughput: models.flatMap((m) => [1, 2, 4].map((batch) => ({ model: m.name, seq: 1024, batch, T: batch * 1024, variant: "samoyeds", ms: 1, tokens_per_s: batch * 1e6, oom: batch > 2 }))),
   };
-  for (const svg of [figure14(j), figure15(j), figure16(j), figure17(j)]) {
+  for (const svg of [figure14(j), figure15(j), figure16(j), figure16MaxBatch(j), figure17(j)]) {
     assert.match(svg, /^<svg/);
     assert.match(svg, /random weights/);
   }
@@ -278,6 +279,11 @@ Deno.test("model-level figures render from a synthetic results file (no GPU numb
   const withSparse = { ...j, layer: [...j.layer, ...models.map((m) => ({ model: m.name, T: 4096, variant: "samoyeds_gateup_sparse_shared", ms: 0.5 }))] };
   assert.match(figure14(withSparse), /samoyeds_gateup_sparse_shared: /);
   assert.equal(maxBatchTable(j)[0].ratio, 2);
+  // per budget: dense does not fit in 24 GiB (n/a), 8 / 4 in 40 GiB, then the measured 20 / 10
+  const byBudget = maxBatchByBudget(j);
+  assert.deepEqual(byBudget.series, ["24 GiB (memory model)", "40 GiB (memory model)", "device memory, synthetic (measured)"]);
+  assert.deepEqual(byBudget.groups[0].values, [undefined, 2, 2]);
+  assert.match(figure16MaxBatch(j), /n\/a/);
   // ms = 1 + variant index: ours = samoyeds (1 ms), dense_grouped 8 ms; the per-expert loop made faster (4 ms)
   for (const r of j.layer) if (r.variant === "dense_gemm_loop") r.ms = 4;
   const t = targets(j);

@@ -4,10 +4,14 @@
 // labelled with the device and "random weights"; `targets` gives the table of the issue's targets.
 
 export interface LayerRow { model: string; T: number; variant: string; ms?: number; error?: string; grouped_impl?: string; kernel?: string }
-export interface MemoryRow { model: string; seq: number; kv_cache: boolean; method: string; predicted_max_batch: number; measured_max_batch: number | string; weight_bytes: number }
+export interface MemoryRow {
+  model: string; seq: number; kv_cache: boolean; method: string; predicted_max_batch: number; measured_max_batch: number | string; weight_bytes: number;
+  /** the memory model's max batch for smaller budgets (GB = 2^30 bytes), e.g. { "24": 0, "40": 31, "80": 125 } */
+  predicted_max_batch_by_budget_gb?: Record<string, number>;
+}
 export interface ThroughputRow { model: string; seq: number; batch: number; T: number; variant: string; ms?: number; tokens_per_s?: number; oom?: boolean }
 export interface ModelLevelJson {
-  provenance: { device?: { name?: string }; commit?: string; date?: string };
+  provenance: { device?: { name?: string; memory_bytes?: number }; commit?: string; date?: string };
   setup?: { dtype?: string };
   models: { name: string; shared?: unknown }[];
   layer: LayerRow[];
@@ -128,6 +132,34 @@ export function maxBatchTable(j: ModelLevelJson, seq = 1024, kv = true): { model
     const dense = get(m.name, "dense"), samoyeds = get(m.name, "samoyeds");
     return { model: m.name, dense, samoyeds, weight_only_sparse: get(m.name, "weight_only_sparse"), ratio: dense > 0 ? samoyeds / dense : undefined };
   });
+}
+
+/** Samoyeds / dense max-batch ratio per model at each memory budget: the memory model's predictions for the smaller
+ * budgets of the data (predicted_max_batch_by_budget_gb) and the measurement on the device's own memory (the last
+ * series). undefined where dense does not fit at all (or a method has no number). */
+export function maxBatchByBudget(j: ModelLevelJson, seq = 1024, kv = true): { series: string[]; groups: { model: string; values: (number | undefined)[] }[] } {
+  const rows = j.memory.filter((x) => x.seq === seq && x.kv_cache === kv);
+  const budgets = [...new Set(rows.flatMap((r) => Object.keys(r.predicted_max_batch_by_budget_gb ?? {})))].map(Number).sort((a, b) => a - b);
+  const mem = j.provenance.device?.memory_bytes;
+  const deviceGb = mem ? `${Math.round(mem / 2 ** 30)} GiB` : "device memory";
+  const series = [...budgets.map((gb) => `${gb} GiB (memory model)`), `${deviceGb}, ${j.provenance.device?.name ?? "device"} (measured)`];
+  const ratio = (d: number | undefined, s: number | undefined) => (d !== undefined && s !== undefined && d > 0 ? s / d : undefined);
+  const groups = j.models.map((m) => {
+    const of = (method: string) => rows.find((r) => r.model === m.name && r.method === method);
+    const dense = of("dense"), sam = of("samoyeds");
+    const atBudget = budgets.map((gb) => ratio(dense?.predicted_max_batch_by_budget_gb?.[gb], sam?.predicted_max_batch_by_budget_gb?.[gb]));
+    const measured = (r: MemoryRow | undefined) => (r ? (typeof r.measured_max_batch === "number" ? r.measured_max_batch : r.predicted_max_batch) : undefined);
+    return { model: m.name, values: [...atBudget, ratio(measured(dense), measured(sam))] };
+  });
+  return { series, groups };
+}
+
+/** Figure 16b: the max-batch ratio over dense (Samoyeds format, sequence `seq`, with or without a KV cache) per
+ * memory budget; n/a where the dense model does not fit */
+export function figure16MaxBatch(j: ModelLevelJson, seq = 1024, kv = true): string {
+  const { series, groups } = maxBatchByBudget(j, seq, kv);
+  return barChart(label(j, `Max batch, Samoyeds over dense (seq ${seq}${kv ? ", KV cache" : ""}) per memory budget; n/a: dense does not fit`),
+    groups, series, "max batch ratio (samoyeds / dense)");
 }
 
 /** Figure 16: MoE-layer throughput (tokens/s) vs batch, one panel line per (model, method); OOM points as crosses */

@@ -2,7 +2,7 @@
 // stamped with its data file and device and marked "random weights". [] (with a message) when the data is absent.
 import { buildNote, DeviceDescription, deviceLabel, listResults, readResults } from "../data.ts";
 import { saveFigure } from "./render.ts";
-import { figure14, figure15, figure16, figure17, ModelLevelJson, targets } from "./model_level.ts";
+import { figure14, figure15, figure16, figure16MaxBatch, figure17, ModelLevelJson, targets } from "./model_level.ts";
 
 export function modelLevelFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
   const file = listResults("model-level", opts.dataDir).find((f) => f.endsWith("model-level.json"));
@@ -24,6 +24,9 @@ export function modelLevelFigures(opts: { dataDir?: string; outDir?: string } = 
   save("model-level-fig14-moe-speedup-T256", "MoE layer speedup over the Hugging Face per-expert loop (T = 256)", figure14(j, 256), kernels);
   save("model-level-fig15-decoder", "Decoder layer (attention + MoE) speedup over Hugging Face", figure15(j), ["attention: cuBLAS strided-batched QK^T / PV + softmax kernel (not fused), no RoPE"]);
   save("model-level-fig16-throughput-batch", "MoE layer throughput vs batch, out-of-memory points", figure16(j, 1024));
+  save("model-level-fig16-max-batch-budget", "Max batch over dense per memory budget (sequence 1024, KV cache)", figure16MaxBatch(j, 1024, true),
+    ["smaller budgets: the memory model (lib/moe_memory.ts: weights of every layer, KV cache, one layer's peak activations),",
+      "which predicts the measured max batch within 4 sequences on the device; the last series is the measurement"]);
   save("model-level-fig17-ablation", "Ablation: +W, +WI, +WIL, +WILS", figure17(j, 4096));
   for (const t of targets(j)) console.log(`  target: ${t.target}: ${t.value} -> ${t.met === undefined ? "n/a" : t.met ? "met" : "NOT met"}`);
   return out;
