@@ -122,11 +122,14 @@ export function figure15(j: ModelLevelJson): string {
   return barChart(label(j, `Figure 15: decoder layer speedup over HF (${shape}; plain cuBLAS attention)`), groups, series, "speedup (x)");
 }
 
+/** a memory row's max batch: measured where the device run measured it, else the memory model's prediction */
+const maxBatchOf = (r: MemoryRow) => (typeof r.measured_max_batch === "number" ? r.measured_max_batch : r.predicted_max_batch);
+
 /** max batch per method (measured where available) and the ratio to dense */
 export function maxBatchTable(j: ModelLevelJson, seq = 1024, kv = true): { model: string; dense: number; samoyeds: number; weight_only_sparse: number; ratio: number | undefined }[] {
   const get = (model: string, method: string) => {
     const r = j.memory.find((x) => x.model === model && x.seq === seq && x.kv_cache === kv && x.method === method);
-    return r ? (typeof r.measured_max_batch === "number" ? r.measured_max_batch : r.predicted_max_batch) : 0;
+    return r ? maxBatchOf(r) : 0;
   };
   return j.models.map((m) => {
     const dense = get(m.name, "dense"), samoyeds = get(m.name, "samoyeds");
@@ -148,8 +151,7 @@ export function maxBatchByBudget(j: ModelLevelJson, seq = 1024, kv = true): { se
     const of = (method: string) => rows.find((r) => r.model === m.name && r.method === method);
     const dense = of("dense"), sam = of("samoyeds");
     const atBudget = budgets.map((gb) => ratio(dense?.predicted_max_batch_by_budget_gb?.[gb], sam?.predicted_max_batch_by_budget_gb?.[gb]));
-    const measured = (r: MemoryRow | undefined) => (r ? (typeof r.measured_max_batch === "number" ? r.measured_max_batch : r.predicted_max_batch) : undefined);
-    return { model: m.name, values: [...atBudget, ratio(measured(dense), measured(sam))] };
+    return { model: m.name, values: [...atBudget, ratio(dense && maxBatchOf(dense), sam && maxBatchOf(sam))] };
   });
   return { series, groups };
 }
