@@ -65,6 +65,8 @@ export interface WgmmaVariant {
   cluster: number;
   schedule: number;
   routing: number;
+  /** selected tokens per CTA tile (the wgmma N): 128, or 64 for twice the CTAs of a small grid */
+  tile_n: number;
   default: boolean;
   description: string;
 }

@@ -12,7 +12,7 @@ SY_API sy_status sy_wgmma_variants(char* out, int32_t capacity) {
     const Variant& v = kVariants[i];
     json += std::string(i ? "," : "") + "{\"name\":\"" + v.name + "\",\"gather\":" + std::to_string(v.gather) +
             ",\"cluster\":" + std::to_string(v.cluster) + ",\"schedule\":" + std::to_string(v.schedule) +
-            ",\"routing\":" + std::to_string(v.routing) + ",\"default\":" + (i == kDefaultVariant ? "true" : "false") +
+            ",\"routing\":" + std::to_string(v.routing) + ",\"tile_n\":" + std::to_string(v.tile_n) + ",\"default\":" + (i == kDefaultVariant ? "true" : "false") +
             ",\"description\":\"" + v.description + "\"}";
   }
   return sy::write_string(json + "]", out, capacity, "sy_wgmma_variants");

@@ -12,21 +12,23 @@ namespace sy {
 namespace wg {
 struct Variant {
   const char* name;
-  // the kernel's kGather, kCluster, kSchedule, kRouting. Variants of the same routing do the same arithmetic in the
-  // same order (bit-identical results); the two routings round differently.
-  int gather, cluster, schedule, routing;
+  // the kernel's kGather, kCluster, kSchedule, kRouting, kTileN (selected tokens per CTA tile: 128, or 64 for twice
+  // the CTAs on small grids). Variants of the same routing do the same arithmetic in the same order (bit-identical
+  // results); the two routings round differently.
+  int gather, cluster, schedule, routing, tile_n;
   const char* description;
 };
 constexpr Variant kVariants[] = {
-    {"cpasync", 0, 1, 0, 0, "cp.async gather by the producer warpgroup, single CTA"},
-    {"gathered-tma", 1, 1, 0, 0, "pre-gather, one TMA box per stage, single CTA"},
-    {"gathered-tma-mc2", 1, 2, 0, 0, "pre-gather, TMA multicast, clusters of 2 row tiles"},
-    {"gathered-tma-mc4", 1, 4, 0, 0, "pre-gather, TMA multicast, clusters of 4 row tiles"},
-    {"gathered-tma-pp", 1, 1, 1, 0, "pre-gather, TMA tiles, consumer warpgroups take turns (ping-pong)"},
-    {"gathered-tma-h2", 1, 1, 2, 0, "pre-gather, TMA tiles, two N = 64 halves per warpgroup, one routed while the other runs"},
-    {"gathered-tma-h2pp", 1, 1, 3, 0, "gathered-tma-h2 with ping-pong turns"},
-    {"gathered-tma-sd", 1, 1, 0, 1, "gathered-tma, routing by running sum and difference (one FFMA per element)"},
-    {"gathered-tma-pp-sd", 1, 1, 1, 1, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"}};
+    {"cpasync", 0, 1, 0, 0, 128, "cp.async gather by the producer warpgroup, single CTA"},
+    {"gathered-tma", 1, 1, 0, 0, 128, "pre-gather, one TMA box per stage, single CTA"},
+    {"gathered-tma-mc2", 1, 2, 0, 0, 128, "pre-gather, TMA multicast, clusters of 2 row tiles"},
+    {"gathered-tma-mc4", 1, 4, 0, 0, 128, "pre-gather, TMA multicast, clusters of 4 row tiles"},
+    {"gathered-tma-pp", 1, 1, 1, 0, 128, "pre-gather, TMA tiles, consumer warpgroups take turns (ping-pong)"},
+    {"gathered-tma-h2", 1, 1, 2, 0, 128, "pre-gather, TMA tiles, two N = 64 halves per warpgroup, one routed while the other runs"},
+    {"gathered-tma-h2pp", 1, 1, 3, 0, 128, "gathered-tma-h2 with ping-pong turns"},
+    {"gathered-tma-sd", 1, 1, 0, 1, 128, "gathered-tma, routing by running sum and difference (one FFMA per element)"},
+    {"gathered-tma-pp-sd", 1, 1, 1, 1, 128, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"},
+    {"gathered-tma-pp-n64", 1, 1, 1, 0, 64, "gathered-tma-pp with 64-token tiles (twice the CTAs of a small grid)"}};
 // gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
 // turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
 // the five shapes, equal at 1408 x 2048 (data/wgmma-perf/variants-b9bfe9d-h200.json); the turns add 1.04-1.09x
@@ -34,7 +36,9 @@ constexpr Variant kVariants[] = {
 // the specialized epilogue (variants-9a0a895-h200.json) it is 1.15-1.33x faster again, and still ahead of the
 // running-sum routing (-sd) and the N = 64 halves (-h2, -h2pp) in the geometric mean. Ping-pong with the multicast
 // clusters (-pp-mc2, -pp-mc4, built and measured at 0c22286, then removed) was 7-20% and 13-45% slower than -pp at
-// every Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8).
+// every Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8). -pp-n64 (64-token
+// tiles, for grids under one wave such as 1408 x 2048 at 1024 routed tokens: 48 CTAs of 128 tokens on 132 SMs) was
+// written in session 8 after the device time was spent: CPU-emulated and compiled (no spills), not yet run on a GPU.
 constexpr int kDefaultVariant = 4;
 inline const char* default_variant_name() { return kVariants[kDefaultVariant].name; }
 

@@ -98,15 +98,16 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
   if ((st = pick_variant(fn, &variant))) return st;
   if (n_sel == 0) return SY_OK;
   constexpr int kEmulatedSms = 132;
-  const int token_tiles = ceil_div(n_sel, kBN), spi = V >= kBK ? V / kBK : 1;
+  const int tile_n = variant.tile_n;  // selected tokens per CTA tile (the wgmma N)
+  const int token_tiles = ceil_div(n_sel, tile_n), spi = V >= kBK ? V / kBK : 1;
   SplitPlan split;
-  if (variant.cluster == 1 &&
+  if (variant.cluster == 1 && tile_n == kBN &&
       (st = plan_split(fn, token_tiles * ceil_div(m / 2, kRowsPerCta), ceil_div(k, kBK) / spi, [] { return kEmulatedSms; }, &split)))
     return st;
   const bool halves = variant.schedule >= 2 && V >= kBK;  // as the kernel: V = 32 keeps N = 128
   const bool running_sum = variant.routing == 1;
-  const int n_parts = halves ? 2 : 1, part_regs = kBN / 2 / n_parts;
-  const int mc = m / 2, nv = ceil_div(k, V), nk = ceil_div(k, kBK), nsteps = num_ksteps(k), regs = kBN / 2;
+  const int n_parts = halves ? 2 : 1, part_regs = tile_n / 2 / n_parts;
+  const int mc = m / 2, nv = ceil_div(k, V), nk = ceil_div(k, kBK), nsteps = num_ksteps(k), regs = tile_n / 2;
   const uint8_t* vals = (const uint8_t*)wvalues;
   const uint8_t* metas = (const uint8_t*)wmeta;
   const uint8_t* idx = (const uint8_t*)indices;
@@ -139,8 +140,8 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
           // producer: A and metadata blocks are contiguous copies; token rows land 128B-swizzled, zeros past n_sel and k
           memcpy(sm.data() + a_off, vals + packed_value_block(tile, kt, k), kAStageBytes);
           memcpy(sm.data() + m_off, metas + packed_meta_block(tile, kt, k), kMetaStageBytes);
-          for (int n = 0; n < kBN; n++) {
-            const int j = ntile * kBN + n;
+          for (int n = 0; n < tile_n; n++) {
+            const int j = ntile * tile_n + n;
             for (int c = 0; c < kBK / 8; c++) {
               uint8_t* dst = sm.data() + b_off + b_stage_offset(n, c);
               const int kcol = kt * kBK + c * 8;
@@ -200,7 +201,7 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
       for (int w = 0; w < kConsumerWgs; w++) {
         for (int t = 0; t < 128; t++) {
           for (int i = 0; i < regs; i++) {
-            const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i), j = ntile * kBN + d_col(t, i);
+            const int c = tile * kRowsPerCta + w * kRowsPerWg + d_row(t, i), j = ntile * tile_n + d_col(t, i);
             if (c >= mc || j >= n_sel) continue;
             for (int s = 0; s < 2; s++) {
               const int out = 2 * c + s;

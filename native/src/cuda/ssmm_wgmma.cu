@@ -128,16 +128,20 @@ int sm_count() {
 
 // Launches the kernel over (token tiles, row tiles) for the single and the grouped entry points; a single launch may
 // split its last wave's tiles along k (wgmma_split.h), then over a flat grid.
-sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p) {
+sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   if (((uintptr_t)p.X & 15) || ((uintptr_t)p.wvalues & 15) || ((uintptr_t)p.wmeta & 15))
     return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
   // the epilogue stores (and adds) an output row pair at once: 8 bytes in f32, 4 in f16/bf16
   if ((uintptr_t)p.Y & (p.y_f32 ? 7 : 3))
     return fail(SY_ERR_INVALID, "%s: Y must be %d-byte aligned (sy_malloc memory is)", fn, p.y_f32 ? 8 : 4);
-  if (token_tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %d token tiles, more than the grid allows (65535)", fn, token_tiles);
   Variant variant;
   sy_status st = pick_variant(fn, &variant);
   if (st) return st;
+  // the variant's token tiles; grouped: at most ceil(max_selections / tile) + one partial tile per expert
+  const int tile_n = variant.tile_n;
+  const int64_t tiles = (int64_t)ceil_div(p.n_sel, tile_n) + (p.offsets ? p.n_experts : 0);
+  if (tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %lld token tiles, more than the grid allows (65535)", fn, (long long)tiles);
+  const int token_tiles = (int)tiles;
   const int row_tiles = ceil_div(p.m / 2, kRowsPerCta), cluster = variant.cluster;
   // SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single CTAs only; default token tiles fastest, measured 10-15%
   // faster on the H100)
@@ -149,7 +153,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   SY_CUDA(fn, cudaGetSymbolAddress((void**)&p.bad_tokens, g_bad_tokens));
   // split-k of the last wave (wgmma_split.h): single launches of one-CTA variants in the default raster
   SplitPlan split;
-  if (!p.offsets && cluster == 1 && !p.row_tile_fastest) {
+  if (!p.offsets && cluster == 1 && !p.row_tile_fastest && tile_n == kBN) {
     const int spi = p.V >= kBK ? p.V / kBK : 1;
     if ((st = plan_split(fn, token_tiles * row_tiles, ceil_div(p.k, kBK) / spi, sm_count, &split))) return st;
   }
@@ -188,7 +192,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   bool counters_zeroed = false;
   if (variant.gather == 1 && !p.token_idx) {
     // rows already compact (grouped, load_idx null; n_sel <= x_rows was checked): the tiles come straight from X
-    if ((st = encode_token_map(fn, dtype, p.X, p.x_rows, p.k, kBN / cluster, &x_map))) return release(st, nullptr);
+    if ((st = encode_token_map(fn, dtype, p.X, p.x_rows, p.k, tile_n / cluster, &x_map))) return release(st, nullptr);
   } else if (variant.gather == 1) {
     if (cudaError_t e = cudaMallocAsync(&xg, (size_t)p.n_sel * p.k * 2, stream()))
       return release(cuda_fail(fn, "cudaMallocAsync(pre-gather buffer)", e), nullptr);
@@ -200,7 +204,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
     // the counters this gather zeroes, and only the producer waits). SAMOYEDS_WGMMA_PDL=0 turns it off.
     const char* pdl = getenv("SAMOYEDS_WGMMA_PDL");
     p.pdl = split.pieces == 1 && !(pdl && !strcmp(pdl, "0")) ? 1 : 0;
-    if ((st = encode_token_map(fn, dtype, xg, p.n_sel, p.k, kBN / cluster, &x_map))) return release(st, xg);
+    if ((st = encode_token_map(fn, dtype, xg, p.n_sel, p.k, tile_n / cluster, &x_map))) return release(st, xg);
   }
   if (split_mem && !counters_zeroed)
     if (cudaError_t e = cudaMemsetAsync(p.split_counters, 0, (size_t)split_counters * 4, stream()))
@@ -208,6 +212,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, int token_tiles, Params p
   if (variant.gather == 0) st = launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
   else if (cluster == 2) st = launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
   else if (cluster == 4) st = launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
+  else if (tile_n == 64) st = launch_variant<1, 1, 1, 0, 64>(fn, dtype, grid, p, x_map);
   else if (variant.routing == 1) st = variant.schedule == 1 ? launch_variant<1, 1, 1, 1>(fn, dtype, grid, p, x_map)
                                                             : launch_variant<1, 1, 0, 1>(fn, dtype, grid, p, x_map);
   else if (variant.schedule == 1) st = launch_variant<1, 1, 1, 0>(fn, dtype, grid, p, x_map);
@@ -244,7 +249,7 @@ SY_API sy_status sy_ssmm_wgmma(int32_t dtype, int32_t m, int32_t k, int32_t V, i
   p.X = (const uint16_t*)X, p.token_idx = token_idx, p.row_scale = row_scale, p.Y = Y;
   p.m = m, p.k = k, p.V = V, p.x_rows = x_rows, p.n_sel = n_sel, p.y_f32 = y_dtype == SY_F32, p.y_layout = y_layout;
   p.epilogue = epilogue;
-  return launch_ssmm_wgmma(fn, dtype, ceil_div(n_sel, kBN), p);
+  return launch_ssmm_wgmma(fn, dtype, p);
 }
 
 SY_API sy_status sy_ssmm_wgmma_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, int32_t n_experts,
@@ -276,7 +281,7 @@ SY_API sy_status sy_ssmm_wgmma_grouped(int32_t dtype, int32_t m, int32_t k, int3
   p.m = m, p.k = k, p.V = V, p.x_rows = x_rows, p.n_sel = max_selections, p.y_f32 = y_dtype == SY_F32, p.y_layout = 0;
   p.y_mode = y_mode, p.y_rows = y_rows, p.epilogue = epilogue;
   // upper bound of the tiles over all experts: sum ceil(c_e / kBN) <= ceil(total / kBN) + E
-  return launch_ssmm_wgmma(fn, dtype, ceil_div(max_selections, kBN) + n_experts, p);
+  return launch_ssmm_wgmma(fn, dtype, p);
 }
 
 SY_API sy_status sy_ssmm_wgmma_emulate(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, const void*, const void*,

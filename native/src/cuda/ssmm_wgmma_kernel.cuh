@@ -339,9 +339,13 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 // kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows,
 // 3 single expert with split-k of the last wave (wgmma_split.h). The split code is its own instance: compiled into
 // the single-expert kernel (unused there), the cluster-pair fixup made the unsplit k loop 4-9% slower on the H200.
-template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch>
+// kTileN: selected tokens per CTA tile, the wgmma N (128; 64 gives a small grid twice the CTAs, each with half the
+// tensor work and routing per k-vector; TMA tiles, one CTA, schedules 0 and 1, no split-k).
+template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch, int kTileN>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
 #ifdef SY_HAS_WGMMA
+  static_assert(kTileN == kBN || (kTileN == 64 && kGather == 1 && kCluster == 1 && kSchedule <= 1 && kLaunch != 3),
+                "64-token tiles: TMA tiles, one CTA, schedules 0 and 1, no split-k");
   static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
   static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
   static_assert(kRouting == 0 || kSchedule <= 1, "the running-sum routing exists for schedules 0 and 1");
@@ -382,11 +386,11 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   __shared__ int s_group[3];  // grouped: expert (-1: nothing to do), first selection, end of the selection range
   if constexpr (kGrouped) {
     if (threadIdx.x < 32) {
-      const GroupTile f = find_group_tile(p.offsets, p.n_experts, kBN, ntile);
+      const GroupTile f = find_group_tile(p.offsets, p.n_experts, kTileN, ntile);
       if (threadIdx.x == 0) {
         int e = f.expert, jb = 0, se = 0;
         if (e >= 0) {
-          jb = p.offsets[e] + f.tile * kBN;
+          jb = p.offsets[e] + f.tile * kTileN;
           se = min(p.offsets[e + 1], p.n_sel);
           if (jb >= se) e = -1;
         }
@@ -411,8 +415,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   auto group_expert = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[0])) : 0; };
   auto group_j_base = [&]() -> int {
     if constexpr (kGrouped) return (int)lds32(smem_u32(&s_group[1]));
-    else if constexpr (kSplit) return (int)lds32(smem_u32(&s_tile[2])) * kBN;
-    else return ntile * kBN;
+    else if constexpr (kSplit) return (int)lds32(smem_u32(&s_tile[2])) * kTileN;
+    else return ntile * kTileN;
   };
   auto group_sel_end = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[2])) : p.n_sel; };
   if (kGrouped && group_expert() < 0) return;  // uniform over the CTA (and a cluster: same token tile)
@@ -457,7 +461,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     };
     if constexpr (kGather == 0) {
       // thread t copies chunk (t & 7) of tokens (t >> 3) + 16 i
-      constexpr int kPer = kBN / 16;
+      constexpr int kPer = kTileN / 16;
       const int chunk = t & 7;
       int rows[kPer];
 #pragma unroll
@@ -478,7 +482,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       }
     } else if (t == 0) {
       // this CTA's kMine rows of the token tile, one box per stage, multicast into the cluster
-      constexpr int kMine = kBN / kCluster;
+      constexpr int kMine = kTileN / kCluster;
       asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(&x_map)) : "memory");
       auto load_tokens = [&](int kt) {
         tma_load_box<kCluster>(sbase + kSmemB + (kt % kStages) * kBStageBytes + b_row_offset((int)rank * kMine), &x_map,
@@ -488,13 +492,15 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       // token rows still runs. The weight blocks of the first ring do not depend on it and are requested first;
       // griddepcontrol.wait (a no-op in a launch without the attribute) then waits for the gather's writes.
       const int first = nk < kStages ? nk : kStages;
-      for (int kt = 0; kt < first; kt++) copy_weight_blocks(kt_begin + kt, kt, kAStageBytes + kMetaStageBytes + kBStageBytes);
+      // a stage's transaction bytes: the weight and metadata blocks and the token box (kTileN rows of 128 bytes)
+      constexpr uint32_t kTx = kAStageBytes + kMetaStageBytes + kTileN * kBRowBytes;
+      for (int kt = 0; kt < first; kt++) copy_weight_blocks(kt_begin + kt, kt, kTx);
       asm volatile("griddepcontrol.wait;\n" ::: "memory");
       for (int kt = 0; kt < first; kt++) load_tokens(kt);
       for (int kt = first; kt < nk; kt++) {
         const int s = kt % kStages;
         mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
-        copy_weight_blocks(kt_begin + kt, s, kAStageBytes + kMetaStageBytes + kBStageBytes);
+        copy_weight_blocks(kt_begin + kt, s, kTx);
         load_tokens(kt);
       }
     }
@@ -507,7 +513,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
     const int cw = wg - 1;
     const uint32_t lane0 = (t & 31) == 0;
-    constexpr int R = kBN / 2;
+    constexpr int R = kTileN / 2;
     // kRouting 0: T per k-vector, sets acc0 and acc1; 1: T is the running sum S and acc1 the difference D (acc0 only
     // in the epilogue)
     float T[R], acc0[R], acc1[R];
@@ -556,8 +562,13 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       const int s = kt % kStages;
       const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
       const uint64_t b_desc = make_b_desc(sbase + kSmemB + s * kBStageBytes, js);
-      if constexpr (kBf16) wgmma_sp_m64n128k32_bf16(T, a_desc, b_desc, meta, scale_d);
-      else wgmma_sp_m64n128k32_f16(T, a_desc, b_desc, meta, scale_d);
+      if constexpr (kTileN == 64) {
+        if constexpr (kBf16) wgmma_sp_m64n64k32_bf16(T, a_desc, b_desc, meta, scale_d);
+        else wgmma_sp_m64n64k32_f16(T, a_desc, b_desc, meta, scale_d);
+      } else {
+        if constexpr (kBf16) wgmma_sp_m64n128k32_bf16(T, a_desc, b_desc, meta, scale_d);
+        else wgmma_sp_m64n128k32_f16(T, a_desc, b_desc, meta, scale_d);
+      }
     };
     auto meta_of = [&](int kt, int js) -> uint32_t {
       return lds32(sbase + kSmemMeta + (kt % kStages) * kMetaStageBytes + (uint32_t)((cw * kKSteps + js) * kMetaWordsPerStep + mword) * 4);
@@ -840,9 +851,9 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
 #endif
 }
 
-// Launches variant (kGather, kCluster, kSchedule, kRouting) of the kernel over `grid` for the single (p.offsets null) and the grouped
+// Launches variant (kGather, kCluster, kSchedule, kRouting, kTileN) of the kernel over `grid` for the single (p.offsets null) and the grouped
 // entry points; f16 or bf16 by dtype, V and the launch kind from p. Instantiated in ssmm_wgmma_<variant>.cu.
-template <int kGather, int kCluster, int kSchedule, int kRouting>
+template <int kGather, int kCluster, int kSchedule, int kRouting, int kTileN = kBN>
 sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, const CUtensorMap& x_map) {
   constexpr int kS = 8, kSmem = SmemMap<kS>::kBytes;
   auto launch = [&](auto kernel) -> sy_status {
@@ -880,9 +891,9 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
   auto pick_v = [&](auto bf16, auto mode) -> sy_status {
     constexpr bool B = decltype(bf16)::value;
     constexpr int L = decltype(mode)::value;
-    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 32, L>);
-    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 64, L>);
-    return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 128, L>);
+    if (p.V == 32) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 32, L, kTileN>);
+    if (p.V == 64) return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 64, L, kTileN>);
+    return launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 128, L, kTileN>);
   };
   auto pick_mode = [&](auto bf16) -> sy_status {
     using Single = std::integral_constant<int, 0>;
@@ -890,8 +901,8 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
     using Scatter = std::integral_constant<int, 2>;
     using SingleSplit = std::integral_constant<int, 3>;
     if (!p.offsets) {
-      // split-k runs single CTAs only (launch_ssmm_wgmma): no split instance for the multicast clusters
-      if constexpr (kCluster == 1)
+      // split-k runs single CTAs of 128-token tiles only (launch_ssmm_wgmma): no split instance for the others
+      if constexpr (kCluster == 1 && kTileN == kBN)
         if (p.split_pieces > 1) return pick_v(bf16, SingleSplit{});
       return pick_v(bf16, Single{});
     }
@@ -909,5 +920,6 @@ extern template sy_status launch_variant<1, 1, 2, 0>(const char*, int, dim3, con
 extern template sy_status launch_variant<1, 1, 3, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 0, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 1, 1, 0, 64>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy
