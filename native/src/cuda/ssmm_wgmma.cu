@@ -212,7 +212,12 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   if (variant.gather == 0) st = launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
   else if (cluster == 2) st = launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
   else if (cluster == 4) st = launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
-  else if (tile_n == 64) st = launch_variant<1, 1, 1, 0, 64>(fn, dtype, grid, p, x_map);
+  else if (tile_n == 64) {
+    // the one 64-token instance: ping-pong, routing 0 (a table entry with other settings would otherwise run as it)
+    if (variant.schedule != 1 || variant.routing != 0)
+      return release(fail(SY_ERR_INTERNAL, "%s: variant %s: 64-token tiles are built for ping-pong with routing 0 only", fn, variant.name), xg);
+    st = launch_variant<1, 1, 1, 0, 64>(fn, dtype, grid, p, x_map);
+  }
   else if (variant.routing == 1) st = variant.schedule == 1 ? launch_variant<1, 1, 1, 1>(fn, dtype, grid, p, x_map)
                                                             : launch_variant<1, 1, 0, 1>(fn, dtype, grid, p, x_map);
   else if (variant.schedule == 1) st = launch_variant<1, 1, 1, 0>(fn, dtype, grid, p, x_map);
