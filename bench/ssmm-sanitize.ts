@@ -69,9 +69,12 @@ if (noWgmma) {
   const X = HostTensor.fromF32(randn(xRows * k, 201), [xRows, k], "bf16");
   const idx = Int32Array.from({ length: nSel }, (_, j) => (j * 11 + 1) % xRows);
   const scale = Float32Array.from({ length: nSel }, (_, j) => 0.5 + (j % 3));
-  // each also with its 3 k-vectors in split-k pieces: 2 (a cluster pair, distributed shared memory), 3 (global workspace)
-  for (const split of ["auto", "2", "3"]) for (const [layout, epilogue, yDtype] of [["token", "silu", "f32"], ["feature", "rowScale", "f32"], ["token", "none", "bf16"]] as const) {
+  // each also with its 3 k-vectors in split-k pieces: 2 (a cluster pair, distributed shared memory), 3 (global
+  // workspace); and with the mixed token-tile plan (auto:3: row tile 0 at 128 tokens, then row tile 1 at 64 in a
+  // programmatic dependent launch; unsplit, the rule on 132 SMs runs all 64)
+  for (const [split, tiles] of [["auto", "auto"], ["2", "auto"], ["3", "auto"], ["off", "auto:3"]]) for (const [layout, epilogue, yDtype] of [["token", "silu", "f32"], ["feature", "rowScale", "f32"], ["token", "none", "bf16"]] as const) {
     Deno.env.set("SAMOYEDS_WGMMA_SPLIT", split);
+    Deno.env.set("SAMOYEDS_WGMMA_TILES", tiles);
     const run = (b: typeof cpu) => {
       using wb = weight.toBackend(b);
       using Xb = BackendTensor.from(b, X);
@@ -80,8 +83,9 @@ if (noWgmma) {
       using Y = ssmm(b, wb, Xb, ib, { layout, epilogue, yDtype, rowScale: sb, kernel: b === cuda ? "wgmma_sp" : "mma_sp" });
       return Y.toHost().toF32();
     };
-    check(`wgmma.sp ssmm ${layout} ${epilogue} ${yDtype}, split ${split}`, run(cuda), run(cpu), yDtype === "f32" ? 2e-3 : 1e-2);
+    check(`wgmma.sp ssmm ${layout} ${epilogue} ${yDtype}, split ${split}, tiles ${tiles}`, run(cuda), run(cpu), yDtype === "f32" ? 2e-3 : 1e-2);
     Deno.env.delete("SAMOYEDS_WGMMA_SPLIT");
+    Deno.env.delete("SAMOYEDS_WGMMA_TILES");
   }
   const I = 80, H = 128, E = 3;
   const half = (rows: number, s: number) => HostTensor.fromF32(randn(rows * H, s, 0.1), [rows, H], "bf16");

@@ -197,6 +197,7 @@ gpuTest("CUDA device and build info", () => {
   assert.equal(typeof build.wgmma_pregather, "boolean");
   // and the split-k policy of single launches (SAMOYEDS_WGMMA_SPLIT, default off)
   if (!Deno.env.get("SAMOYEDS_WGMMA_SPLIT")) assert.equal(build.wgmma_split, "off");
+  if (!Deno.env.get("SAMOYEDS_WGMMA_TILES")) assert.equal(build.wgmma_tiles, "auto");  // the token-tile plan (wgmma_tiles.h)
   assert.equal(withWgmmaSplit("3:66", () => callJson(cuda, "sy_build_info").wgmma_split), "3:66");
   // and whether the kernel is a programmatic dependent of its pre-gather (SAMOYEDS_WGMMA_PDL=0 turns it off)
   assert.equal(typeof build.wgmma_pdl, "boolean");

@@ -105,6 +105,11 @@ export function withWgmmaVariant<T>(variant: WgmmaVariant, fn: () => T): T {
   return withEnv("SAMOYEDS_WGMMA_VARIANT", variant, fn);
 }
 
+/** Runs fn with SAMOYEDS_WGMMA_TILES (the token-tile plan of the default wgmma.sp variant: auto, 128, 64 or auto:W) set. */
+export function withWgmmaTiles<T>(tiles: string, fn: () => T): T {
+  return withEnv("SAMOYEDS_WGMMA_TILES", tiles, fn);
+}
+
 /** Runs fn with SAMOYEDS_WGMMA_SPLIT (the split-k plan of single wgmma.sp launches: auto, off, S or S:W) set. */
 export function withWgmmaSplit<T>(split: string, fn: () => T): T {
   return withEnv("SAMOYEDS_WGMMA_SPLIT", split, fn);

@@ -18,7 +18,7 @@ import { packWgmma, wgmmaPackedSizes } from "../lib/kernels/ssmm_wgmma.ts";
 import { makeHostWeights, moeForward, MoeWorkspace, randomDeviceWeights, uploadWeights } from "../lib/moe.ts";
 import { tinyModel } from "../lib/models.ts";
 import { samoyedsSizes } from "../lib/formats/samoyeds.ts";
-import { sm90Test, WGMMA_VARIANTS, withWgmmaVariant } from "./helpers.ts";
+import { sm90Test, WGMMA_VARIANTS, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
 
 const cpu = openBackend("cpu");
 
@@ -206,6 +206,23 @@ for (const [ci, g] of CASES.entries()) {
     assert.equal(ssmmIndexErrors(cuda), 0, "no index errors counted");
   });
 }
+
+// The default variant's token-tile plan (native/src/common/wgmma_tiles.h): grouped launches run all 128-token or all
+// 64-token tiles (the latter where experts get few selections); both do the same arithmetic in the same order.
+sm90Test("wgmma grouped: 64-token and 128-token tiles of the default variant give identical results (compact outputs)", () => {
+  const cuda = openBackend("cuda");
+  for (const [ci, g] of CASES.entries()) {
+    const d = makeCase(g, 7500 + 100 * ci);
+    using st = stackSamoyeds(cuda, d.experts);
+    for (const r of RUNS.filter((x) => x.mode === "compact")) {
+      const base = withWgmmaTiles("128", () => runGrouped(cuda, st, g, d, r, "wgmma_sp"));
+      for (const tiles of ["64", "auto"]) {
+        assert.deepEqual(withWgmmaTiles(tiles, () => runGrouped(cuda, st, g, d, r, "wgmma_sp")), base, `${g.name} ${JSON.stringify(r)} SAMOYEDS_WGMMA_TILES=${tiles}`);
+      }
+    }
+  }
+  assert.equal(ssmmIndexErrors(cuda), 0, "no index errors counted");
+});
 
 sm90Test("wgmma grouped: f16 and bf16 x V = 32/64/128 on one ragged routing; auto = wgmma_sp, and both = mma_sp", () => {
   const cuda = openBackend("cuda");

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { packWgmma, packWgmmaFromDense, ssmmWgmma, WgmmaPackedWeight, wgmmaToBackend, wgmmaVariants } from "../lib/kernels/ssmm_wgmma.ts";
-import { gpuTest, hasGpu, WGMMA_VARIANT_TABLE, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaSplit, withWgmmaVariant } from "./helpers.ts";
+import { gpuTest, hasGpu, WGMMA_VARIANT_TABLE, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaSplit, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { prepareWgmma, releaseWgmma, ssmm, wgmmaSupported } from "../lib/kernels/ssmm.ts";
 
@@ -254,6 +254,41 @@ Deno.test("sy_wgmma_split_plan: the last wave's tiles are split when that shorte
   assert.throws(() => plan(48, 16, 132, "x"), (e: unknown) => e instanceof SamoyedsError && /SAMOYEDS_WGMMA_SPLIT=x is not/.test(e.message));
 });
 
+/** The token-tile plan (native/src/common/wgmma_tiles.h) under SAMOYEDS_WGMMA_TILES: the row tiles that run 128-token tiles. */
+function tilePlan(rowTiles: number, nSel: number, experts: number, sms: number, env = "auto"): number {
+  const out = new Int32Array(1);
+  withWgmmaTiles(env, () => cpu.call("sy_wgmma_tile_plan", rowTiles, nSel, experts, sms, out));
+  return out[0];
+}
+
+Deno.test("sy_wgmma_tile_plan: 64-token tiles where 128-token tiles leave SMs idle", () => {
+  // Figure 12 at 1024 routed tokens on 132 SMs (row tiles of 256 output rows)
+  assert.equal(tilePlan(6, 1024, 0, 132), 0);    // 1408 x 2048: 48 CTAs -> 96 of 64 tokens
+  assert.equal(tilePlan(23, 1024, 0, 132), 16);  // 5760 x 2304: 16 x 8 = 128 CTAs, then 7 x 16 = 112 at 64
+  assert.equal(tilePlan(48, 1024, 0, 132), 48);  // 12288 x 3072: the rest would need 240 CTAs at 64
+  assert.equal(tilePlan(56, 1024, 0, 132), 49);  // 14336 x 4096: 3 waves of 392, then 7 x 16
+  assert.equal(tilePlan(64, 1024, 0, 132), 64);  // 16384 x 6144
+  // 4096 routed tokens: 1408 x 2048 runs 4 x 32 at 128, 2 x 64 at 64; the others unchanged
+  assert.equal(tilePlan(6, 4096, 0, 132), 4);
+  for (const rows of [23, 48, 56, 64]) assert.equal(tilePlan(rows, 4096, 0, 132), rows);
+  assert.equal(tilePlan(264 / 8, 1024, 0, 132), 33);  // full waves: nothing to gain
+  assert.equal(tilePlan(3, 64, 0, 132), 0);           // at most 64 tokens: 64-token tiles
+  assert.equal(tilePlan(3, 65, 0, 1), 3);             // one CTA a wave: 128
+  // grouped: 64 when the mean selections per expert is at most 48
+  assert.equal(tilePlan(3, 48 * 8, 8, 132), 0);
+  assert.equal(tilePlan(3, 48 * 8 + 1, 8, 132), 3);
+  assert.equal(tilePlan(56, 512, 8, 132), 56);  // Mixtral at T = 256, top-2: 64 a expert
+  assert.equal(tilePlan(3, 2048, 128, 132), 0); // Qwen3-30B-A3B at T = 256, top-8: 16 a expert
+  // forced and per-wave plans
+  assert.equal(tilePlan(56, 1024, 0, 132, "128"), 56);
+  assert.equal(tilePlan(56, 1024, 0, 132, "64"), 0);
+  assert.equal(tilePlan(5, 300, 0, 132, "auto:6"), 4);
+  assert.equal(tilePlan(5, 300, 0, 132, ""), 0);  // unset: auto (15 CTAs of 128 on 132 SMs -> 25 of 64)
+  for (const bad of ["x", "auto:", "auto:0", "32"]) {
+    assert.throws(() => tilePlan(5, 300, 0, 132, bad), (e: unknown) => e instanceof SamoyedsError && e.message.includes(`SAMOYEDS_WGMMA_TILES=${bad} is not`), bad);
+  }
+});
+
 // The emulation follows the same plan (and adds the pieces as the kernel does): the split data path against the
 // dense reference on the CPU, for one variant of each routing and the N = 64 halves.
 Deno.test("sy_ssmm_wgmma_emulate: split-k pieces match the dense reference", () => {
@@ -353,6 +388,34 @@ gpuTest("sy_ssmm_wgmma (CUDA): split-k pieces match the reference, deterministic
     assert.throws(() => withWgmmaSplit(bad, () => runPacked("cuda", c, pk, inp.X, inp.tok, inp.rowScale)),
       (e: unknown) => e instanceof SamoyedsError && e.message.includes(`SAMOYEDS_WGMMA_SPLIT=${bad} is not`), bad);
   }
+});
+
+// The token-tile plan of the default variant: 64-token tiles do the same arithmetic in the same order as 128-token
+// ones, so every plan (all 128, all 64, and the two launches of a mixed plan, forced on small shapes by auto:W) gives
+// the bits of the all-128 launch, and the mixed plans' second launch covers exactly the remaining row tiles.
+gpuTest("sy_ssmm_wgmma (CUDA): the token-tile plans of the default variant give identical results", () => {
+  if (!isSm90()) return;
+  const more: Case[] = [
+    { name: "5 row tiles (last partial), 3 token tiles", m: 1100, k: 256, V: 64, nSel: 300, xRows: 500, dtype: "bf16", yLayout: 0, yDtype: "f32", epilogue: 1 },
+    { name: "2 row tiles, feature-major, row scale", m: 512, k: 384, V: 128, nSel: 300, xRows: 310, dtype: "f16", yLayout: 1, yDtype: "f16", epilogue: 2, adversarial: true },
+  ];
+  let mixedRuns = 0;
+  for (const [ci, c] of [...cases, ...more].entries()) {
+    const { W, indices, X, tok, rowScale } = makeInputs(c, 800 + ci);
+    const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
+    const run = (tiles: string) => withWgmmaTiles(tiles, () => runPacked("cuda", c, packed, X, tok, rowScale));
+    const base = run("128"), rowTiles = Math.ceil(c.m / 2 / 128);
+    assert.ok(relativeError(base, reference(c, W, X, tok, rowScale)) < tolerance(c) * 10, `case ${c.name}: 128-token tiles vs reference`);
+    for (const tiles of ["64", "auto", "auto:1", "auto:4", "auto:5", "auto:6", "auto:10"]) {
+      const r128 = tilePlan(rowTiles, c.nSel, 0, 132, tiles);
+      if (r128 > 0 && r128 < rowTiles) mixedRuns++;
+      assert.deepEqual(run(tiles), base, `case ${c.name}, SAMOYEDS_WGMMA_TILES=${tiles} (${r128} of ${rowTiles} row tiles at 128)`);
+    }
+  }
+  assert.ok(mixedRuns >= 3, `${mixedRuns} mixed plans ran (the test needs some)`);
+  const c0 = cases[0], inp = makeInputs(c0, 1), pk = packWgmmaFromDense(inp.W, inp.indices, { V: c0.V, N: 1, M: 2 });
+  assert.throws(() => withWgmmaTiles("99", () => runPacked("cuda", c0, pk, inp.X, inp.tok, inp.rowScale)),
+    (e: unknown) => e instanceof SamoyedsError && e.message.includes("SAMOYEDS_WGMMA_TILES=99 is not"));
 });
 
 gpuTest("sy_ssmm_wgmma (CUDA): large shape (Figure 12 Qwen expert, 1408 x 2048, 512 tokens)", () => {

@@ -272,6 +272,10 @@ SY_API sy_status sy_wgmma_variants(char* json_out, int32_t capacity);
  * `sms` SMs, under SAMOYEDS_WGMMA_SPLIT (auto, off, S, S:W): plan_out = {pieces, first}: tiles [first, tiles) run
  * as `pieces` k ranges each (pieces 1: no split). Both backends (the CPU emulation follows the same plan). */
 SY_API sy_status sy_wgmma_split_plan(int32_t tiles, int32_t n_iters, int32_t sms, int32_t* plan_out);
+/* The token-tile plan of a wgmma.sp launch of the default variant (`row_tiles` tiles of 256 output rows, n_sel
+ * selections; n_experts > 0: grouped) on a GPU of `sms` SMs, under SAMOYEDS_WGMMA_TILES (auto, 128, 64, auto:W):
+ * *rows128_out = the row tiles [0, rows128) that run 128-token CTA tiles; the rest run 64-token tiles. Both backends. */
+SY_API sy_status sy_wgmma_tile_plan(int32_t row_tiles, int32_t n_sel, int32_t n_experts, int32_t sms, int32_t* rows128_out);
 /* SSMM with wgmma.mma_async.sp (sm_90a), same contract as sy_ssmm except: values/meta are the packed arrays above,
  * accum must be 0 (f32). Out-of-range token indices are clamped and counted (sy_ssmm_wgmma_bad_tokens).
  * Non-sm_90 GPUs and the CPU backend: SY_ERR_UNSUPPORTED. */

@@ -31,5 +31,6 @@ export const wgmmaSymbols = {
   sy_ssmm_wgmma_bad_tokens: { parameters: ["buffer"], result: "i32" },
   sy_wgmma_variants: { parameters: ["buffer", "i32"], result: "i32" },
   sy_wgmma_split_plan: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  sy_wgmma_tile_plan: { parameters: ["i32", "i32", "i32", "i32", "buffer"], result: "i32" },
   sy_wgmma_peak: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -37,10 +37,19 @@ constexpr Variant kVariants[] = {
 // running-sum routing (-sd) and the N = 64 halves (-h2, -h2pp) in the geometric mean. Ping-pong with the multicast
 // clusters (-pp-mc2, -pp-mc4, built and measured at 0c22286, then removed) was 7-20% and 13-45% slower than -pp at
 // every Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8). -pp-n64 (64-token
-// tiles, for grids under one wave such as 1408 x 2048 at 1024 routed tokens: 48 CTAs of 128 tokens on 132 SMs) was
-// written in session 8 after the device time was spent: CPU-emulated and compiled (no spills), not yet run on a GPU.
+// tiles) was 1.19x -pp at 1408 x 2048 with 1024 routed tokens (one partial wave: 96 CTAs instead of 48 on 132 SMs)
+// and slower at every larger grid (variants-n1024-6735fc2-h200.json, variants-6735fc2-h200.json): the default runs
+// it where the token-tile plan (wgmma_tiles.h) says so.
 constexpr int kDefaultVariant = 4;
 inline const char* default_variant_name() { return kVariants[kDefaultVariant].name; }
+
+// The variant with v's gather, cluster, schedule and routing and 64-token tiles (the token-tile plan of
+// wgmma_tiles.h runs it where 128-token tiles leave SMs idle); null if the table has none.
+inline const Variant* tile64_sibling(const Variant& v) {
+  for (const Variant& s : kVariants)
+    if (s.tile_n == 64 && s.gather == v.gather && s.cluster == v.cluster && s.schedule == v.schedule && s.routing == v.routing) return &s;
+  return nullptr;
+}
 
 // The variant in effect: the default, or SAMOYEDS_WGMMA_VARIANT (an unknown name is an error listing the names).
 inline sy_status pick_variant(const char* fn, Variant* out) {

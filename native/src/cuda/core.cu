@@ -59,20 +59,24 @@ SY_API sy_status sy_build_info(char* out, int32_t capacity) {
   // (the memory model counts that copy); an unknown SAMOYEDS_WGMMA_VARIANT is reported, not an error here
   sy::wg::Variant v;
   const bool known = sy::wg::pick_variant("sy_build_info", &v) == SY_OK;
-  // the split-k policy of the last wave (wgmma_split.h): SAMOYEDS_WGMMA_SPLIT as given (printable), or off
-  // and whether the kernel starts as a programmatic dependent of its pre-gather (SAMOYEDS_WGMMA_PDL=0: not)
+  // whether the kernel starts as a programmatic dependent of its pre-gather (SAMOYEDS_WGMMA_PDL=0: not)
   const char* pdl = getenv("SAMOYEDS_WGMMA_PDL");
   const bool pdl_off = pdl && !strcmp(pdl, "0");
-  std::string split = "off";
-  if (const char* s = getenv("SAMOYEDS_WGMMA_SPLIT"); s && *s) {
-    split.clear();
-    for (const char* c = s; *c && split.size() < 32; c++) split += (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || *c == ':' ? *c : '?';
-  }
+  // the split-k policy of the last wave (wgmma_split.h) and the token-tile plan (wgmma_tiles.h): printable copies of
+  // SAMOYEDS_WGMMA_SPLIT (or off) and SAMOYEDS_WGMMA_TILES (or auto)
+  auto printable = [](const char* name, const char* unset) {
+    const char* s = getenv(name);
+    if (!s || !*s) return std::string(unset);
+    std::string out;
+    for (const char* c = s; *c && out.size() < 32; c++) out += (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || *c == ':' ? *c : '?';
+    return out;
+  };
+  const std::string split = printable("SAMOYEDS_WGMMA_SPLIT", "off"), tiles = printable("SAMOYEDS_WGMMA_TILES", "auto");
   std::string json = std::string("{\"backend\":\"cuda\",\"version\":\"") + SY_VERSION + "\",\"compiler\":\"nvcc " +
                      std::to_string(__CUDACC_VER_MAJOR__) + "." + std::to_string(__CUDACC_VER_MINOR__) +
                      "\",\"cuda_runtime\":" + std::to_string(rt) + ",\"wgmma_variant\":\"" + (known ? v.name : "(invalid)") +
                      "\",\"wgmma_pregather\":" + (known && v.gather == 1 ? "true" : "false") +
-                     ",\"wgmma_split\":\"" + split + "\",\"wgmma_pdl\":" + (pdl_off ? "false" : "true") + "}";
+                     ",\"wgmma_split\":\"" + split + "\",\"wgmma_tiles\":\"" + tiles + "\",\"wgmma_pdl\":" + (pdl_off ? "false" : "true") + "}";
   return sy::write_string(json, out, capacity, "sy_build_info");
 }
 

@@ -7,6 +7,7 @@
 #include "ssmm_check.h"
 #include "wgmma_check.h"
 #include "wgmma_split.h"
+#include "wgmma_tiles.h"
 #include "wgmma_variants.h"
 #include "ssmm_wgmma_kernel.cuh"
 
@@ -126,8 +127,29 @@ int sm_count() {
   return n;
 }
 
+// Launches `variant` of the kernel over `grid` (the instance of its gather, cluster, schedule, routing and token tile).
+sy_status launch_by_variant(const char* fn, int dtype, const Variant& variant, dim3 grid, const Params& p, const CUtensorMap& x_map) {
+  if (variant.gather == 0) return launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
+  if (variant.cluster == 2) return launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
+  if (variant.cluster == 4) return launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
+  if (variant.tile_n == 64) {
+    // the one 64-token instance: ping-pong, routing 0 (a table entry with other settings would otherwise run as it)
+    if (variant.schedule != 1 || variant.routing != 0)
+      return fail(SY_ERR_INTERNAL, "%s: variant %s: 64-token tiles are built for ping-pong with routing 0 only", fn, variant.name);
+    return launch_variant<1, 1, 1, 0, 64>(fn, dtype, grid, p, x_map);
+  }
+  if (variant.routing == 1) return variant.schedule == 1 ? launch_variant<1, 1, 1, 1>(fn, dtype, grid, p, x_map)
+                                                         : launch_variant<1, 1, 0, 1>(fn, dtype, grid, p, x_map);
+  if (variant.schedule == 1) return launch_variant<1, 1, 1, 0>(fn, dtype, grid, p, x_map);
+  if (variant.schedule == 2) return launch_variant<1, 1, 2, 0>(fn, dtype, grid, p, x_map);
+  if (variant.schedule == 3) return launch_variant<1, 1, 3, 0>(fn, dtype, grid, p, x_map);
+  return launch_variant<1, 1, 0, 0>(fn, dtype, grid, p, x_map);
+}
+
 // Launches the kernel over (token tiles, row tiles) for the single and the grouped entry points; a single launch may
-// split its last wave's tiles along k (wgmma_split.h), then over a flat grid.
+// split its last wave's tiles along k (wgmma_split.h), then over a flat grid. The default variant follows the
+// token-tile plan (wgmma_tiles.h): all its tiles at 128 or 64 tokens, or (single launches) its first row tiles at 128
+// and the rest at 64 in a second launch.
 sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   if (((uintptr_t)p.X & 15) || ((uintptr_t)p.wvalues & 15) || ((uintptr_t)p.wmeta & 15))
     return fail(SY_ERR_INVALID, "%s: X, values and meta must be 16-byte aligned (sy_malloc memory is)", fn);
@@ -137,26 +159,38 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   Variant variant;
   sy_status st = pick_variant(fn, &variant);
   if (st) return st;
-  // the variant's token tiles; grouped: at most ceil(max_selections / tile) + one partial tile per expert
-  const int tile_n = variant.tile_n;
-  const int64_t tiles = (int64_t)ceil_div(p.n_sel, tile_n) + (p.offsets ? p.n_experts : 0);
-  if (tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %lld token tiles, more than the grid allows (65535)", fn, (long long)tiles);
-  const int token_tiles = (int)tiles;
+  const char* named = getenv("SAMOYEDS_WGMMA_VARIANT");
+  const bool planned = !(named && *named);  // the default variant: the token-tile plan applies
   const int row_tiles = ceil_div(p.m / 2, kRowsPerCta), cluster = variant.cluster;
   // SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single CTAs only; default token tiles fastest, measured 10-15%
   // faster on the H100)
   const char* raster = getenv("SAMOYEDS_WGMMA_RASTER");
   p.row_tile_fastest = cluster == 1 && raster && !strcmp(raster, "r") && !p.offsets ? 1 : 0;
+  // split-k of the last wave (wgmma_split.h): single launches of one-CTA 128-token variants in the default raster
+  SplitPlan split;
+  if (!p.offsets && cluster == 1 && !p.row_tile_fastest && variant.tile_n == kBN) {
+    const int spi = p.V >= kBK ? p.V / kBK : 1;
+    if ((st = plan_split(fn, ceil_div(p.n_sel, kBN) * row_tiles, ceil_div(p.k, kBK) / spi, sm_count, &split))) return st;
+  }
+  // the token-tile plan: row tiles [0, rows128) at 128 tokens, the rest with the 64-token sibling
+  int rows128 = row_tiles;
+  const Variant* sibling = tile64_sibling(variant);
+  if (planned && sibling && variant.tile_n == kBN && split.pieces == 1 && !p.row_tile_fastest) {
+    TilePlan tp;
+    if ((st = plan_tiles(fn, row_tiles, p.n_sel, p.offsets ? p.n_experts : 0, sm_count, &tp))) return st;
+    rows128 = tp.rows128;
+    if (rows128 == 0) variant = *sibling, rows128 = row_tiles;
+  }
+  const bool mixed = rows128 < row_tiles;  // two launches: 128-token row tiles, then 64-token ones
+  // the variant's token tiles; grouped: at most ceil(max_selections / tile) + one partial tile per expert
+  const int tile_n = variant.tile_n;
+  const int64_t tiles = (int64_t)ceil_div(p.n_sel, mixed ? 64 : tile_n) + (p.offsets ? p.n_experts : 0);  // the most of a launch
+  if (tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %lld token tiles, more than the grid allows (65535)", fn, (long long)tiles);
+  const int token_tiles = ceil_div(p.n_sel, tile_n) + (p.offsets ? p.n_experts : 0);  // of this variant's launch
   const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster spans `cluster` row tiles: pad
-  dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, row_grid);
+  dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, mixed ? rows128 : row_grid);
   if (row_grid > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
   SY_CUDA(fn, cudaGetSymbolAddress((void**)&p.bad_tokens, g_bad_tokens));
-  // split-k of the last wave (wgmma_split.h): single launches of one-CTA variants in the default raster
-  SplitPlan split;
-  if (!p.offsets && cluster == 1 && !p.row_tile_fastest && tile_n == kBN) {
-    const int spi = p.V >= kBK ? p.V / kBK : 1;
-    if ((st = plan_split(fn, token_tiles * row_tiles, ceil_div(p.k, kBK) / spi, sm_count, &split))) return st;
-  }
   void* split_mem = nullptr;
   int split_counters = 0;  // global-memory fixup: one counter per split tile
   if (split.pieces > 1) {
@@ -186,14 +220,15 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
     return s;
   };
   // gathered-tma: the selected rows are first copied into a stream-ordered scratch buffer (capturable: a graph gets
-  // allocation and free nodes), which the kernel reads in TMA tiles
-  CUtensorMap x_map = {};
+  // allocation and free nodes), which the kernel reads in TMA tiles (boxes of a tile's rows: 128 and 64 if mixed)
+  CUtensorMap x_map = {}, x_map64 = {};
   void* xg = nullptr;
   bool counters_zeroed = false;
-  if (variant.gather == 1 && !p.token_idx) {
-    // rows already compact (grouped, load_idx null; n_sel <= x_rows was checked): the tiles come straight from X
-    if ((st = encode_token_map(fn, dtype, p.X, p.x_rows, p.k, tile_n / cluster, &x_map))) return release(st, nullptr);
-  } else if (variant.gather == 1) {
+  const void* x_src = p.X;
+  int x_src_rows = p.x_rows;
+  const char* pdl = getenv("SAMOYEDS_WGMMA_PDL");
+  const bool pdl_on = !(pdl && !strcmp(pdl, "0"));  // SAMOYEDS_WGMMA_PDL=0 turns programmatic launches off
+  if (variant.gather == 1 && p.token_idx) {
     if (cudaError_t e = cudaMallocAsync(&xg, (size_t)p.n_sel * p.k * 2, stream()))
       return release(cuda_fail(fn, "cudaMallocAsync(pre-gather buffer)", e), nullptr);
     const int warps = 8;
@@ -201,29 +236,32 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
                                                                                 p.n_sel, (uint16_t*)xg, p.split_counters, split_counters);
     counters_zeroed = true;
     // programmatic dependent launch of the kernel after the gather (not for split launches: their consumers read
-    // the counters this gather zeroes, and only the producer waits). SAMOYEDS_WGMMA_PDL=0 turns it off.
-    const char* pdl = getenv("SAMOYEDS_WGMMA_PDL");
-    p.pdl = split.pieces == 1 && !(pdl && !strcmp(pdl, "0")) ? 1 : 0;
-    if ((st = encode_token_map(fn, dtype, xg, p.n_sel, p.k, tile_n / cluster, &x_map))) return release(st, xg);
+    // the counters this gather zeroes, and only the producer waits)
+    p.pdl = split.pieces == 1 && pdl_on ? 1 : 0;
+    x_src = xg, x_src_rows = p.n_sel;
+  }
+  // (gather == 1 without token_idx: rows already compact, grouped with load_idx null; n_sel <= x_rows was checked:
+  // the tiles come straight from X)
+  if (variant.gather == 1) {
+    if ((st = encode_token_map(fn, dtype, x_src, x_src_rows, p.k, tile_n / cluster, &x_map))) return release(st, xg);
+    if (mixed && (st = encode_token_map(fn, dtype, x_src, x_src_rows, p.k, 64, &x_map64))) return release(st, xg);
   }
   if (split_mem && !counters_zeroed)
     if (cudaError_t e = cudaMemsetAsync(p.split_counters, 0, (size_t)split_counters * 4, stream()))
       return release(cuda_fail(fn, "cudaMemsetAsync(split-k counters)", e), xg);
-  if (variant.gather == 0) st = launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
-  else if (cluster == 2) st = launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
-  else if (cluster == 4) st = launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
-  else if (tile_n == 64) {
-    // the one 64-token instance: ping-pong, routing 0 (a table entry with other settings would otherwise run as it)
-    if (variant.schedule != 1 || variant.routing != 0)
-      return release(fail(SY_ERR_INTERNAL, "%s: variant %s: 64-token tiles are built for ping-pong with routing 0 only", fn, variant.name), xg);
-    st = launch_variant<1, 1, 1, 0, 64>(fn, dtype, grid, p, x_map);
+  if (!mixed) {
+    st = launch_by_variant(fn, dtype, variant, grid, p, x_map);
+  } else {
+    // row tiles [0, rows128) at 128 tokens, then [rows128, row_tiles) at 64 as a programmatic dependent: its CTAs
+    // take the SMs the first launch's last wave leaves free, request their weight blocks and wait for its end
+    p.trigger_dependents = pdl_on ? 1 : 0;
+    st = launch_by_variant(fn, dtype, variant, grid, p, x_map);
+    if (!st) {
+      Params q = p;
+      q.row_tile0 = rows128, q.trigger_dependents = 0, q.pdl = pdl_on ? 1 : 0;
+      st = launch_by_variant(fn, dtype, *sibling, dim3(ceil_div(p.n_sel, 64), row_tiles - rows128), q, x_map64);
+    }
   }
-  else if (variant.routing == 1) st = variant.schedule == 1 ? launch_variant<1, 1, 1, 1>(fn, dtype, grid, p, x_map)
-                                                            : launch_variant<1, 1, 0, 1>(fn, dtype, grid, p, x_map);
-  else if (variant.schedule == 1) st = launch_variant<1, 1, 1, 0>(fn, dtype, grid, p, x_map);
-  else if (variant.schedule == 2) st = launch_variant<1, 1, 2, 0>(fn, dtype, grid, p, x_map);
-  else if (variant.schedule == 3) st = launch_variant<1, 1, 3, 0>(fn, dtype, grid, p, x_map);
-  else st = launch_variant<1, 1, 0, 0>(fn, dtype, grid, p, x_map);
   if ((st = release(st, xg))) return st;
   return check_launch(fn);
 }

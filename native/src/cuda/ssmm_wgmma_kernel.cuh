@@ -82,7 +82,10 @@ struct Params {
   void* Y;
   int m, k, V, x_rows, n_sel, y_f32, y_layout, y_mode, y_rows, epilogue;  // grouped: n_sel = max_selections
   int row_tile_fastest;  // grid raster: blockIdx.x walks row tiles (the weight stays in L2, each token tile is read once)
-  int pdl;               // host only: launch as a programmatic dependent of the pre-gather (ssmm_wgmma.cu)
+  int pdl;               // host only: launch as a programmatic dependent of the launch before (ssmm_wgmma.cu)
+  // single launches of a mixed token-tile plan (wgmma_tiles.h): the first row tile of this launch, and whether its
+  // CTAs let the launch of the 64-token row tiles start (griddepcontrol.launch_dependents)
+  int row_tile0, trigger_dependents;
   int* bad_tokens;       // the device counter of clamped or skipped indices (ssmm_wgmma.cu owns it)
   // split-k of the last wave (single launches, wgmma_split.h): tiles >= split_tile0 run as split_pieces CTAs each,
   // from flat CTA split_first on; grid.x = flat CTAs, tile = token tile + token_tiles * row tile
@@ -377,8 +380,11 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     ntile = flat % p.token_tiles, tile = flat / p.token_tiles;
   } else {
     ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
-    tile = p.row_tile_fastest ? blockIdx.x : blockIdx.y;
+    tile = (p.row_tile_fastest ? blockIdx.x : blockIdx.y) + p.row_tile0;
   }
+  // the 64-token launch that follows waits for this grid's end (griddepcontrol.wait in its producer) but may start
+  // its CTAs, and their weight requests, on the SMs that this grid's last wave leaves free
+  if (p.trigger_dependents && threadIdx.x == 0) asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
   // split launches: split tile, piece, token tile and row tile, re-read after the k loop (lds32 is volatile) so that they
   // hold no registers through it (kept in registers, the consumers spilled)
   __shared__ int s_tile[4];

@@ -1,0 +1,68 @@
+// The token-tile plan of a wgmma.sp SSMM launch of the default variant: which row tiles run 128-token CTA tiles and
+// which run 64-token ones (the variant's 64-token sibling in wgmma_variants.h).
+//
+// A 64-token tile does half a 128-token tile's tensor work and routing but keeps its serial chain per k-vector
+// (stage waits, metadata, descriptors), so it takes more than half the time: on the H200 a 64-token tile took 0.72 of a
+// 128-token tile's time at 16384 x 6144 with 4096 routed tokens (many waves, data/wgmma-perf/variants-6735fc2-h200.json)
+// and one wave of them took 0.84 of one wave of 128-token tiles at 1408 x 2048 with 1024 (variants-n1024-6735fc2-h200.json:
+// 16.2 against 19.3 us, 96 against 48 CTAs on 132 SMs). So 64-token tiles pay where 128-token tiles leave SMs idle:
+//  * single launches: the last, partial wave of 128-token tiles. Row tiles [0, rows128) run in full waves of 128-token
+//    tiles; the rest, if their 64-token tiles fit in one wave, run as 64-token tiles in a second launch (a
+//    programmatic dependent of the first, ssmm_wgmma.cu), replacing a wave of 128-token tiles by a shorter one.
+//    Figure 12 at 1024 routed tokens on 132 SMs: 1408 x 2048 all 64 (48 CTAs become 96), 5760 x 2304 16 of 23 row
+//    tiles at 128 then 7 x 16 CTAs at 64, 14336 x 4096 49 of 56; 12288 x 3072 and 16384 x 6144 unchanged (their
+//    remainder would need more than a wave of 64-token tiles).
+//  * at most 64 selected tokens: all 64 (a 128-token tile would be at least half padding).
+//  * grouped launches (per-expert token tiles, counts known only on the device): all 64 when the mean selections per
+//    expert is at most 48, where most experts fit in one 64-token tile (MoE layers at small batch).
+//
+// SAMOYEDS_WGMMA_TILES: unset or "auto" the rule above on the device's SM count; "128" or "64" every tile;
+// "auto:W" the rule for a wave of W CTAs (tests use it to mix the two on small shapes). The plan applies only to
+// the default variant (an explicit SAMOYEDS_WGMMA_VARIANT runs as named) and not to split-k launches.
+#pragma once
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include "error.h"
+
+namespace sy {
+namespace wg {
+constexpr int kTile64MaxMeanSelections = 48;  // grouped: mean selections per expert up to which 64-token tiles run
+
+// Row tiles [0, rows128) run 128-token tiles, [rows128, row_tiles) 64-token tiles.
+struct TilePlan {
+  int rows128 = 0;
+};
+
+// The rule for `row_tiles` row tiles and n_sel selections (n_experts > 0: a grouped launch) on a wave of `wave` CTAs.
+inline TilePlan tile_rule(int row_tiles, int n_sel, int n_experts, int wave) {
+  TilePlan all128, all64;
+  all128.rows128 = row_tiles;
+  if (n_sel <= 64) return all64;
+  if (n_experts > 0) return (long long)n_sel <= (long long)kTile64MaxMeanSelections * n_experts ? all64 : all128;
+  if (wave < 1 || row_tiles < 1) return all128;
+  const long long t128 = (n_sel + 127) / 128, t64 = (n_sel + 63) / 64, tiles = t128 * row_tiles;
+  const long long waves = (tiles + wave - 1) / wave;
+  long long full_rows = (waves - 1) * wave / t128;  // row tiles whose 128-token tiles fill the waves before the last
+  if (full_rows > row_tiles) full_rows = row_tiles;
+  if ((row_tiles - full_rows) * t64 > wave) return all128;  // the rest would take more than one wave at 64
+  TilePlan plan;
+  plan.rows128 = (int)full_rows;
+  return plan;
+}
+
+// The plan under SAMOYEDS_WGMMA_TILES; sms() gives the wave width (asked only by the rule on the device's count).
+template <class Sms>
+sy_status plan_tiles(const char* fn, int row_tiles, int n_sel, int n_experts, Sms sms, TilePlan* out) {
+  *out = TilePlan{};
+  const char* want = getenv("SAMOYEDS_WGMMA_TILES");
+  if (!want || !*want || !strcmp(want, "auto")) return *out = tile_rule(row_tiles, n_sel, n_experts, sms()), SY_OK;
+  if (!strcmp(want, "128")) return out->rows128 = row_tiles, SY_OK;
+  if (!strcmp(want, "64")) return SY_OK;
+  int wave = 0, used = 0;
+  if (sscanf(want, "auto:%d%n", &wave, &used) == 1 && want[used] == 0 && wave >= 1)
+    return *out = tile_rule(row_tiles, n_sel, n_experts, wave), SY_OK;
+  return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_TILES=%s is not auto, 128, 64 or auto:W (W CTAs a wave)", fn, want);
+}
+}  // namespace wg
+}  // namespace sy
