@@ -133,10 +133,10 @@ sy_status launch_by_variant(const char* fn, int dtype, const Variant& variant, d
   if (variant.cluster == 2) return launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
   if (variant.cluster == 4) return launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
   if (variant.tile_n == 64) {
-    // the 64-token instances: ping-pong or pairs, routing 0 (a table entry with other settings would otherwise run as one)
-    if ((variant.schedule != 1 && variant.schedule != 4) || variant.routing != 0)
-      return fail(SY_ERR_INTERNAL, "%s: variant %s: 64-token tiles are built for schedules 1 and 4 with routing 0 only", fn, variant.name);
-    return variant.schedule == 4 ? launch_variant<1, 1, 4, 0, 64>(fn, dtype, grid, p, x_map) : launch_variant<1, 1, 1, 0, 64>(fn, dtype, grid, p, x_map);
+    // the one 64-token instance: ping-pong, routing 0 (a table entry with other settings would otherwise run as it)
+    if (variant.schedule != 1 || variant.routing != 0)
+      return fail(SY_ERR_INTERNAL, "%s: variant %s: 64-token tiles are built for ping-pong with routing 0 only", fn, variant.name);
+    return launch_variant<1, 1, 1, 0, 64>(fn, dtype, grid, p, x_map);
   }
   if (variant.routing == 1) return variant.schedule == 1 ? launch_variant<1, 1, 1, 1>(fn, dtype, grid, p, x_map)
                                                          : launch_variant<1, 1, 0, 1>(fn, dtype, grid, p, x_map);

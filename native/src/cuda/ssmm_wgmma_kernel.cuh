@@ -329,10 +329,6 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 //    second runs, so that half of its routing overlaps its own tensor work. Costs one more read of A per k32 step
 //    (A is read per instruction). Measured slower than schedule 1 at every Figure 12 shape (H200, variants-9a0a895).
 //  3 halves and ping-pong turns. Also slower.
-//  4 pairs (64-token tiles, kV >= 64; V = 32 runs schedule 1): ping-pong turns over pairs of k-vectors, each into its
-//    own accumulator (T and U): the warpgroup issues both groups in one turn, routes the first while the second
-//    runs, then the second. One turn and one wait chain per two k-vectors; the four accumulator sets of 32 fit in
-//    the consumers' registers only at N = 64. The same adds in the same order as schedule 1 (bit-identical).
 // kRouting, how a k-vector's product reaches the output row of its pair (schedules 0 and 1):
 //  0 the wgmmas write a temporary T (scale-d = 0 at each k-vector's start); at the k-vector's end each element of T
 //    is added into set 0 or set 1 (two predicated FADDs per element: 128 per thread and k-vector at N = 128).
@@ -351,9 +347,8 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch, int kTileN>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
 #ifdef SY_HAS_WGMMA
-  static_assert(kTileN == kBN || (kTileN == 64 && kGather == 1 && kCluster == 1 && (kSchedule <= 1 || kSchedule == 4) && kLaunch != 3),
-                "64-token tiles: TMA tiles, one CTA, schedules 0, 1 and 4, no split-k");
-  static_assert(kSchedule != 4 || (kTileN == 64 && kRouting == 0), "pairs of k-vectors: 64-token tiles, routing 0");
+  static_assert(kTileN == kBN || (kTileN == 64 && kGather == 1 && kCluster == 1 && kSchedule <= 1 && kLaunch != 3),
+                "64-token tiles: TMA tiles, one CTA, schedules 0 and 1, no split-k");
   static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
   static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
   static_assert(kRouting == 0 || kSchedule <= 1, "the running-sum routing exists for schedules 0 and 1");
@@ -540,18 +535,15 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     const int v_begin = kt_begin * kBK / kV, v_end = kt_begin + nk == nk_all ? nv : (kt_begin + nk) * kBK / kV;
     const uint32_t mword = (uint32_t)meta_word_index(t);
     const int n_iters = nk / kSpi;
-    constexpr bool kPairs = kSchedule == 4 && kV >= kBK;
-    const int n_turns = kPairs ? (n_iters + 1) / 2 : n_iters;  // ping-pong turns: one per iteration, or pair of them
     // Routes T (the finished k-vector's partial product) into set 0 or 1 of each of the thread's two rows.
-    auto route_from = [&](float (&D)[R], int sel0, int sel1) {
+    auto route = [&](int sel0, int sel1) {
 #pragma unroll
       for (int i = 0; i < R; i++) {
         const int sel = ((i >> 1) & 1) ? sel1 : sel0;
-        if (sel) acc1[i] += D[i];
-        else acc0[i] += D[i];
+        if (sel) acc1[i] += T[i];
+        else acc0[i] += T[i];
       }
     };
-    auto route = [&](int sel0, int sel1) { route_from(T, sel0, sel1); };
     // the selection of pair c in k-vector v; kRouting 1 needs 0 past the last k-vector (the clamp of routing 0 is
     // harmless there: those k-vectors add zeros)
     auto sel_of = [&](int c, int v) -> int {
@@ -572,19 +564,18 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       // and the fence was 4 of the ~310 instructions of an iteration (MEMBAR.ALL.CTA + FENCE.VIEW.ASYNC.S, twice).
       if constexpr (kGather == 0) fence_proxy_async();
     };
-    auto issue_to = [&](float (&D)[R], int kt, int js, uint32_t meta, int scale_d) {
+    auto issue = [&](int kt, int js, uint32_t meta, int scale_d) {
       const int s = kt % kStages;
       const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
       const uint64_t b_desc = make_b_desc(sbase + kSmemB + s * kBStageBytes, js);
       if constexpr (kTileN == 64) {
-        if constexpr (kBf16) wgmma_sp_m64n64k32_bf16(D, a_desc, b_desc, meta, scale_d);
-        else wgmma_sp_m64n64k32_f16(D, a_desc, b_desc, meta, scale_d);
+        if constexpr (kBf16) wgmma_sp_m64n64k32_bf16(T, a_desc, b_desc, meta, scale_d);
+        else wgmma_sp_m64n64k32_f16(T, a_desc, b_desc, meta, scale_d);
       } else {
-        if constexpr (kBf16) wgmma_sp_m64n128k32_bf16(D, a_desc, b_desc, meta, scale_d);
-        else wgmma_sp_m64n128k32_f16(D, a_desc, b_desc, meta, scale_d);
+        if constexpr (kBf16) wgmma_sp_m64n128k32_bf16(T, a_desc, b_desc, meta, scale_d);
+        else wgmma_sp_m64n128k32_f16(T, a_desc, b_desc, meta, scale_d);
       }
     };
-    auto issue = [&](int kt, int js, uint32_t meta, int scale_d) { issue_to(T, kt, js, meta, scale_d); };
     auto meta_of = [&](int kt, int js) -> uint32_t {
       return lds32(sbase + kSmemMeta + (kt % kStages) * kMetaStageBytes + (uint32_t)((cw * kKSteps + js) * kMetaWordsPerStep + mword) * 4);
     };
@@ -593,15 +584,15 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     int next_sels[kVpi][2];
 #pragma unroll
     for (int j = 0; j < kVpi; j++) next_sels[j][0] = sel_of(c0, v_begin + j), next_sels[j][1] = sel_of(c1, v_begin + j);
-    // ping-pong turns: warpgroup 0 issues first; each passes the turn after its turn's last wgmma (counts match:
-    // barrier 2 gets n_turns arrivals and waits, barrier 1 n_turns - 1)
+    // ping-pong turns: warpgroup 0 issues first; each passes the turn after its iteration's last wgmma (counts match:
+    // barrier 2 gets n_iters arrivals and waits, barrier 1 n_iters - 1)
     auto wait_turn = [&](int it) {
-      if constexpr (kSchedule == 1 || kSchedule == 3 || kSchedule == 4)
+      if constexpr (kSchedule == 1 || kSchedule == 3)
         if (cw == 1 || it > 0) named_sync(cw == 0 ? 1 : 2);
     };
     auto pass_turn = [&](int it) {
-      if constexpr (kSchedule == 1 || kSchedule == 3 || kSchedule == 4)
-        if (cw == 0 || it < n_turns - 1) named_arrive(cw == 0 ? 2 : 1);
+      if constexpr (kSchedule == 1 || kSchedule == 3)
+        if (cw == 0 || it < n_iters - 1) named_arrive(cw == 0 ? 2 : 1);
     };
     // releases the iteration's stages kt0 .. kt0 + kSpi - 1 once this warp's wgmmas reading them are complete (lane 0,
     // predicated inside the asm: no branch between wgmmas)
@@ -710,76 +701,6 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         fence_regs(Tb);
         route_half(H0{}, tl.s0, tl.s1);
         route_half(H1{}, tl.s0, tl.s1);
-      }
-    } else if constexpr (kPairs) {
-      // schedule 4: k-vectors it and it + 1 (one each iteration, kVpi = 1) into T and U in one turn; nothing is in
-      // flight at the back edge (see the halves above)
-      float U[R];
-#pragma unroll
-      for (int i = 0; i < R; i++) U[i] = 0.f;
-      int sels_b0 = sel_of(c0, v_begin + 1), sels_b1 = sel_of(c1, v_begin + 1);  // it + 1's; next_sels holds it's
-      uint32_t meta[kSpi][kKSteps];
-      auto load_meta = [&](int kt0) {
-#pragma unroll
-        for (int j = 0; j < kSpi; j++) {
-          wait_full(kt0 + j);
-#pragma unroll
-          for (int js = 0; js < kKSteps; js++) meta[j][js] = meta_of(kt0 + j, js);
-        }
-      };
-      auto issue_vector = [&](float (&D)[R], int kt0) {  // a whole k-vector (kSpi stages), one group
-        fence_regs(D);
-        wgmma_fence();
-#pragma unroll
-        for (int st = 0; st < kSpi * kKSteps; st++) issue_to(D, kt0 + st / kKSteps, st % kKSteps, meta[st / kKSteps][st % kKSteps], st != 0);
-        wgmma_commit();
-        fence_regs(D);
-      };
-      int it = 0;
-      for (; it + 1 < n_iters; it += 2) {
-        const int kt0 = it * kSpi, kt1 = kt0 + kSpi;
-        const int a0 = next_sels[0][0], a1 = next_sels[0][1], b0 = sels_b0, b1 = sels_b1;
-        next_sels[0][0] = sel_of(c0, v_begin + it + 2), next_sels[0][1] = sel_of(c1, v_begin + it + 2);
-        sels_b0 = sel_of(c0, v_begin + it + 3), sels_b1 = sel_of(c1, v_begin + it + 3);
-        load_meta(kt0);
-        wait_turn(it / 2);
-        issue_vector(T, kt0);
-        load_meta(kt1);
-        issue_vector(U, kt1);
-        pass_turn(it / 2);
-        wgmma_wait<1>();  // T done; U runs while T is routed
-        fence_regs(T);
-        release(kt0);
-        route_from(T, a0, a1);
-        wgmma_wait<0>();
-        fence_regs(U);
-        release(kt1);
-        route_from(U, b0, b1);
-        fence_regs(T);
-        fence_regs(U);
-      }
-      if (it < n_iters) {  // an odd iteration count: the last one alone
-        const int kt0 = it * kSpi;
-        load_meta(kt0);
-        wait_turn(it / 2);
-        issue_vector(T, kt0);
-        pass_turn(it / 2);
-        wgmma_wait<0>();
-        fence_regs(T);
-        release(kt0);
-        route_from(T, next_sels[0][0], next_sels[0][1]);
-        next_sels[0][0] = sels_b0, next_sels[0][1] = sels_b1;  // the tail stage's k-vector (it + 1)
-        fence_regs(T);
-      }
-      if (n_iters * kSpi < nk) {
-        const Tail tl = tail_stage();
-        wgmma_fence();
-        issue(tl.kt, 0, tl.m0, 0);
-        issue(tl.kt, 1, tl.m1, 1);
-        wgmma_commit();
-        wgmma_wait<0>();
-        fence_regs(T);
-        route(tl.s0, tl.s1);
       }
     } else {
       for (int it = 0; it < n_iters; it++) {
@@ -1006,6 +927,5 @@ extern template sy_status launch_variant<1, 1, 3, 0>(const char*, int, dim3, con
 extern template sy_status launch_variant<1, 1, 0, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 1, 0, 64>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 1, 4, 0, 64>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy
