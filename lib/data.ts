@@ -174,5 +174,7 @@ export function listResults(prefix: string, dir = dataDir): string[] {
 export function buildNote(prov: any): string {
   const commit = typeof prov?.commit === "string" ? `; commit ${prov.commit.slice(0, 10)}` : "";
   const variant = typeof prov?.build?.wgmma_variant === "string" ? `; wgmma.sp variant ${prov.build.wgmma_variant}` : "";
-  return commit + variant;
+  // the token-tile plan of the default variant (native/src/common/wgmma_tiles.h), recorded since session 9
+  const tiles = variant && typeof prov?.build?.wgmma_tiles === "string" ? `, token tiles ${prov.build.wgmma_tiles}` : "";
+  return commit + variant + tiles;
 }

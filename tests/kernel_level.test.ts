@@ -187,6 +187,7 @@ Deno.test("hopper-wgmma: split-k and PDL A/B figures from the newest n1024 files
     file("variants-split-n1024-old.json", "2026-01-02T00:00:00Z", ["default, split stale"]);
     file("variants-split-n1024-new.json", "2026-01-03T00:00:00Z", ["default, split auto", "default, split off"]);
     file("variants-pdl-n1024-new.json", "2026-01-04T00:00:00Z", ["default, pdl on", "default, pdl off"]);
+    file("variants-n1024-new.json", "2026-01-05T00:00:00Z", ["default", "b: the 1024-token table"]);
     const ab = wgmmaLaunchAbFigures({ dataDir: dir, outDir: dir });
     assert.equal(ab.length, 4);
     const [split, , pdl] = ab.map((p) => p.endsWith(".svg") ? Deno.readTextFileSync(p) : "");
@@ -194,8 +195,11 @@ Deno.test("hopper-wgmma: split-k and PDL A/B figures from the newest n1024 files
     assert.match(split, /split auto/);
     assert.doesNotMatch(split, /split stale/);
     assert.match(pdl, /pdl off/);
-    const table = Deno.readTextFileSync(wgmmaVariantsFigures({ dataDir: dir, outDir: dir })[0]);
-    assert.match(table, /variants-table\.json/);
+    const tables = wgmmaVariantsFigures({ dataDir: dir, outDir: dir });
+    assert.equal(tables.length, 4);  // the 4096-token table and the 1024-token one, SVG and PNG each
+    assert.match(Deno.readTextFileSync(tables[0]), /variants-table\.json/);
+    assert.match(Deno.readTextFileSync(tables[2]), /variants-n1024-new\.json/);
+    assert.match(Deno.readTextFileSync(tables[2]), /the 1024-token table/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

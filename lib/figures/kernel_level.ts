@@ -415,7 +415,8 @@ function saveVariantsFigure(last: { f: string; j: WgmmaVariantsJson }, f: Kernel
 
 /** Registry: figures/hopper-wgmma-variants from the newest data/wgmma-perf/variants-*.json that has provenance (the
  * variant table at the default 4096 routed tokens; not the one-setting A/B files variants-split-*, variants-pdl-* nor the
- * other token counts, variants-n<N>-*, of bench/wgmma_variants.ts). */
+ * other token counts, variants-n<N>-*, of bench/wgmma_variants.ts), and figures/hopper-wgmma-variants-n1024 from the
+ * newest variants-n1024-*.json (the kernel-level token count, where the default's token-tile plan matters). */
 export function wgmmaVariantsFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
   const dir = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma-perf");
   const last = newestVariantsFile(dir, "variants-", /variants-(split|pdl)-|-n[0-9]+-/);
@@ -423,7 +424,16 @@ export function wgmmaVariantsFigures(opts: { dataDir?: string; outDir?: string }
     console.log("hopper-wgmma variants figure: no data/wgmma-perf/variants-*.json with provenance yet (bench/wgmma_variants.ts)");
     return [];
   }
-  return saveVariantsFigure(last, wgmmaVariantsFigure(last.j), opts.outDir);
+  const out = saveVariantsFigure(last, wgmmaVariantsFigure(last.j), opts.outDir);
+  const n1024 = newestVariantsFile(dir, "variants-n1024-");
+  if (n1024) {
+    out.push(...saveVariantsFigure(n1024, wgmmaVariantsFigure(n1024.j, {
+      name: "hopper-wgmma-variants-n1024",
+      title: "wgmma.sp SSMM kernel variants at the kernel-level token count",
+      subtitle: "1024 routed tokens (Figure 12, equal work); default: gathered-tma-pp with 64-token tiles where 128-token tiles leave SMs idle",
+    }), opts.outDir));
+  }
+  return out;
 }
 
 /** Registry: figures/hopper-wgmma-split and hopper-wgmma-pdl, the launch-setting A/Bs of the default variant at the
