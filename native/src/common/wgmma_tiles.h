@@ -3,9 +3,9 @@
 //
 // A 64-token tile does half a 128-token tile's tensor work and routing but keeps its serial chain per k-vector
 // (stage waits, metadata, descriptors), so it takes more than half the time: on the H200 a 64-token tile took 0.72 of a
-// 128-token tile's time at 16384 x 6144 with 4096 routed tokens (many waves, data/wgmma-perf/variants-6735fc2-h200.json)
-// and one wave of them took 0.84 of one wave of 128-token tiles at 1408 x 2048 with 1024 (variants-n1024-6735fc2-h200.json:
-// 16.2 against 19.3 us, 96 against 48 CTAs on 132 SMs). So 64-token tiles pay where 128-token tiles leave SMs idle:
+// 128-token tile's time at 16384 x 6144 with 1024 routed tokens (about 4 waves, data/wgmma-perf/variants-n1024-6735fc2-h200.json),
+// and one wave of them took 0.84 of one wave of 128-token tiles at 1408 x 2048 (the same file: 16.2 against 19.3 us,
+// 96 against 48 CTAs on 132 SMs). So 64-token tiles pay where 128-token tiles leave SMs idle:
 //  * single launches: the last, partial wave of 128-token tiles. Row tiles [0, rows128) run in full waves of 128-token
 //    tiles; the rest, if their 64-token tiles fit in one wave, run as 64-token tiles in a second launch (a
 //    programmatic dependent of the first, ssmm_wgmma.cu), replacing a wave of 128-token tiles by a shorter one.
