@@ -100,7 +100,8 @@ for st in "${STAGES[@]}"; do
   fi
 done
 
-# --- pack results: ONE file comes back ---
+# --- pack results: ONE file comes back (with a copy of the log so far: gpu-collect files it under data/gpu-logs/) ---
+cp "$OUT/log.txt" "$OUT/results/gpu-run-$(echo "${SAMOYEDS_COMMIT:-unknown}" | cut -c1-7)-$(date -u +%Y%m%dT%H%M%SZ).log" 2>/dev/null
 ( cd "$OUT" && tar -czf results.tar.gz results && rm -rf results )
 say "packed $OUT/results.tar.gz ($(du -h "$OUT/results.tar.gz" | cut -f1)); log in $OUT/log.txt"
 say "bring results.tar.gz back, then here: bash scripts/gpu-collect.sh <path>/results.tar.gz"

@@ -38,7 +38,10 @@ for tar in "${tars[@]}"; do
   dir=$(tree_dir "$tar"); name=$(basename "$dir")
   sass "$dir/build/lib/libsamoyeds_cuda.so" "$name"
   only=$(grep -q -- "--default-only" "$dir/bench/wgmma_variants.ts" && echo --default-only)
-  ( cd "$dir" && deno run --allow-all bench/wgmma_variants.ts $only --json "$R/wgmma-variants-$name.json" 2>&1 | sed "s/^/[$name] /" )
+  # the copied node_modules as they are (no registry here: an install attempt could wait on the network; session 8's
+  # two runs of this stage printed nothing from the baseline tree until the stage's limit), and a bound per tree
+  ( cd "$dir" && timeout "${SAMOYEDS_BASELINE_TIMEOUT:-180}" deno run --node-modules-dir=manual --allow-all bench/wgmma_variants.ts $only --json "$R/wgmma-variants-$name.json" 2>&1 | sed "s/^/[$name] /"
+    rc=${PIPESTATUS[0]}; [ "$rc" -eq 124 ] && echo "[$name] timed out after ${SAMOYEDS_BASELINE_TIMEOUT:-180} s (SAMOYEDS_BASELINE_TIMEOUT)" )
 done
 # the current tree once more at the end: drift over the stage shows up as a difference between its two runs
 deno run --allow-all bench/wgmma_variants.ts --default-only --json "$R/wgmma-variants-current-again.json" 2>&1 | sed 's/^/[current again] /'
