@@ -14,7 +14,7 @@ import { MODELS, MoeModelConfig, tinyModel } from "../lib/models.ts";
 import { hostCounts, MoeForwardOptions, moeExperts, moeRoute, MoeWorkspace, randomDeviceWeights } from "../lib/moe.ts";
 import { PAPER_PARAMS, samoyedsSizes } from "../lib/formats/samoyeds.ts";
 import { provenance, Row, writeResults } from "../lib/data.ts";
-import { memoryModel, MemoryMethod, MEMORY_METHODS } from "../lib/moe_memory.ts";
+import { memoryModel, MemoryMethod, MEMORY_METHODS, searchMaxBatch } from "../lib/moe_memory.ts";
 import { decoderCounts, decoderForward, DecoderWorkspace, randomAttentionWeights } from "../lib/decoder.ts";
 import { timeGraph as timeCapturedGraph, timeHost } from "../lib/timing.ts";
 import { ssmmGroupedKernel } from "../lib/kernels/ssmm.ts";
@@ -239,7 +239,7 @@ const swiglu = !dry && !wgmmaBackendReason(cuda);
 const memoryRows: Record<string, unknown>[] = [];
 function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: number): number {
   // largest batch whose allocations (the model's weights, KV cache and peak activations) all succeed on the device;
-  // the search starts at the model's prediction, so it usually takes two or three probes
+  // the search starts at the model's prediction (searchMaxBatch)
   const fits = (batch: number) => {
     const held: BackendTensor[] = [];
     try {
@@ -252,22 +252,7 @@ function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: numb
       for (const t of held) t.free();
     }
   };
-  let lo = 0, hi: number;
-  if (predicted > 0 && fits(predicted)) {
-    lo = predicted;
-    let step = 1;
-    while (fits(lo + step) && step < 1 << 20) lo += step, step *= 2;
-    hi = lo + step;
-  } else {
-    if (!fits(0)) return 0; // not even the weights fit
-    hi = Math.max(1, predicted);
-  }
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (fits(mid)) lo = mid;
-    else hi = mid;
-  }
-  return lo;
+  return searchMaxBatch(fits, predicted);
 }
 // Configurations outermost, in order of use: the headline (seq 1024 with KV cache, the max-batch target) for every
 // model first, then seq 1024 without KV cache (the throughput section's OOM marks), then seq 4096. On a 141 GB H200 one

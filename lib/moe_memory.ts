@@ -60,3 +60,38 @@ export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number
     allocations: (batch) => [...chunks(weightBytes), ...chunks(batch * seq * kvBytesPerToken), ...chunks(batch * seq * activationBytesPerToken)],
   };
 }
+
+/** The largest batch whose allocations fit, found with few probes of `fits` (monotone: true up to the answer, false
+ * past it; each probe allocates the whole model on the device, about a second on an H200): from the memory model's
+ * prediction it gallops up (p+1, p+3, p+7, ...) while the batch fits, or down (p-1, p-2, p-4, ...) until it fits, then
+ * bisects. The prediction is usually within a few sequences, so a search takes 3-6 probes. 0 if not even batch 0 (the
+ * weights alone) fits. */
+export function searchMaxBatch(fits: (batch: number) => boolean, predicted: number): number {
+  const p = Math.max(0, Math.floor(predicted));
+  let lo: number, hi: number; // fits(lo), !fits(hi)
+  if (fits(p)) {
+    lo = p;
+    let step = 1;
+    while (step < 2 ** 20 && fits(lo + step)) lo += step, step *= 2;
+    if (step >= 2 ** 20) return lo;
+    hi = lo + step;
+  } else {
+    if (p === 0) return 0;
+    hi = p;
+    for (let step = 1; ; step *= 2) {
+      const c = Math.max(0, p - step);
+      if (fits(c)) {
+        lo = c;
+        break;
+      }
+      hi = c;
+      if (c === 0) return 0;
+    }
+  }
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}

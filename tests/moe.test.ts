@@ -417,3 +417,19 @@ Deno.test("memory model: the SSMM's pre-gather scratch (gathered-tma kernels) co
   assert.equal(pre.activationBytesPerToken - fused.activationBytesPerToken, m.topK * m.intermediate * 2);
   assert.equal(memoryModel(m, "dense", 1024, sizes, true, true, true).activationBytesPerToken, dense.activationBytesPerToken);
 });
+
+Deno.test("searchMaxBatch: the largest fitting batch from the memory model's prediction, in few probes", async () => {
+  const { searchMaxBatch } = await import("../lib/moe_memory.ts");
+  for (let answer = -1; answer <= 40; answer++) { // -1: not even the weights fit
+    for (let predicted = 0; predicted <= 50; predicted++) {
+      let probes = 0;
+      const got = searchMaxBatch((b) => (probes++, b <= answer), predicted);
+      assert.equal(got, Math.max(answer, 0), `answer ${answer}, predicted ${predicted}`);
+      if (answer >= 0 && Math.abs(predicted - answer) <= 4) assert.ok(probes <= 6, `answer ${answer}, predicted ${predicted}: ${probes} probes`);
+    }
+  }
+  // a prediction slightly high, as measured on the H200 (MiniCPM-MoE: 266 predicted, 264 fits): 3 probes
+  let probes = 0;
+  assert.equal(searchMaxBatch((b) => (probes++, b <= 264), 266), 264);
+  assert.equal(probes, 3);
+});
