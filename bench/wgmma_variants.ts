@@ -21,7 +21,7 @@ const V = Number(Deno.env.get("WGMMA_V") ?? 128), NSEL = Number(Deno.env.get("WG
 const args = Deno.args;
 const oneAt = args.indexOf("--one");
 // the launch settings the library reads from the environment (reset between configurations)
-const ENV = ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT", "SAMOYEDS_WGMMA_PDL"];
+const ENV = ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT", "SAMOYEDS_WGMMA_TILES", "SAMOYEDS_WGMMA_PDL"];
 const jsonAt = args.indexOf("--json");
 
 function timeGraph(fn: () => void, iters = 20): number {

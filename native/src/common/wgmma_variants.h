@@ -43,6 +43,13 @@ constexpr Variant kVariants[] = {
 constexpr int kDefaultVariant = 4;
 inline const char* default_variant_name() { return kVariants[kDefaultVariant].name; }
 
+// Whether the kernel starts as a programmatic dependent of the launch before it (its pre-gather; the 128-token
+// launch of a mixed token-tile plan): on unless SAMOYEDS_WGMMA_PDL=0.
+inline bool pdl_enabled() {
+  const char* pdl = getenv("SAMOYEDS_WGMMA_PDL");
+  return !(pdl && !strcmp(pdl, "0"));
+}
+
 // The variant with v's gather, cluster, schedule and routing and 64-token tiles (the token-tile plan of
 // wgmma_tiles.h runs it where 128-token tiles leave SMs idle); null if the table has none.
 inline const Variant* tile64_sibling(const Variant& v) {
@@ -52,9 +59,11 @@ inline const Variant* tile64_sibling(const Variant& v) {
 }
 
 // The variant in effect: the default, or SAMOYEDS_WGMMA_VARIANT (an unknown name is an error listing the names).
-inline sy_status pick_variant(const char* fn, Variant* out) {
+// *named: whether the environment named it (a named variant runs as it is, without the token-tile plan).
+inline sy_status pick_variant(const char* fn, Variant* out, bool* named = nullptr) {
   const char* want = getenv("SAMOYEDS_WGMMA_VARIANT");
   *out = kVariants[kDefaultVariant];
+  if (named) *named = want && *want;
   if (!want || !*want) return SY_OK;
   for (const Variant& v : kVariants)
     if (!strcmp(v.name, want)) return *out = v, SY_OK;

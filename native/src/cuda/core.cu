@@ -60,8 +60,7 @@ SY_API sy_status sy_build_info(char* out, int32_t capacity) {
   sy::wg::Variant v;
   const bool known = sy::wg::pick_variant("sy_build_info", &v) == SY_OK;
   // whether the kernel starts as a programmatic dependent of its pre-gather (SAMOYEDS_WGMMA_PDL=0: not)
-  const char* pdl = getenv("SAMOYEDS_WGMMA_PDL");
-  const bool pdl_off = pdl && !strcmp(pdl, "0");
+  const bool pdl_off = !sy::wg::pdl_enabled();
   // the split-k policy of the last wave (wgmma_split.h) and the token-tile plan (wgmma_tiles.h): printable copies of
   // SAMOYEDS_WGMMA_SPLIT (or off) and SAMOYEDS_WGMMA_TILES (or auto)
   auto printable = [](const char* name, const char* unset) {

@@ -157,10 +157,9 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   if ((uintptr_t)p.Y & (p.y_f32 ? 7 : 3))
     return fail(SY_ERR_INVALID, "%s: Y must be %d-byte aligned (sy_malloc memory is)", fn, p.y_f32 ? 8 : 4);
   Variant variant;
-  sy_status st = pick_variant(fn, &variant);
+  bool named = false;  // a variant named by SAMOYEDS_WGMMA_VARIANT runs without the token-tile plan
+  sy_status st = pick_variant(fn, &variant, &named);
   if (st) return st;
-  const char* named = getenv("SAMOYEDS_WGMMA_VARIANT");
-  const bool planned = !(named && *named);  // the default variant: the token-tile plan applies
   const int row_tiles = ceil_div(p.m / 2, kRowsPerCta), cluster = variant.cluster;
   // SAMOYEDS_WGMMA_RASTER=r walks row tiles fastest (single CTAs only; default token tiles fastest, measured 10-15%
   // faster on the H100)
@@ -175,7 +174,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   // the token-tile plan: row tiles [0, rows128) at 128 tokens, the rest with the 64-token sibling
   int rows128 = row_tiles;
   const Variant* sibling = tile64_sibling(variant);
-  if (planned && sibling && variant.tile_n == kBN && split.pieces == 1 && !p.row_tile_fastest) {
+  if (!named && sibling && variant.tile_n == kBN && split.pieces == 1 && !p.row_tile_fastest) {
     TilePlan tp;
     if ((st = plan_tiles(fn, row_tiles, p.n_sel, p.offsets ? p.n_experts : 0, sm_count, &tp))) return st;
     rows128 = tp.rows128;
@@ -184,9 +183,10 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   const bool mixed = rows128 < row_tiles;  // two launches: 128-token row tiles, then 64-token ones
   // the variant's token tiles; grouped: at most ceil(max_selections / tile) + one partial tile per expert
   const int tile_n = variant.tile_n;
-  const int64_t tiles = (int64_t)ceil_div(p.n_sel, mixed ? 64 : tile_n) + (p.offsets ? p.n_experts : 0);  // the most of a launch
+  auto token_tiles_of = [&](int tn) { return (int64_t)ceil_div(p.n_sel, tn) + (p.offsets ? p.n_experts : 0); };
+  const int64_t tiles = token_tiles_of(mixed ? 64 : tile_n);  // the most of any launch below
   if (tiles > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: %lld token tiles, more than the grid allows (65535)", fn, (long long)tiles);
-  const int token_tiles = ceil_div(p.n_sel, tile_n) + (p.offsets ? p.n_experts : 0);  // of this variant's launch
+  const int token_tiles = (int)token_tiles_of(tile_n);
   const int row_grid = ceil_div(row_tiles, cluster) * cluster;  // a cluster spans `cluster` row tiles: pad
   dim3 grid = p.row_tile_fastest ? dim3(row_grid, token_tiles) : dim3(token_tiles, mixed ? rows128 : row_grid);
   if (row_grid > 65535) return fail(SY_ERR_UNSUPPORTED, "%s: m=%d needs %d row tiles, more than the grid allows (65535)", fn, p.m, row_tiles);
@@ -226,8 +226,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   bool counters_zeroed = false;
   const void* x_src = p.X;
   int x_src_rows = p.x_rows;
-  const char* pdl = getenv("SAMOYEDS_WGMMA_PDL");
-  const bool pdl_on = !(pdl && !strcmp(pdl, "0"));  // SAMOYEDS_WGMMA_PDL=0 turns programmatic launches off
+  const bool pdl_on = pdl_enabled();
   if (variant.gather == 1 && p.token_idx) {
     if (cudaError_t e = cudaMallocAsync(&xg, (size_t)p.n_sel * p.k * 2, stream()))
       return release(cuda_fail(fn, "cudaMallocAsync(pre-gather buffer)", e), nullptr);
@@ -259,7 +258,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
     if (!st) {
       Params q = p;
       q.row_tile0 = rows128, q.trigger_dependents = 0, q.pdl = pdl_on ? 1 : 0;
-      st = launch_by_variant(fn, dtype, *sibling, dim3(ceil_div(p.n_sel, 64), row_tiles - rows128), q, x_map64);
+      st = launch_by_variant(fn, dtype, *sibling, dim3((int)token_tiles_of(64), row_tiles - rows128), q, x_map64);
     }
   }
   if ((st = release(st, xg))) return st;
