@@ -3,6 +3,8 @@
 // Timing: CUDA graph replay (sy_graph_time), 3 warm-up replays, median of iterations.
 // Dense-equivalent TFLOP/s = 2*m*k*n_sel / time for every kernel (the sparse one counts the zeros it skips).
 // Also spot-checks each shape's result against cuBLAS on the decoded weight (relative error recorded).
+// --one m k [n_sel]: two untimed bf16 calls on that shape (default 1024 of 16384 tokens, the kernel-level count), for
+// ncu -k regex:ssmm_kernel (scripts/gpu-stages/ssmm-ncu.sh); writes nothing.
 import { join } from "node:path";
 import { callJson, openBackend } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
@@ -31,6 +33,21 @@ async function sassCount(): Promise<Record<string, number> | string> {
     } catch { /* try next */ }
   }
   return "cuobjdump not found";
+}
+
+const oneAt = Deno.args.indexOf("--one");
+if (oneAt >= 0) {
+  const [m, k, nsel] = [1, 2, 3].map((i) => Number(Deno.args[oneAt + i] ?? 1024));
+  const { weight } = toSamoyeds(HostTensor.fromF32(randn(m * k, m + k, 0.05), [m, k], "bf16"), { V: 128, N: 1, M: 2 });
+  const r = rng(m);
+  const idx = Int32Array.from({ length: nsel }, () => Math.floor(r() * TOKENS)).sort();
+  using wb = weight.toBackend(cuda);
+  using Xb = BackendTensor.from(cuda, HostTensor.fromF32(randn(TOKENS * k, 7, 1), [TOKENS, k], "bf16"));
+  using ib = BackendTensor.from(cuda, new HostTensor("i32", [nsel], idx));
+  using Yh = new BackendTensor(cuda, "bf16", [nsel, m]);
+  for (let i = 0; i < 2; i++) ssmm(cuda, wb, Xb, ib, { out: Yh, yDtype: "bf16", kernel: "mma_sp" });
+  cuda.call("sy_synchronize");
+  Deno.exit(0);
 }
 
 const started = new Date().toISOString();
