@@ -79,6 +79,10 @@ for (const dtype of ["f16", "bf16"] as HalfDType[]) {
     const t: Record<string, number> = {};
     t.ssmm_f32acc_f32out = timeGraph(() => ssmm(cuda, wb, Xb, ib, { out: Y }));
     t.ssmm_f32acc_halfout = timeGraph(() => ssmm(cuda, wb, Xb, ib, { out: Yh, yDtype: dtype }));
+    // the 1:2 routing A/B (native/src/common/mma_sp_routing.h): the swaps of the kernel before the running sums
+    Deno.env.set("SAMOYEDS_MMA_SP_ROUTING", "swap");
+    t.ssmm_swap_routing_halfout = timeGraph(() => ssmm(cuda, wb, Xb, ib, { out: Yh, yDtype: dtype }));
+    Deno.env.delete("SAMOYEDS_MMA_SP_ROUTING");
     t.ssmm_f32acc_halfout_feature = timeGraph(() => ssmm(cuda, wb, Xb, ib, { out: Yh, yDtype: dtype, layout: "feature" }));
     if (dtype === "f16") t.ssmm_f16acc_halfout = timeGraph(() => ssmm(cuda, wb, Xb, ib, { out: Yh, yDtype: dtype, accum: "f16" }));
     t.cublas_gathered_halfout = timeGraph(() => cuda.call("sy_gemm", dc, NSEL, m, k, Xgb.ptr, Wd.ptr, Yd.ptr, dc, 0));

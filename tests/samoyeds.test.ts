@@ -4,7 +4,7 @@
 // (the products are exact in f32; only the summation order differs); 2e-2 for f16 accumulation; outputs rounded to
 // 16 bits add up to 2^-8 (bf16) relative per element, so half outputs use 1e-2.
 import assert from "node:assert/strict";
-import { openBackend, SamoyedsError } from "../lib/native/library.ts";
+import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import {
   decodeSamoyeds,
@@ -386,6 +386,24 @@ gpuTest("ssmm cuda: layouts, epilogues, half output, f16 accumulation", () => {
     cudaVsCpu(c, (seed += 3), { epilogue: "rowScale", yHalf: true });
     cudaVsCpu(c, (seed += 3), { layout: "feature", yHalf: true });
     if (c.dtype === "f16") cudaVsCpu(c, (seed += 3), { accum: "f16" });
+  }
+});
+gpuTest("ssmm cuda: 1:2 row routing, running sums (default) and swaps (SAMOYEDS_MMA_SP_ROUTING=swap), both match", () => {
+  const oneTwo = GPU_CASES.filter((c) => c.p.N === 1 && c.p.M === 2);
+  let seed = 5000;
+  try {
+    for (const routing of ["sum", "swap"]) {
+      Deno.env.set("SAMOYEDS_MMA_SP_ROUTING", routing);
+      assert.equal(callJson(openBackend("cuda"), "sy_build_info").mma_sp_routing, routing);
+      for (const c of oneTwo) {
+        cudaVsCpu(c, (seed += 3), {});
+        cudaVsCpu(c, (seed += 3), { epilogue: "rowScale", yHalf: true });
+      }
+    }
+    Deno.env.set("SAMOYEDS_MMA_SP_ROUTING", "sideways");
+    expectError(() => cudaVsCpu(oneTwo[0], 1, {}), 1, /SAMOYEDS_MMA_SP_ROUTING=sideways is not "sum" or "swap"/);
+  } finally {
+    Deno.env.delete("SAMOYEDS_MMA_SP_ROUTING");
   }
 });
 gpuTest("ssmm cuda: out-of-range index is clamped and counted", () => {

@@ -2,7 +2,8 @@
 // the cp.async stage images with the kernel's swizzle (samoyeds_layout.h), ldmatrix.x4 as the PTX ISA defines it
 // (lanes 8i..8i+7 give the row addresses of matrix i; lane l receives row l/4, halves 2(l%4), +1 of each matrix),
 // mma.sp.m16n8k32 as the PTX ISA defines its fragments and metadata (selector 0: lane 4g+j supplies groups 4j..4j+3
-// of rows g (bits 0-15) and g+8 (bits 16-31)), the row-selection accumulator swaps and the epilogue.
+// of rows g (bits 0-15) and g+8 (bits 16-31)), the row selection (accumulator swaps, or for 1:2 the running sums
+// S and D, D += (sel_v-1 - sel_v) S at each k-vector boundary) and the epilogue.
 // Compared against the CPU backend's sy_ssmm. Built and run by tests/samoyeds.test.ts with g++.
 // Exit 0 and "OK" when every case matches; prints the first mismatch otherwise.
 #include <cmath>
@@ -51,8 +52,9 @@ static void mma_sp(float d[32][4], const uint32_t a[32][4], const uint32_t b[32]
     }
 }
 
-// Emulates one launch of the f32-accumulating kernel for (N, M, WM); Y token-major f32.
-static void emulate(int N, int M, int WM, int dtype, int m, int k, int V, const std::vector<uint16_t>& values,
+// Emulates one launch of the f32-accumulating kernel for (N, M, WM); Y token-major f32. sum: running-sum routing
+// (1:2 only; the kernel's default there): set 0 is S, set 1 is D.
+static void emulate(bool sum, int N, int M, int WM, int dtype, int m, int k, int V, const std::vector<uint16_t>& values,
                     const std::vector<uint8_t>& indices, const std::vector<uint32_t>& meta, const std::vector<uint16_t>& X,
                     const std::vector<int>& tok, std::vector<float>& Y) {
   const int C = m / M * N, KV = k / V, KS = k / 32, n_sel = (int)tok.size();
@@ -98,7 +100,18 @@ static void emulate(int N, int M, int WM, int dtype, int m, int k, int V, const 
           if (gks >= KS) break;
           for (int warp = 0; warp < W; warp++) {
             const int wm = warp / kWarpsN, wn = warp % kWarpsN;
-            if ((gks * 32) % V == 0) {
+            if (sum && gks > 0 && (gks * 32) % V == 0) {
+              const int v = gks * 32 / V;
+              for (int mi = 0; mi < WM; mi++)
+                for (int h = 0; h < 2; h++)
+                  for (int lane = 0; lane < 32; lane++) {
+                    int cr = m0c + (wm * WM + mi) * 16 + lane / 4 + 8 * h;
+                    float c = cr < C ? (float)indices[(size_t)cr * KV + v - 1] - (float)indices[(size_t)cr * KV + v] : 0.f;
+                    for (int ni = 0; ni < kWN; ni++)
+                      for (int r = 0; r < 2; r++)
+                        A_(warp, 1, mi, ni, lane, 2 * h + r) = std::fma(c, A_(warp, 0, mi, ni, lane, 2 * h + r), A_(warp, 1, mi, ni, lane, 2 * h + r));
+                  }
+            } else if (!sum && (gks * 32) % V == 0) {
               const int v = gks * 32 / V;
               for (int mi = 0; mi < WM; mi++)
                 for (int h = 0; h < 2; h++)
@@ -140,7 +153,22 @@ static void emulate(int N, int M, int WM, int dtype, int m, int k, int V, const 
           }
         }
       }
-      // epilogue
+      // epilogue (running sums: D += sel_KV-1 S, then row 2G = S - D, row 2G+1 = D, stored as the identity perm)
+      if (sum)
+        for (int warp = 0; warp < W; warp++)
+          for (int mi = 0; mi < WM; mi++)
+            for (int h = 0; h < 2; h++)
+              for (int lane = 0; lane < 32; lane++) {
+                int cr = m0c + (warp / kWarpsN * WM + mi) * 16 + lane / 4 + 8 * h;
+                float c = cr < C ? (float)indices[(size_t)cr * KV + KV - 1] : 0.f;
+                for (int ni = 0; ni < kWN; ni++)
+                  for (int r = 0; r < 2; r++) {
+                    float& S = A_(warp, 0, mi, ni, lane, 2 * h + r);
+                    float& D = A_(warp, 1, mi, ni, lane, 2 * h + r);
+                    D = std::fma(c, S, D);
+                    S = S - D;
+                  }
+              }
       for (int warp = 0; warp < W; warp++) {
         const int wm = warp / kWarpsN, wn = warp % kWarpsN;
         for (int mi = 0; mi < WM; mi++)
@@ -209,7 +237,8 @@ int main() {
       printf("cpu ssmm failed: %s\n", sy_last_error());
       return 2;
     }
-    emulate(c.N, c.M, c.WM, c.dtype, c.m, c.k, c.V, values, indices, meta, X, tok, got);
+    for (int sum = 0; sum < (c.N == 1 && c.M == 2 ? 2 : 1); sum++) {
+    emulate(sum, c.N, c.M, c.WM, c.dtype, c.m, c.k, c.V, values, indices, meta, X, tok, got);
     double num = 0, den = 0;
     size_t first_bad = SIZE_MAX;
     for (size_t i = 0; i < want.size(); i++) {
@@ -219,11 +248,12 @@ int main() {
       if (first_bad == SIZE_MAX && !(std::fabs(d) <= 1e-3 * (1 + std::fabs(want[i])))) first_bad = i;
     }
     double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-    printf("case N:M=%d:%d V=%d dtype=%d m=%d k=%d n_sel=%d: rel err %.3g\n", c.N, c.M, c.V, c.dtype, c.m, c.k, c.n_sel, rel);
+    printf("case N:M=%d:%d%s V=%d dtype=%d m=%d k=%d n_sel=%d: rel err %.3g\n", c.N, c.M, sum ? " (running sums)" : "", c.V, c.dtype, c.m, c.k, c.n_sel, rel);
     if (first_bad != SIZE_MAX || !(rel < 1e-5)) {
       failures++;
       if (first_bad != SIZE_MAX)
         printf("  first mismatch: token %zu row %zu: emulated %g, reference %g\n", first_bad / c.m, first_bad % c.m, got[first_bad], want[first_bad]);
+    }
     }
   }
   printf(failures ? "FAILED\n" : "OK\n");

@@ -1,7 +1,12 @@
 // SSMM on Sparse Tensor Cores: Y = X[selected tokens] * W^T, W in the Samoyeds format (N:M row-vectors x 2:4).
 // mma.sp::ordered_metadata.sync.aligned.m16n8k32 (sm_80+), ldmatrix, multi-stage cp.async pipeline, XOR-swizzled
-// shared memory, tokens gathered while loading (only rows token_idx[..] of X are read), row selection by keeping one
-// accumulator set per row of a group in registers and swapping the active set at V-wide k-vector boundaries.
+// shared memory, tokens gathered while loading (only rows token_idx[..] of X are read). Row selection, two ways:
+//   running sum (1:2, f32 accumulation; the default there): the mma accumulates S = the sum over all k-vectors, and at
+//     each k-vector boundary D += (sel_v-1 - sel_v) * S (one FFMA per accumulator, no branch); at the end D += sel * S,
+//     row 2G+1 = D, row 2G = S - D (Abel summation of sum_v sel_v * T_v). Rounds slightly differently from the swaps.
+//   swaps (2:4, 1:4, f16 accumulation, or SAMOYEDS_MMA_SP_ROUTING=swap): one accumulator set per row of a group, the
+//     active one swapped in at each boundary. Its lane-divergent swaps were a third of the kernel's instructions
+//     (ncu, data/wgmma-perf/ncu-ssmm-16384x6144-n1024-db656b1-*).
 // One kernel serves sy_ssmm (one "expert") and sy_ssmm_grouped (all experts in one launch, tiles found on the device).
 //
 // Tiling (rows are condensed rows c = row group * N + i; the format's layout: samoyeds_layout.h):
@@ -12,6 +17,7 @@
 #include <algorithm>
 #include "cuda_common.cuh"
 #include "group_tiles.cuh"
+#include "mma_sp_routing.h"
 #include "samoyeds_layout.h"
 #include "ssmm_check.h"
 
@@ -97,6 +103,15 @@ struct Cfg {
   static constexpr int kSmem = kStages * kStageBytes + kBN * 4 /* token rows */;
 };
 
+// The epilogue's operation (Params::epilogue) and output form, both uniform over a launch.
+enum EpilogueOp : int { kOpNone = 0, kOpSilu = 1, kOpRowScale = 2 };
+enum OutputForm : int {
+  kScatterF32,   // grouped y_mode 1: f32 add into row store_idx[j] (one vector atomic per group)
+  kTokenVecF32,  // token-major f32, Y 16-byte aligned: a group's rows in one vector store
+  kTokenVec16,   // token-major f16/bf16, the same
+  kScalar,       // feature-major, or Y not 16-byte aligned: one store per element
+};
+
 template <bool kBf16>
 __device__ __forceinline__ void store_out(const Params& p, int64_t at, float y) {
   if (p.y_dtype == SY_F32) ((float*)p.Y)[at] = y;
@@ -104,9 +119,11 @@ __device__ __forceinline__ void store_out(const Params& p, int64_t at, float y) 
   else ((__half*)p.Y)[at] = __float2half(y);
 }
 
-// kN:kM row selection, kWM m16 tiles per warp, kF16Acc: f16 accumulators (f16 operands only).
-template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc>
+// kN:kM row selection, kWM m16 tiles per warp, kF16Acc: f16 accumulators (f16 operands only), kSum: running-sum
+// routing (1:2, f32 accumulation only).
+template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc, bool kSum>
 __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
+  static_assert(!kSum || (kN == 1 && kM == 2 && !kF16Acc), "running-sum routing is for 1:2 with f32 accumulators");
   const Params p = p_in;  // a local copy: fields addressed through a pointer into the parameter space are slower (ssmm_wgmma_kernel.cuh)
   using C = Cfg<kM, kWM>;
   constexpr int kRegs = kF16Acc ? 2 : 4;   // accumulator registers per (m16, n8) tile per thread
@@ -236,11 +253,18 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   };
 
   int next_sel[kWM][2];  // row choice of each of this thread's rows in the k-vector that starts next
+  float cur_sel[kWM][2];  // kSum: the choice of the k-vector running now (next_sel then holds the one after it)
 #pragma unroll
-  for (int mi = 0; mi < kWM; mi++) {
-    next_sel[mi][0] = row_index(mi, 0, 0);
-    next_sel[mi][1] = row_index(mi, 1, 0);
-  }
+  for (int mi = 0; mi < kWM; mi++)
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      if constexpr (kSum) {
+        cur_sel[mi][h] = (float)row_index(mi, h, 0);
+        next_sel[mi][h] = p.KV > 1 ? row_index(mi, h, 1) : 0;
+      } else {
+        next_sel[mi][h] = row_index(mi, h, 0);
+      }
+    }
 #pragma unroll
   for (int s = 0; s < kStages - 1; s++) {
     if (s < n_kstages) load_stage(s, s);
@@ -263,7 +287,25 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
       const int gks = it * 2 + s;  // global k32 step
       if (gks >= p.KS) break;      // k % 64 == 32: the last stage has one step
       // row selection: at the first step of a k-vector, activate each row's chosen set
-      if ((gks * 32) % p.V == 0) {
+      if constexpr (kSum) {
+        if (gks > 0 && (gks * 32) % p.V == 0) {
+          // boundary between k-vectors v-1 and v: D += (sel_v-1 - sel_v) * S
+          const int v = gks * 32 / p.V;
+#pragma unroll
+          for (int mi = 0; mi < kWM; mi++)
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+              const float c = cur_sel[mi][h] - (float)next_sel[mi][h];
+#pragma unroll
+              for (int ni = 0; ni < kWN; ni++)
+#pragma unroll
+                for (int r = 0; r < 2; r++)
+                  acc[1][mi][ni][2 * h + r] = fmaf(c, acc[0][mi][ni][2 * h + r], acc[1][mi][ni][2 * h + r]);
+              cur_sel[mi][h] = (float)next_sel[mi][h];
+              next_sel[mi][h] = v + 1 < p.KV ? row_index(mi, h, v + 1) : 0;
+            }
+        }
+      } else if ((gks * 32) % p.V == 0) {
         const int v = gks * 32 / p.V;
 #pragma unroll
         for (int mi = 0; mi < kWM; mi++) {
@@ -296,98 +338,145 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
     }
   }
   cp_async_wait<0>();
+  if constexpr (kSum) {
+#pragma unroll
+    for (int mi = 0; mi < kWM; mi++)
+#pragma unroll
+      for (int h = 0; h < 2; h++)
+#pragma unroll
+        for (int ni = 0; ni < kWN; ni++)
+#pragma unroll
+          for (int r = 0; r < 2; r++)
+            acc[1][mi][ni][2 * h + r] = fmaf(cur_sel[mi][h], acc[0][mi][ni][2 * h + r], acc[1][mi][ni][2 * h + r]);
+  }
 
-  // ---- epilogue: un-permute the sets, combine the N condensed rows of a group, apply, store ----
+  // ---- epilogue: un-permute the sets (or finish the running sums), combine the N condensed rows of a group,
+  // apply, store. The operation and the output form are uniform over a launch and chosen once here, as template
+  // arguments: resolved per element (p's fields re-read, a branch each) the epilogue took 15% of the warp samples
+  // at 16384 x 6144 and 40% at 1408 x 2048 (ncu, data/wgmma-perf/ncu-ssmm-*-db656b1-*).
+  auto epilogue = [&](auto op_c, auto form_c) {
+    constexpr int kOp = decltype(op_c)::value, kForm = decltype(form_c)::value;
 #pragma unroll
-  for (int mi = 0; mi < kWM; mi++)
+    for (int mi = 0; mi < kWM; mi++)
 #pragma unroll
-    for (int h = 0; h < 2; h++) {
-      const int cr = m0c + (warp_m * kWM + mi) * 16 + g + 8 * h;
-      const uint32_t pm = perm[mi][h];
+      for (int h = 0; h < 2; h++) {
+        const int cr = m0c + (warp_m * kWM + mi) * 16 + g + 8 * h;
+        const uint32_t pm = perm[mi][h];
 #pragma unroll
-      for (int ni = 0; ni < kWN; ni++) {
-        float out[kM][2];
+        for (int ni = 0; ni < kWN; ni++) {
+          float out[kM][2];
+          if constexpr (kSum) {  // row 2G = S - D, row 2G+1 = D
 #pragma unroll
-        for (int want = 0; want < kM; want++) {
-          out[want][0] = out[want][1] = 0.f;
-#pragma unroll
-          for (int s = 0; s < kM; s++) {
-            if ((int)((pm >> (2 * s)) & 3) == want) {
-              if constexpr (kF16Acc) {
-                uint32_t u = acc[s][mi][ni][h];
-                __half2 hv = *reinterpret_cast<__half2*>(&u);
-                out[want][0] = __low2float(hv);
-                out[want][1] = __high2float(hv);
-              } else {
-                out[want][0] = acc[s][mi][ni][2 * h];
-                out[want][1] = acc[s][mi][ni][2 * h + 1];
-              }
-            }
-          }
-          if constexpr (kN == 2) {  // rows 2G, 2G+1 sit in quads g, g^1 (lanes 4 apart): add the partner's sets
-            out[want][0] += __shfl_xor_sync(0xffffffffu, out[want][0], 4);
-            out[want][1] += __shfl_xor_sync(0xffffffffu, out[want][1], 4);
-          }
-        }
-        if (cr >= p.C || (kN == 2 && (cr & 1))) continue;
-        const int G = cr / kN;
-#pragma unroll
-        for (int c = 0; c < 2; c++) {
-          const int jl = (warp_n * kWN + ni) * 8 + 2 * t + c, j = j0 + jl;
-          if (j >= sel_end) continue;
-          const float scale = p.epilogue == 2 ? p.row_scale[j] : 1.f;
-          int64_t dst_row = j;
-          if (p.y_mode == 1) dst_row = p.store_idx[j];
-          if (p.y_mode == 1 && (dst_row < 0 || dst_row >= p.y_rows)) {
-            if (blockIdx.x == 0 && mi == 0 && h == 0 && warp_m == 0 && g == 0) atomicAdd(&g_ssmm_index_errors, 1);
-            continue;
-          }
-          float ys[kM];
-#pragma unroll
-          for (int want = 0; want < kM; want++) {
-            float y = out[want][c];
-            if (p.epilogue == 1) y = sy::silu(y);
-            else if (p.epilogue == 2) y *= scale;
-            ys[want] = y;
-          }
-          if (p.y_mode == 0 && p.y_layout == 0 && p.y_vec) {
-            // token-major: the kM rows of the group are contiguous -> one 8/16-byte (f32) or 4/8-byte (half) store
-            const int64_t base = dst_row * p.m + (int64_t)G * kM;
-            if (p.y_dtype == SY_F32) {
-              if constexpr (kM == 2) *reinterpret_cast<float2*>((float*)p.Y + base) = make_float2(ys[0], ys[1]);
-              else *reinterpret_cast<float4*>((float*)p.Y + base) = make_float4(ys[0], ys[1], ys[2], ys[3]);
-            } else {
-              uint32_t w[kM / 2];
-#pragma unroll
-              for (int q = 0; q < kM / 2; q++) {
-                if constexpr (kBf16) {
-                  __nv_bfloat162 v = __floats2bfloat162_rn(ys[2 * q], ys[2 * q + 1]);
-                  w[q] = *reinterpret_cast<uint32_t*>(&v);
-                } else {
-                  __half2 v = __floats2half2_rn(ys[2 * q], ys[2 * q + 1]);
-                  w[q] = *reinterpret_cast<uint32_t*>(&v);
-                }
-              }
-              if constexpr (kM == 2) *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + base) = w[0];
-              else *reinterpret_cast<uint2*>((uint16_t*)p.Y + base) = make_uint2(w[0], w[1]);
+            for (int c = 0; c < 2; c++) {
+              out[1][c] = acc[1][mi][ni][2 * h + c];
+              out[0][c] = acc[0][mi][ni][2 * h + c] - out[1][c];
             }
           } else {
 #pragma unroll
             for (int want = 0; want < kM; want++) {
-              const int row = G * kM + want;
-              if (p.y_mode == 1) atomicAdd((float*)p.Y + dst_row * p.m + row, ys[want]);
-              else store_out<kBf16>(p, p.y_layout == 0 ? dst_row * p.m + row : (int64_t)row * p.n_sel + j, ys[want]);
+              out[want][0] = out[want][1] = 0.f;
+#pragma unroll
+              for (int s = 0; s < kM; s++) {
+                if ((int)((pm >> (2 * s)) & 3) == want) {
+                  if constexpr (kF16Acc) {
+                    uint32_t u = acc[s][mi][ni][h];
+                    __half2 hv = *reinterpret_cast<__half2*>(&u);
+                    out[want][0] = __low2float(hv);
+                    out[want][1] = __high2float(hv);
+                  } else {
+                    out[want][0] = acc[s][mi][ni][2 * h];
+                    out[want][1] = acc[s][mi][ni][2 * h + 1];
+                  }
+                }
+              }
+            }
+          }
+          if constexpr (kN == 2) {  // rows 2G, 2G+1 sit in quads g, g^1 (lanes 4 apart): add the partner's sets
+#pragma unroll
+            for (int want = 0; want < kM; want++) {
+              out[want][0] += __shfl_xor_sync(0xffffffffu, out[want][0], 4);
+              out[want][1] += __shfl_xor_sync(0xffffffffu, out[want][1], 4);
+            }
+          }
+          if (cr >= p.C || (kN == 2 && (cr & 1))) continue;
+          const int G = cr / kN;
+#pragma unroll
+          for (int c = 0; c < 2; c++) {
+            const int jl = (warp_n * kWN + ni) * 8 + 2 * t + c, j = j0 + jl;
+            if (j >= sel_end) continue;
+            float ys[kM];
+            const float scale = kOp == kOpRowScale ? __ldg(p.row_scale + j) : 1.f;
+#pragma unroll
+            for (int want = 0; want < kM; want++) {
+              float y = out[want][c];
+              if constexpr (kOp == kOpSilu) y = sy::silu(y);
+              if constexpr (kOp == kOpRowScale) y *= scale;
+              ys[want] = y;
+            }
+            if constexpr (kForm == kScatterF32) {
+              const int64_t dst_row = __ldg(p.store_idx + j);
+              if (dst_row < 0 || dst_row >= p.y_rows) {
+                if (blockIdx.x == 0 && mi == 0 && h == 0 && warp_m == 0 && g == 0) atomicAdd(&g_ssmm_index_errors, 1);
+                continue;
+              }
+              float* y = (float*)p.Y + dst_row * p.m + (int64_t)G * kM;
+#if __CUDA_ARCH__ >= 900
+              if (p.y_vec) {  // vector atomics: sm_90, and Y 16-byte aligned (m is a multiple of kM)
+                if constexpr (kM == 2) atomicAdd(reinterpret_cast<float2*>(y), make_float2(ys[0], ys[1]));
+                else atomicAdd(reinterpret_cast<float4*>(y), make_float4(ys[0], ys[1], ys[2], ys[3]));
+                continue;
+              }
+#endif
+#pragma unroll
+              for (int want = 0; want < kM; want++) atomicAdd(y + want, ys[want]);
+            } else if constexpr (kForm == kTokenVecF32 || kForm == kTokenVec16) {
+              // token-major, 16-byte aligned Y: the kM rows of the group are contiguous -> one 8/16-byte (f32) or
+              // 4/8-byte (half) store
+              const int64_t base = (int64_t)j * p.m + (int64_t)G * kM;
+              if constexpr (kForm == kTokenVecF32) {
+                if constexpr (kM == 2) *reinterpret_cast<float2*>((float*)p.Y + base) = make_float2(ys[0], ys[1]);
+                else *reinterpret_cast<float4*>((float*)p.Y + base) = make_float4(ys[0], ys[1], ys[2], ys[3]);
+              } else {
+                uint32_t w[kM / 2];
+#pragma unroll
+                for (int q = 0; q < kM / 2; q++) {
+                  if constexpr (kBf16) {
+                    __nv_bfloat162 v = __floats2bfloat162_rn(ys[2 * q], ys[2 * q + 1]);
+                    w[q] = *reinterpret_cast<uint32_t*>(&v);
+                  } else {
+                    __half2 v = __floats2half2_rn(ys[2 * q], ys[2 * q + 1]);
+                    w[q] = *reinterpret_cast<uint32_t*>(&v);
+                  }
+                }
+                if constexpr (kM == 2) *reinterpret_cast<uint32_t*>((uint16_t*)p.Y + base) = w[0];
+                else *reinterpret_cast<uint2*>((uint16_t*)p.Y + base) = make_uint2(w[0], w[1]);
+              }
+            } else {  // kScalar: feature-major, or token-major Y not 16-byte aligned; dtype and layout read here
+#pragma unroll
+              for (int want = 0; want < kM; want++) {
+                const int row = G * kM + want;
+                store_out<kBf16>(p, p.y_layout == 0 ? (int64_t)j * p.m + row : (int64_t)row * p.n_sel + j, ys[want]);
+              }
             }
           }
         }
       }
-    }
+  };
+  auto with_op = [&](auto form) {
+    if (p.epilogue == 1) epilogue(std::integral_constant<int, kOpSilu>{}, form);
+    else if (p.epilogue == 2) epilogue(std::integral_constant<int, kOpRowScale>{}, form);
+    else epilogue(std::integral_constant<int, kOpNone>{}, form);
+  };
+  if (p.y_mode == 1) with_op(std::integral_constant<int, kScatterF32>{});
+  else if (p.y_layout == 0 && p.y_vec && p.y_dtype == SY_F32) with_op(std::integral_constant<int, kTokenVecF32>{});
+  else if (p.y_layout == 0 && p.y_vec) with_op(std::integral_constant<int, kTokenVec16>{});
+  else with_op(std::integral_constant<int, kScalar>{});
 }
 
-template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc>
+template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc, bool kSum = false>
 sy_status launch_one(const char* fn, const Params& p, int token_tiles) {
   using C = Cfg<kM, kWM>;
-  auto kern = ssmm_kernel<kN, kM, kWM, kBf16, kF16Acc>;
+  auto kern = ssmm_kernel<kN, kM, kWM, kBf16, kF16Acc, kSum>;
   static bool attr_set[64] = {};  // per device
   int dev = sy::current_device();
   if (!attr_set[dev]) {
@@ -405,7 +494,14 @@ sy_status launch_one(const char* fn, const Params& p, int token_tiles) {
 template <bool kBf16, bool kF16Acc>
 sy_status launch_nm(const char* fn, const Params& p, int N, int M, int token_tiles) {
   // 1:2 and 2:4 keep 2 / 4 sets per row: warp tile 64 (1:2) or 32 (x:4) condensed rows keeps registers <= ~200
-  if (N == 1 && M == 2) return launch_one<1, 2, 4, kBf16, kF16Acc>(fn, p, token_tiles);
+  if (N == 1 && M == 2) {
+    if constexpr (!kF16Acc) {
+      bool sum = true;
+      if (sy_status st = sy::mma_sp_routing(fn, &sum)) return st;
+      if (sum) return launch_one<1, 2, 4, kBf16, false, true>(fn, p, token_tiles);
+    }
+    return launch_one<1, 2, 4, kBf16, kF16Acc>(fn, p, token_tiles);
+  }
   if (N == 2 && M == 4) return launch_one<2, 4, 2, kBf16, kF16Acc>(fn, p, token_tiles);
   return launch_one<1, 4, 2, kBf16, kF16Acc>(fn, p, token_tiles);
 }
