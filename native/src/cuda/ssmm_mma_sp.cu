@@ -176,34 +176,47 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   __syncthreads();
 
   const int n_kstages = (p.KS + 1) / 2;
-  const int meta_rblocks = (p.C + 15) / 16;
+  // The stage loads. Each thread copies the same chunks in every stage, so their coordinates, shared-memory offsets
+  // and source rows are fixed here; the loops have constant trip counts (a per-stage loop over i = tid, tid + 128,
+  // ... with run-time bounds, and 64-bit index math per chunk, were most of the k loop's instructions in ncu).
+  constexpr int kAChunks = C::kCtaC * 4 / kThreads, kXChunks = kBN * 8 / kThreads, kMChunks = C::kMetaBlocks * 4;
+  static_assert(C::kCtaC * 4 % kThreads == 0 && kBN * 8 % kThreads == 0 && kMChunks <= kThreads, "chunk split");
+  constexpr int kARowStep = kThreads / 4, kXRowStep = kThreads / 8;  // rows between a thread's chunks
+  // a_smem_off / x_smem_off of row + step: the swizzle repeats every 16 (A) / 8 (X) rows
+  static_assert(kARowStep % 16 == 0 && kXRowStep % 8 == 0, "swizzle period");
+  const int a_row = tid >> 2, a_ch = tid & 3, x_row = tid >> 3, x_ch = tid & 7;
+  uint32_t sbase = smem_addr(smem);
+  asm volatile("" : "+r"(sbase));  // kept in a register, not rebuilt from the CTA id in every stage
+  const uint32_t a_off = a_smem_off(a_row, a_ch), x_off = C::kAStage + x_smem_off(x_row, x_ch);
+  const int64_t a_row_stride = (int64_t)kARowStep * (p.k / 2);
+  const uint16_t* a_src = values + (int64_t)(m0c + a_row) * (p.k / 2) + a_ch * 8;
+  const int m_blk = tid >> 2, m_ch = tid & 3, m_grb = m0c / 16 + (m_blk >> 1);
+  const bool m_thread = tid < kMChunks, m_row_ok = m_grb < (p.C + 15) / 16;
+  const uint32_t m_off = C::kAStage + C::kXStage + m_blk * 64 + m_ch * 16;
+  const uint32_t* m_src = meta + ((int64_t)m_grb * p.KS + (m_blk & 1)) * lay::kMetaWordsPerBlock + m_ch * 4;
   auto load_stage = [&](int buf, int ks) {
-    unsigned char* st = smem + buf * C::kStageBytes;
-    const uint32_t a_base = smem_addr(st), x_base = smem_addr(st + C::kAStage), m_base = smem_addr(st + C::kAStage + C::kXStage);
+    const uint32_t st = sbase + buf * C::kStageBytes;
     const int k0 = ks * kBK;
     // A: kCtaC rows x 4 chunks (16 bytes = 8 compressed halves)
+    const bool a_k_ok = k0 + 16 * a_ch < p.k;
 #pragma unroll
-    for (int i = tid; i < C::kCtaC * 4; i += kThreads) {
-      int row = i >> 2, ch = i & 3, cr = m0c + row, kc = k0 / 2 + ch * 8;
-      bool ok = cr < p.C && kc < p.k / 2;
-      const uint16_t* src = values + (ok ? (int64_t)cr * (p.k / 2) + kc : 0);
-      cp_async16(a_base + a_smem_off(row, ch), src, ok);
+    for (int q = 0; q < kAChunks; q++) {
+      const bool ok = a_k_ok && m0c + a_row + q * kARowStep < p.C;
+      cp_async16(st + a_off + q * (kARowStep / 2) * 128, ok ? a_src + q * a_row_stride + k0 / 2 : values, ok);
     }
     // X: kBN token rows x 8 chunks of the selected tokens
+    const int kk = k0 + x_ch * 8;
 #pragma unroll
-    for (int i = tid; i < kBN * 8; i += kThreads) {
-      int row = i >> 3, ch = i & 7, kk = k0 + ch * 8, tok = s_tok[row];
-      bool ok = tok >= 0 && kk < p.k;
-      const uint16_t* src = p.X + (ok ? (int64_t)tok * p.k + kk : 0);
-      cp_async16(x_base + x_smem_off(row, ch), src, ok);
+    for (int q = 0; q < kXChunks; q++) {
+      const int tok = s_tok[x_row + q * kXRowStep];
+      const bool ok = tok >= 0 && kk < p.k;
+      cp_async16(st + x_off + q * kXRowStep * 128, ok ? p.X + (int64_t)tok * p.k + kk : p.X, ok);
     }
     // metadata: (kCtaC/16) row blocks x 2 k32 steps x 64 bytes; missing blocks get valid padding nibbles
-    for (int i = tid; i < C::kMetaBlocks * 4; i += kThreads) {
-      int blk = i >> 2, ch = i & 3, rb = blk >> 1, s = blk & 1;
-      int grb = m0c / 16 + rb, gs = ks * 2 + s;
-      uint32_t dst = m_base + blk * 64 + ch * 16;
-      if (grb < meta_rblocks && gs < p.KS) {
-        cp_async16(dst, meta + lay::meta_block_word(grb, gs, p.k) + ch * 4, true);
+    if (m_thread) {
+      const uint32_t dst = st + m_off;
+      if (m_row_ok && ks * 2 + (m_blk & 1) < p.KS) {
+        cp_async16(dst, m_src + (int64_t)ks * 2 * lay::kMetaWordsPerBlock, true);
       } else {
         asm volatile("st.shared.v4.u32 [%0], {%1,%1,%1,%1};\n" ::"r"(dst), "r"(lay::kPadWord));
       }
@@ -271,6 +284,7 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
     cp_async_commit();
   }
   const int wl = lay::meta_word_of_lane(lane);
+  const int v_shift = p.V == 128 ? 2 : p.V == 64 ? 1 : 0, v_mask = (1 << v_shift) - 1;  // k32 steps per k-vector
   for (int it = 0; it < n_kstages; it++) {
     cp_async_wait<kStages - 2>();
     __syncthreads();
@@ -280,7 +294,7 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
       cp_async_commit();
     }
     const unsigned char* st = smem + (it % kStages) * C::kStageBytes;
-    const uint32_t a_base = smem_addr(st), x_base = smem_addr(st + C::kAStage);
+    const uint32_t a_base = sbase + (it % kStages) * C::kStageBytes, x_base = a_base + C::kAStage;
     const uint32_t* m_st = (const uint32_t*)(st + C::kAStage + C::kXStage);
 #pragma unroll
     for (int s = 0; s < 2; s++) {
@@ -288,9 +302,9 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
       if (gks >= p.KS) break;      // k % 64 == 32: the last stage has one step
       // row selection: at the first step of a k-vector, activate each row's chosen set
       if constexpr (kSum) {
-        if (gks > 0 && (gks * 32) % p.V == 0) {
+        if (gks > 0 && (gks & v_mask) == 0) {
           // boundary between k-vectors v-1 and v: D += (sel_v-1 - sel_v) * S
-          const int v = gks * 32 / p.V;
+          const int v = gks >> v_shift;
 #pragma unroll
           for (int mi = 0; mi < kWM; mi++)
 #pragma unroll
@@ -305,8 +319,8 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
               next_sel[mi][h] = v + 1 < p.KV ? row_index(mi, h, v + 1) : 0;
             }
         }
-      } else if ((gks * 32) % p.V == 0) {
-        const int v = gks * 32 / p.V;
+      } else if ((gks & v_mask) == 0) {
+        const int v = gks >> v_shift;
 #pragma unroll
         for (int mi = 0; mi < kWM; mi++) {
           activate(mi, 0, next_sel[mi][0]);
