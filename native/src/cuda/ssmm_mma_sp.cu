@@ -194,6 +194,9 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   const bool m_thread = tid < kMChunks, m_row_ok = m_grb < (p.C + 15) / 16;
   const uint32_t m_off = C::kAStage + C::kXStage + m_blk * 64 + m_ch * 16;
   const uint32_t* m_src = meta + ((int64_t)m_grb * p.KS + (m_blk & 1)) * lay::kMetaWordsPerBlock + m_ch * 4;
+  int x_tok[kXChunks];  // the token rows of this thread's X chunks, the same in every stage (no shared load per stage)
+#pragma unroll
+  for (int q = 0; q < kXChunks; q++) x_tok[q] = s_tok[x_row + q * kXRowStep];
   auto load_stage = [&](int buf, int ks) {
     const uint32_t st = sbase + buf * C::kStageBytes;
     const int k0 = ks * kBK;
@@ -208,9 +211,8 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
     const int kk = k0 + x_ch * 8;
 #pragma unroll
     for (int q = 0; q < kXChunks; q++) {
-      const int tok = s_tok[x_row + q * kXRowStep];
-      const bool ok = tok >= 0 && kk < p.k;
-      cp_async16(st + x_off + q * kXRowStep * 128, ok ? p.X + (int64_t)tok * p.k + kk : p.X, ok);
+      const bool ok = x_tok[q] >= 0 && kk < p.k;
+      cp_async16(st + x_off + q * kXRowStep * 128, ok ? p.X + (int64_t)x_tok[q] * p.k + kk : p.X, ok);
     }
     // metadata: (kCtaC/16) row blocks x 2 k32 steps x 64 bytes; missing blocks get valid padding nibbles
     if (m_thread) {
