@@ -2,7 +2,7 @@
 // (lib/figures/render.ts: Plot -> SVG -> PNG, stamped with source and device), timing on the CPU backend.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cudaVersionString, deviceLabel, provenance, readResults, toCsv, writeResults } from "../lib/data.ts";
+import { buildNote, cudaVersionString, deviceLabel, provenance, readResults, toCsv, writeResults } from "../lib/data.ts";
 import { table } from "../lib/tables.ts";
 import { frameFigure, plot, Plot, saveFigure, svgString, svgToPng, wrapWords } from "../lib/figures/render.ts";
 import { timeHost } from "../lib/timing.ts";
@@ -105,4 +105,13 @@ Deno.test("figure captions wrap at the figure width, at spaces, without losing w
   assert.deepEqual(wrapWords("averyveryverylongword x", 5), ["averyveryverylongword", "  x"]);
   const svg = frameFigure('<svg width="520" height="10"></svg>', { name: "x", title: "t", source: "s", device: "d", notes: ["word ".repeat(60).trim()] });
   assert.ok((svg.match(/<text /g) ?? []).length >= 5, "the long note becomes several caption lines");
+});
+
+Deno.test("buildNote: names the commit, the wgmma.sp variant and token tiles, and the mma.sp routing when recorded", () => {
+  assert.equal(
+    buildNote({ commit: "0123456789abcdef", build: { wgmma_variant: "gathered-tma-pp", wgmma_tiles: "auto", mma_sp_routing: "sum" } }),
+    "; commit 0123456789; wgmma.sp variant gathered-tma-pp, token tiles auto; mma.sp routing sum",
+  );
+  assert.equal(buildNote({ commit: "abc" }), "; commit abc");  // files from before the build info carried these
+  assert.equal(buildNote(undefined), "");
 });
