@@ -15,6 +15,7 @@ import {
   wgmmaRooflineFigures,
   wgmmaLaunchAbFigures,
   wgmmaVariantsFigures,
+  mmaSpFigures,
 } from "../lib/figures/kernel_level.ts";
 
 const METHODS: [string, "all" | "routed", number][] = [
@@ -200,6 +201,33 @@ Deno.test("hopper-wgmma: split-k and PDL A/B figures from the newest n1024 files
     assert.match(Deno.readTextFileSync(tables[0]), /variants-table\.json/);
     assert.match(Deno.readTextFileSync(tables[2]), /variants-n1024-new\.json/);
     assert.match(Deno.readTextFileSync(tables[2]), /the 1024-token table/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("mma-sp-ssmm: routing figure from data/ssmm.json; a file without the routing A/B gives none", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "mma-sp-routing-" });
+  try {
+    const row = (dtype: string, m: number, swap: boolean) => ({
+      dtype, m, k: 2048, n_sel: 4096, tokens: 16384,
+      ms: { ssmm_f32acc_halfout: 1, cublas_gathered_halfout: 0.5, ...(swap ? { ssmm_swap_routing_halfout: 1.25 } : {}) },
+      tflops_dense_equiv: { ssmm_f32acc_halfout: 300, cublas_gathered_halfout: 600, ...(swap ? { ssmm_swap_routing_halfout: 240 } : {}) },
+    });
+    const write = (swap: boolean) => Deno.writeTextFileSync(join(dir, "ssmm.json"), JSON.stringify({
+      provenance: { commit: "0123456789abc", device: { name: "Synthetic GPU" }, build: { mma_sp_routing: "sum" } },
+      V: 128, rows: [row("f16", 1408, swap), row("bf16", 1408, swap), row("bf16", 5760, swap)],
+    }));
+    write(false);
+    assert.deepEqual(mmaSpFigures({ dataDir: dir, outDir: dir }), []);
+    write(true);
+    const written = mmaSpFigures({ dataDir: dir, outDir: dir });
+    assert.equal(written.length, 2);
+    const svg = Deno.readTextFileSync(written[0]);
+    assert.match(svg, /ssmm\.json/);
+    assert.match(svg, /running sums \(default\)/);
+    assert.match(svg, /accumulator swaps/);
+    assert.match(svg, /mma\.sp routing sum/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -10,7 +10,7 @@ import { modelLevelFigures } from "../figures/model_level_files.ts";
 import { runAccuracy } from "./accuracy.ts";
 import { accuracyFigures } from "../figures/accuracy.ts";
 import { saveSparsityFigures } from "../figures/sparsity.ts";
-import { kernelLevelFigures, wgmmaLaunchAbFigures, wgmmaRooflineFigures, wgmmaVariantsFigures } from "../figures/kernel_level.ts";
+import { kernelLevelFigures, mmaSpFigures, wgmmaLaunchAbFigures, wgmmaRooflineFigures, wgmmaVariantsFigures } from "../figures/kernel_level.ts";
 
 export interface Experiment {
   name: string;
@@ -55,6 +55,13 @@ export const EXPERIMENTS: Experiment[] = [
     gpuStage: "kernel",
     gpuData: ["kernel-level.json"],
     figures: () => kernelLevelFigures(),
+  },
+  {
+    name: "mma-sp-ssmm",
+    title: "the mma.sp SSMM (pre-Hopper path) at the Figure 12 shapes: both 1:2 routings, output forms, f16 accumulation, vs cuBLAS",
+    gpuStage: "ssmm",
+    gpuData: ["ssmm.json"],
+    figures: () => mmaSpFigures(),
   },
   {
     name: "hopper-wgmma",

@@ -436,6 +436,59 @@ export function wgmmaVariantsFigures(opts: { dataDir?: string; outDir?: string }
   return out;
 }
 
+/** A bench/ssmm.ts file (the mma.sp SSMM at the Figure 12 shapes, timings of one process per dtype and shape). */
+export interface SsmmJson {
+  // deno-lint-ignore no-explicit-any
+  provenance: any;
+  V: number;
+  rows: { dtype: string; m: number; k: number; n_sel: number; tokens: number; ms: Record<string, number>; tflops_dense_equiv: Record<string, number> }[];
+}
+
+// the series of the mma.sp routing figure: bench/ssmm.ts timing names, all with half output and f32 accumulation
+const MMA_SP_ROUTING_SERIES: [string, string][] = [
+  ["ssmm_f32acc_halfout", "running sums (default)"],
+  ["ssmm_swap_routing_halfout", "accumulator swaps (SAMOYEDS_MMA_SP_ROUTING=swap)"],
+  ["cublas_gathered_halfout", "cuBLAS dense, pre-gathered tokens"],
+];
+
+/** Our figure: the mma.sp SSMM's two 1:2 row routings (native/src/common/mma_sp_routing.h) against cuBLAS on the
+ * same tokens, dense-equivalent TFLOP/s at the Figure 12 shapes, from one bench/ssmm.ts file; undefined when the
+ * file predates the routing A/B. */
+export function mmaSpRoutingFigure(j: SsmmJson, dtype = "bf16"): KernelFigure | undefined {
+  const rows = j.rows.filter((r) => r.dtype === dtype && r.tflops_dense_equiv?.ssmm_swap_routing_halfout !== undefined);
+  if (rows.length === 0) return undefined;
+  const table: WgmmaVariantsJson = {
+    provenance: j.provenance,
+    rows: rows.flatMap((r) =>
+      MMA_SP_ROUTING_SERIES.filter(([key]) => r.tflops_dense_equiv[key] !== undefined).map(([key, label]) => ({
+        m: r.m, k: r.k, n_sel: r.n_sel, V: j.V, variant: label, ms: r.ms[key], tflops_dense_eq: r.tflops_dense_equiv[key],
+      }))
+    ),
+  };
+  const f = wgmmaVariantsFigure(table, {
+    name: "mma-sp-routing",
+    title: "mma.sp SSMM: row-selection routing (1:2), same process",
+    subtitle: `${rows[0].n_sel} of ${rows[0].tokens} tokens selected; the two routings differ in nothing else (the first two bars of each shape)`,
+  });
+  return {
+    ...f,
+    notes: [`${dtype} operands and output, f32 accumulation; CUDA-graph replay, median${buildNote(j.provenance)}`,
+      "cuBLAS gets the selected tokens pre-gathered (equal work, gather excluded)"],
+  };
+}
+
+/** Registry: figures/mma-sp-routing from data/ssmm.json (bench/ssmm.ts). */
+export function mmaSpFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
+  const file = join(opts.dataDir ?? join(repoRoot, "data"), "ssmm.json");
+  const j = readResults<SsmmJson>(file);
+  const f = j && Array.isArray(j.rows) ? mmaSpRoutingFigure(j) : undefined;
+  if (!j || !f) {
+    console.log("mma.sp routing figure: no data/ssmm.json with the routing A/B yet (GPU stage `ssmm`: bench/ssmm.ts)");
+    return [];
+  }
+  return saveVariantsFigure({ f: file, j: { provenance: j.provenance, rows: [] } }, f, opts.outDir);
+}
+
 /** Registry: figures/hopper-wgmma-split and hopper-wgmma-pdl, the launch-setting A/Bs of the default variant at the
  * kernel-level token count (newest data/wgmma-perf/variants-{split,pdl}-n1024-*.json; bench/wgmma_variants.ts
  * --split / --pdl). */
