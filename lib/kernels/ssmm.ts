@@ -11,8 +11,8 @@ import {
 export { wgmmaSupported, wgmmaUnsupportedReason };
 
 /** "swiglu" (ssmmGrouped only): SiLU(gate) * up of a stacked gate-up weight in the interleaved row order of
- * lib/formats/gate_up.ts; Y rows then have m / 2 columns. The CPU backend and the wgmma.sp kernel implement it
- * (swigluInKernel); the mma.sp kernel does not. */
+ * lib/formats/gate_up.ts; Y rows then have m / 2 columns. The CPU backend, the wgmma.sp kernel and (1:2 only) the
+ * mma.sp kernel implement it; swigluInKernel says where the MoE layer uses it. */
 export type SsmmEpilogue = "none" | "silu" | "rowScale" | "swiglu";
 const EPILOGUE_CODE: Record<SsmmEpilogue, number> = { none: 0, silu: 1, rowScale: 2, swiglu: 3 };
 
@@ -177,7 +177,9 @@ export function ssmmGroupedKernel(w: StackedSamoyedsOnBackend, kernel: SsmmKerne
   return pickKernel("ssmmGrouped", w, kernel, accum, w.wgmma !== undefined);
 }
 
-/** Whether ssmmGrouped with this kernel choice can apply the "swiglu" epilogue (else: "none", then sy_moe_silu_mul_pair). */
+/** Whether the MoE layer applies the "swiglu" epilogue in ssmmGrouped with this kernel choice (else: "none", then
+ * sy_moe_silu_mul_pair). The mma.sp kernel has the epilogue for 1:2 since session 10, but it has not run on a GPU
+ * yet: the layer keeps the pass there until tests/swiglu.test.ts has passed on one. */
 export function swigluInKernel(w: StackedSamoyedsOnBackend, kernel: SsmmKernel = "auto"): boolean {
   return w.backend.name === "cpu" || ssmmGroupedKernel(w, kernel) === "wgmma_sp";
 }

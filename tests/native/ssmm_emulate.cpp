@@ -53,8 +53,9 @@ static void mma_sp(float d[32][4], const uint32_t a[32][4], const uint32_t b[32]
 }
 
 // Emulates one launch of the f32-accumulating kernel for (N, M, WM); Y token-major f32. sum: running-sum routing
-// (1:2 only; the kernel's default there): set 0 is S, set 1 is D.
-static void emulate(bool sum, int N, int M, int WM, int dtype, int m, int k, int V, const std::vector<uint16_t>& values,
+// (1:2 only; the kernel's default there): set 0 is S, set 1 is D. swiglu: epilogue 3 (1:2, m % 32 == 0), Y rows of
+// m / 2 columns: SiLU(gate) * up, with gate and up rows taken from the registers the kernel takes them from.
+static void emulate(bool sum, bool swiglu, int N, int M, int WM, int dtype, int m, int k, int V, const std::vector<uint16_t>& values,
                     const std::vector<uint8_t>& indices, const std::vector<uint32_t>& meta, const std::vector<uint16_t>& X,
                     const std::vector<int>& tok, std::vector<float>& Y) {
   const int C = m / M * N, KV = k / V, KS = k / 32, n_sel = (int)tok.size();
@@ -172,8 +173,10 @@ static void emulate(bool sum, int N, int M, int WM, int dtype, int m, int k, int
       for (int warp = 0; warp < W; warp++) {
         const int wm = warp / kWarpsN, wn = warp % kWarpsN;
         for (int mi = 0; mi < WM; mi++)
-          for (int h = 0; h < 2; h++)
-            for (int ni = 0; ni < kWN; ni++) {
+          for (int ni = 0; ni < kWN; ni++) {
+            // rows[h][(lane * M + row of the group) * 2 + c]: un-permuted sets, partner quads added (N = 2)
+            std::vector<float> rows[2];
+            for (int h = 0; h < 2; h++) {
               std::vector<float> out((size_t)32 * M * 2, 0.f);
               for (int lane = 0; lane < 32; lane++) {
                 uint32_t pm = perm[(((size_t)warp * WM + mi) * 2 + h) * 32 + lane];
@@ -182,21 +185,34 @@ static void emulate(bool sum, int N, int M, int WM, int dtype, int m, int k, int
                   for (int c = 0; c < 2; c++) out[((size_t)lane * M + want) * 2 + c] = A_(warp, st, mi, ni, lane, 2 * h + c);
                 }
               }
-              std::vector<float> sum(out);
+              rows[h] = out;
               if (N == 2)
                 for (int lane = 0; lane < 32; lane++)
-                  for (int i = 0; i < M * 2; i++) sum[lane * M * 2 + i] += out[(lane ^ 4) * M * 2 + i];
-              for (int lane = 0; lane < 32; lane++) {
-                int g = lane / 4, t = lane % 4, cr = m0c + (wm * WM + mi) * 16 + g + 8 * h;
-                if (cr >= C || (N == 2 && (cr & 1))) continue;
-                int G = cr / N;
-                for (int c = 0; c < 2; c++) {
-                  int j = j0 + (wn * kWN + ni) * 8 + 2 * t + c;
-                  if (j >= n_sel) continue;
-                  for (int want = 0; want < M; want++) Y[(size_t)j * m + G * M + want] = sum[((size_t)lane * M + want) * 2 + c];
+                  for (int i = 0; i < M * 2; i++) rows[h][lane * M * 2 + i] += out[(lane ^ 4) * M * 2 + i];
+            }
+            for (int lane = 0; lane < 32; lane++) {
+              const int g = lane / 4, t = lane % 4;
+              for (int c = 0; c < 2; c++) {
+                const int j = j0 + (wn * kWN + ni) * 8 + 2 * t + c;
+                if (j >= n_sel) continue;
+                if (swiglu) {  // the kernel's mapping: gate rows of pair cr (h = 0), up rows of pair cr + 8 (h = 1)
+                  const int cr = m0c + (wm * WM + mi) * 16 + g, f = 16 * (cr / 16) + 2 * g;
+                  if (cr >= C) continue;
+                  for (int q = 0; q < 2; q++) {
+                    const float gate = rows[0][((size_t)lane * M + q) * 2 + c], up = rows[1][((size_t)lane * M + q) * 2 + c];
+                    Y[(size_t)j * (m / 2) + f + q] = gate / (1.f + std::exp(-gate)) * up;
+                  }
+                  continue;
+                }
+                for (int h = 0; h < 2; h++) {
+                  const int cr = m0c + (wm * WM + mi) * 16 + g + 8 * h;
+                  if (cr >= C || (N == 2 && (cr & 1))) continue;
+                  const int G = cr / N;
+                  for (int want = 0; want < M; want++) Y[(size_t)j * m + G * M + want] = rows[h][((size_t)lane * M + want) * 2 + c];
                 }
               }
             }
+          }
       }
     }
 }
@@ -208,6 +224,7 @@ int main() {
       {1, 2, 4, SY_F16, 34, 96, 32, 5, 1},        {1, 2, 4, SY_F16, 300, 192, 64, 9, 130},
       {2, 4, 2, SY_F16, 132, 160, 32, 40, 70},    {1, 4, 2, SY_BF16, 68, 192, 64, 40, 17},
       {2, 4, 2, SY_BF16, 520, 320, 64, 300, 129}, {1, 4, 2, SY_F16, 264, 512, 128, 300, 63},
+      {1, 2, 4, SY_BF16, 320, 192, 64, 90, 70},
   };
   std::mt19937 gen(42);
   std::normal_distribution<float> nd(0.f, 1.f);
@@ -238,7 +255,7 @@ int main() {
       return 2;
     }
     for (int sum = 0; sum < (c.N == 1 && c.M == 2 ? 2 : 1); sum++) {
-    emulate(sum, c.N, c.M, c.WM, c.dtype, c.m, c.k, c.V, values, indices, meta, X, tok, got);
+    emulate(sum, false, c.N, c.M, c.WM, c.dtype, c.m, c.k, c.V, values, indices, meta, X, tok, got);
     double num = 0, den = 0;
     size_t first_bad = SIZE_MAX;
     for (size_t i = 0; i < want.size(); i++) {
@@ -254,6 +271,33 @@ int main() {
       if (first_bad != SIZE_MAX)
         printf("  first mismatch: token %zu row %zu: emulated %g, reference %g\n", first_bad / c.m, first_bad % c.m, got[first_bad], want[first_bad]);
     }
+    }
+    // epilogue 3 (SwiGLU), 1:2 with m % 32 == 0, both routings: against the CPU grouped SSMM with one expert
+    if (c.N == 1 && c.M == 2 && c.m % 32 == 0) {
+      const int32_t offsets[2] = {0, c.n_sel};
+      std::vector<float> want_sw((size_t)c.n_sel * c.m / 2), got_sw(want_sw.size(), NAN);
+      if (sy_ssmm_grouped(c.dtype, c.m, c.k, c.V, c.N, c.M, 1, values.data(), indices.data(), meta.data(), X.data(), c.x_rows,
+                          tok.data(), offsets, c.n_sel, want_sw.data(), SY_F32, 0, nullptr, 0, 3, nullptr, 0)) {
+        printf("cpu grouped ssmm (swiglu) failed: %s\n", sy_last_error());
+        return 2;
+      }
+      for (int sum = 0; sum < 2; sum++) {
+        emulate(sum, true, c.N, c.M, c.WM, c.dtype, c.m, c.k, c.V, values, indices, meta, X, tok, got_sw);
+        double num = 0, den = 0;
+        size_t bad = SIZE_MAX;
+        for (size_t i = 0; i < want_sw.size(); i++) {
+          double d = (double)got_sw[i] - want_sw[i];
+          num += d * d, den += (double)want_sw[i] * want_sw[i];
+          if (bad == SIZE_MAX && !(std::fabs(d) <= 1e-3 * (1 + std::fabs(want_sw[i])))) bad = i;
+        }
+        double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+        printf("case N:M=1:2 swiglu%s V=%d m=%d k=%d n_sel=%d: rel err %.3g\n", sum ? " (running sums)" : "", c.V, c.m, c.k, c.n_sel, rel);
+        if (bad != SIZE_MAX || !(rel < 1e-5)) {
+          failures++;
+          if (bad != SIZE_MAX)
+            printf("  first mismatch: token %zu feature %zu: emulated %g, reference %g\n", bad / (c.m / 2), bad % (c.m / 2), got_sw[bad], want_sw[bad]);
+        }
+      }
     }
   }
   printf(failures ? "FAILED\n" : "OK\n");

@@ -104,7 +104,7 @@ struct Cfg {
 };
 
 // The epilogue's operation (Params::epilogue) and output form, both uniform over a launch.
-enum EpilogueOp : int { kOpNone = 0, kOpSilu = 1, kOpRowScale = 2 };
+enum EpilogueOp : int { kOpNone = 0, kOpSilu = 1, kOpRowScale = 2, kOpSwiglu = 3 };
 enum OutputForm : int {
   kScatterF32,   // grouped y_mode 1: f32 add into row store_idx[j] (one vector atomic per group)
   kTokenVecF32,  // token-major f32, Y 16-byte aligned: a group's rows in one vector store
@@ -370,6 +370,83 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   // apply, store. The operation and the output form are uniform over a launch and chosen once here, as template
   // arguments: resolved per element (p's fields re-read, a branch each) the epilogue took 15% of the warp samples
   // at 16384 x 6144 and 40% at 1408 x 2048 (ncu, data/wgmma-perf/ncu-ssmm-*-db656b1-*).
+  // the kM rows of group row g + 8h of m tile mi, for the two tokens (c) of n tile ni: out[row of the group][c]
+  auto rows_of = [&](int mi, int h, int ni, float (&out)[kM][2]) {
+    if constexpr (kSum) {  // row 2G = S - D, row 2G+1 = D
+#pragma unroll
+      for (int c = 0; c < 2; c++) {
+        out[1][c] = acc[1][mi][ni][2 * h + c];
+        out[0][c] = acc[0][mi][ni][2 * h + c] - out[1][c];
+      }
+    } else {
+      const uint32_t pm = perm[mi][h];
+#pragma unroll
+      for (int want = 0; want < kM; want++) {
+        out[want][0] = out[want][1] = 0.f;
+#pragma unroll
+        for (int s = 0; s < kM; s++) {
+          if ((int)((pm >> (2 * s)) & 3) == want) {
+            if constexpr (kF16Acc) {
+              uint32_t u = acc[s][mi][ni][h];
+              __half2 hv = *reinterpret_cast<__half2*>(&u);
+              out[want][0] = __low2float(hv);
+              out[want][1] = __high2float(hv);
+            } else {
+              out[want][0] = acc[s][mi][ni][2 * h];
+              out[want][1] = acc[s][mi][ni][2 * h + 1];
+            }
+          }
+        }
+      }
+    }
+    if constexpr (kN == 2) {  // rows 2G, 2G+1 sit in quads g, g^1 (lanes 4 apart): add the partner's sets
+#pragma unroll
+      for (int want = 0; want < kM; want++) {
+        out[want][0] += __shfl_xor_sync(0xffffffffu, out[want][0], 4);
+        out[want][1] += __shfl_xor_sync(0xffffffffu, out[want][1], 4);
+      }
+    }
+  };
+  // SwiGLU (epilogue 3, 1:2 only; swiglu_layout.h): the thread's pair cr (h = 0, cr % 16 < 8) holds the gate rows
+  // 2cr, 2cr + 1 of features f, f + 1 and its pair cr + 8 (h = 1) their up rows; Y rows have m / 2 columns.
+  auto swiglu_epilogue = [&](auto form_c) {
+    constexpr int kForm = decltype(form_c)::value;
+    static_assert(kN == 1 && kM == 2 && kForm != kScatterF32, "SwiGLU: 1:2, compact token-major rows");
+    const int64_t width = p.m / 2;
+#pragma unroll
+    for (int mi = 0; mi < kWM; mi++) {
+      const int cr = m0c + (warp_m * kWM + mi) * 16 + g;  // cr % 16 == g: m0c and the m tiles are 16-aligned
+      const int f = 16 * (cr / 16) + 2 * g;
+#pragma unroll
+      for (int ni = 0; ni < kWN; ni++) {
+        float gate[kM][2], up[kM][2];
+        rows_of(mi, 0, ni, gate);
+        rows_of(mi, 1, ni, up);
+        if (cr >= p.C) continue;  // m % 32 == 0 (checked on the host): both pairs are in range or neither
+#pragma unroll
+        for (int c = 0; c < 2; c++) {
+          const int j = j0 + (warp_n * kWN + ni) * 8 + 2 * t + c;
+          if (j >= sel_end) continue;
+          const float v0 = sy::silu(gate[0][c]) * up[0][c], v1 = sy::silu(gate[1][c]) * up[1][c];
+          const int64_t at = (int64_t)j * width + f;
+          if constexpr (kForm == kTokenVecF32) {
+            *reinterpret_cast<float2*>((float*)p.Y + at) = make_float2(v0, v1);
+          } else if constexpr (kForm == kTokenVec16) {
+            if constexpr (kBf16) {
+              __nv_bfloat162 v = __floats2bfloat162_rn(v0, v1);
+              *reinterpret_cast<__nv_bfloat162*>((uint16_t*)p.Y + at) = v;
+            } else {
+              __half2 v = __floats2half2_rn(v0, v1);
+              *reinterpret_cast<__half2*>((uint16_t*)p.Y + at) = v;
+            }
+          } else {
+            store_out<kBf16>(p, at, v0);
+            store_out<kBf16>(p, at + 1, v1);
+          }
+        }
+      }
+    }
+  };
   auto epilogue = [&](auto op_c, auto form_c) {
     constexpr int kOp = decltype(op_c)::value, kForm = decltype(form_c)::value;
 #pragma unroll
@@ -377,43 +454,10 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
 #pragma unroll
       for (int h = 0; h < 2; h++) {
         const int cr = m0c + (warp_m * kWM + mi) * 16 + g + 8 * h;
-        const uint32_t pm = perm[mi][h];
 #pragma unroll
         for (int ni = 0; ni < kWN; ni++) {
           float out[kM][2];
-          if constexpr (kSum) {  // row 2G = S - D, row 2G+1 = D
-#pragma unroll
-            for (int c = 0; c < 2; c++) {
-              out[1][c] = acc[1][mi][ni][2 * h + c];
-              out[0][c] = acc[0][mi][ni][2 * h + c] - out[1][c];
-            }
-          } else {
-#pragma unroll
-            for (int want = 0; want < kM; want++) {
-              out[want][0] = out[want][1] = 0.f;
-#pragma unroll
-              for (int s = 0; s < kM; s++) {
-                if ((int)((pm >> (2 * s)) & 3) == want) {
-                  if constexpr (kF16Acc) {
-                    uint32_t u = acc[s][mi][ni][h];
-                    __half2 hv = *reinterpret_cast<__half2*>(&u);
-                    out[want][0] = __low2float(hv);
-                    out[want][1] = __high2float(hv);
-                  } else {
-                    out[want][0] = acc[s][mi][ni][2 * h];
-                    out[want][1] = acc[s][mi][ni][2 * h + 1];
-                  }
-                }
-              }
-            }
-          }
-          if constexpr (kN == 2) {  // rows 2G, 2G+1 sit in quads g, g^1 (lanes 4 apart): add the partner's sets
-#pragma unroll
-            for (int want = 0; want < kM; want++) {
-              out[want][0] += __shfl_xor_sync(0xffffffffu, out[want][0], 4);
-              out[want][1] += __shfl_xor_sync(0xffffffffu, out[want][1], 4);
-            }
-          }
+          rows_of(mi, h, ni, out);
           if (cr >= p.C || (kN == 2 && (cr & 1))) continue;
           const int G = cr / kN;
 #pragma unroll
@@ -479,6 +523,8 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
       }
   };
   auto with_op = [&](auto form) {
+    if constexpr (kN == 1 && kM == 2 && decltype(form)::value != kScatterF32)  // SwiGLU: compact 1:2 launches (host-checked)
+      if (p.epilogue == kOpSwiglu) return swiglu_epilogue(form);
     if (p.epilogue == 1) epilogue(std::integral_constant<int, kOpSilu>{}, form);
     else if (p.epilogue == 2) epilogue(std::integral_constant<int, kOpRowScale>{}, form);
     else epilogue(std::integral_constant<int, kOpNone>{}, form);
@@ -593,9 +639,9 @@ SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V,
                                                  load_idx, offsets, max_selections, Y, y_dtype, y_mode, store_idx, y_rows,
                                                  epilogue, row_scale, accum))
     return st;
-  if (epilogue == 3)
-    return sy::fail(SY_ERR_UNSUPPORTED, "%s: epilogue 3 (SwiGLU) is not implemented by the mma.sp kernel; use sy_ssmm_wgmma_grouped (sm_90), "
-                    "or epilogue 0 and then sy_moe_silu_mul_pair", fn);
+  if (epilogue == 3 && !(N == 1 && M == 2))
+    return sy::fail(SY_ERR_UNSUPPORTED, "%s: epilogue 3 (SwiGLU) is implemented by the mma.sp kernel for 1:2 only, got %d:%d; "
+                    "use epilogue 0 and then sy_moe_silu_mul_pair", fn, N, M);
   if (max_selections == 0) return SY_OK;
   if (n_experts > 32 * 1024)
     return sy::fail(SY_ERR_UNSUPPORTED, "%s: at most 32768 experts per launch, got %d", fn, n_experts);
