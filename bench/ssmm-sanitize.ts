@@ -44,20 +44,41 @@ for (const c of cases) {
   const X = HostTensor.fromF32(randn(xRows * k, 7), [xRows, k], "f16");
   const offsets = Int32Array.from([0, 70, 70, 71]);
   const loadIdx = Int32Array.from({ length: 71 }, (_, j) => (j * 5) % xRows);
-  const run = (b: typeof cpu, mode: "compact" | "scatterAdd") => {
-    using st = stackSamoyeds(b, experts);
+  // the mma.sp kernel by name, and "auto" (the wgmma.sp kernel where the stack has its packed copy: sm_90)
+  const run = (b: typeof cpu, mode: "compact" | "scatterAdd", kernel: "mma_sp" | "auto") => {
+    using st = stackSamoyeds(b, experts, { wgmma: kernel === "auto" ? "auto" : false });
     using Xb = BackendTensor.from(b, X);
     using lb = BackendTensor.from(b, new HostTensor("i32", [71], loadIdx));
     using ob = BackendTensor.from(b, new HostTensor("i32", [E + 1], offsets));
     if (mode === "compact") {
-      using Y = ssmmGrouped(b, st, Xb, lb, ob, 80);
+      using Y = ssmmGrouped(b, st, Xb, lb, ob, 80, { kernel });
       return (Y.toHost().data as Float32Array).slice(0, 71 * m);
     }
     using Y = new BackendTensor(b, "f32", [xRows, m]).fill(0);
-    ssmmGrouped(b, st, Xb, lb, ob, 80, { mode: "scatterAdd", storeIdx: lb, out: Y });
+    ssmmGrouped(b, st, Xb, lb, ob, 80, { mode: "scatterAdd", storeIdx: lb, out: Y, kernel });
     return Y.toHost().data as Float32Array;
   };
-  for (const mode of ["compact", "scatterAdd"] as const) check(`grouped ${mode}`, run(cuda, mode), run(cpu, mode));
+  for (const kernel of ["mma_sp", "auto"] as const) {
+    for (const mode of ["compact", "scatterAdd"] as const) check(`grouped ${kernel} ${mode}`, run(cuda, mode, kernel), run(cpu, mode, kernel));
+  }
+}
+{
+  // the mma.sp kernel's grouped SwiGLU epilogue (1:2; session 10), bf16 rows, a partial row tile (m = 160)
+  const p = { V: 64, N: 1, M: 2 }, I = 80, H = 128, E = 3, xRows = 45;
+  const half = (rows: number, s: number) => HostTensor.fromF32(randn(rows * H, s, 0.1), [rows, H], "bf16");
+  const experts = Array.from({ length: E }, (_, e) => toSamoyeds(interleaveGateUp(half(I, 400 + e), half(I, 410 + e)), p).weight);
+  const Xg = HostTensor.fromF32(randn(xRows * H, 420), [xRows, H], "bf16");
+  const offsets = Int32Array.from([0, 0, 66, 67]);
+  const loadIdx = Int32Array.from({ length: 67 }, (_, j) => (j * 7) % xRows);
+  const run = (b: typeof cpu) => {
+    using st = stackSamoyeds(b, experts, { wgmma: false });
+    using Xb = BackendTensor.from(b, Xg);
+    using lb = BackendTensor.from(b, new HostTensor("i32", [67], loadIdx));
+    using ob = BackendTensor.from(b, new HostTensor("i32", [E + 1], offsets));
+    using Y = ssmmGrouped(b, st, Xb, lb, ob, 72, { epilogue: "swiglu", yDtype: "bf16", kernel: "mma_sp" });
+    return Y.toHost().toF32().slice(0, 67 * I);
+  };
+  check("mma.sp grouped SwiGLU", run(cuda), run(cpu), 1e-2);
 }
 // the wgmma.sp kernel (sm_90): single launches (both layouts, SiLU, row scale, bf16 rows) and the grouped SwiGLU epilogue
 const noWgmma = wgmmaBackendReason(cuda);
