@@ -62,24 +62,26 @@ for (const c of cases) {
     for (const mode of ["compact", "scatterAdd"] as const) check(`grouped ${kernel} ${mode}`, run(cuda, mode, kernel), run(cpu, mode, kernel));
   }
 }
-{
-  // the mma.sp kernel's grouped SwiGLU epilogue (1:2; session 10), bf16 rows, a partial row tile (m = 160)
-  const p = { V: 64, N: 1, M: 2 }, I = 80, H = 128, E = 3, xRows = 45;
+// The grouped SwiGLU epilogue (3 experts of a fused gate-up weight, I = 80 features: m = 160, a partial row tile) on
+// one kernel, with the given per-expert selection counts, against the CPU backend.
+function swigluCase(kernel: "mma_sp" | "wgmma_sp", counts: number[], yDtype: "f32" | "bf16", seed: number) {
+  const p = { V: 64, N: 1, M: 2 }, I = 80, H = 128, xRows = 45, total = counts.reduce((a, b) => a + b, 0);
   const half = (rows: number, s: number) => HostTensor.fromF32(randn(rows * H, s, 0.1), [rows, H], "bf16");
-  const experts = Array.from({ length: E }, (_, e) => toSamoyeds(interleaveGateUp(half(I, 400 + e), half(I, 410 + e)), p).weight);
-  const Xg = HostTensor.fromF32(randn(xRows * H, 420), [xRows, H], "bf16");
-  const offsets = Int32Array.from([0, 0, 66, 67]);
-  const loadIdx = Int32Array.from({ length: 67 }, (_, j) => (j * 7) % xRows);
+  const experts = counts.map((_, e) => toSamoyeds(interleaveGateUp(half(I, seed + e), half(I, seed + 10 + e)), p).weight);
+  const Xg = HostTensor.fromF32(randn(xRows * H, seed + 20), [xRows, H], "bf16");
+  const offsets = Int32Array.from([0, ...counts.map((_, e) => counts.slice(0, e + 1).reduce((a, b) => a + b, 0))]);
+  const loadIdx = Int32Array.from({ length: total }, (_, j) => (j * 7) % xRows);
   const run = (b: typeof cpu) => {
-    using st = stackSamoyeds(b, experts, { wgmma: false });
+    using st = stackSamoyeds(b, experts, { wgmma: kernel === "wgmma_sp" ? "auto" : false });
     using Xb = BackendTensor.from(b, Xg);
-    using lb = BackendTensor.from(b, new HostTensor("i32", [67], loadIdx));
-    using ob = BackendTensor.from(b, new HostTensor("i32", [E + 1], offsets));
-    using Y = ssmmGrouped(b, st, Xb, lb, ob, 72, { epilogue: "swiglu", yDtype: "bf16", kernel: "mma_sp" });
-    return Y.toHost().toF32().slice(0, 67 * I);
+    using lb = BackendTensor.from(b, new HostTensor("i32", [total], loadIdx));
+    using ob = BackendTensor.from(b, new HostTensor("i32", [counts.length + 1], offsets));
+    using Y = ssmmGrouped(b, st, Xb, lb, ob, total + 5, { epilogue: "swiglu", yDtype, kernel: b === cuda ? kernel : "mma_sp" });
+    return Y.toHost().toF32().slice(0, total * I);
   };
-  check("mma.sp grouped SwiGLU", run(cuda), run(cpu), 1e-2);
+  check(`${kernel} grouped SwiGLU, ${yDtype} rows`, run(cuda), run(cpu), yDtype === "f32" ? 2e-3 : 1e-2);
 }
+swigluCase("mma_sp", [0, 66, 1], "bf16", 400); // the mma.sp kernel's SwiGLU epilogue (1:2; session 10)
 // the wgmma.sp kernel (sm_90): single launches (both layouts, SiLU, row scale, bf16 rows) and the grouped SwiGLU epilogue
 const noWgmma = wgmmaBackendReason(cuda);
 if (noWgmma) {
@@ -108,21 +110,7 @@ if (noWgmma) {
     Deno.env.delete("SAMOYEDS_WGMMA_SPLIT");
     Deno.env.delete("SAMOYEDS_WGMMA_TILES");
   }
-  const I = 80, H = 128, E = 3;
-  const half = (rows: number, s: number) => HostTensor.fromF32(randn(rows * H, s, 0.1), [rows, H], "bf16");
-  const experts = Array.from({ length: E }, (_, e) => toSamoyeds(interleaveGateUp(half(I, 300 + e), half(I, 310 + e)), p).weight);
-  const Xg = HostTensor.fromF32(randn(xRows * H, 320), [xRows, H], "bf16");
-  const offsets = Int32Array.from([0, 60, 60, 61]);
-  const loadIdx = Int32Array.from({ length: 61 }, (_, j) => (j * 3) % xRows);
-  const run = (b: typeof cpu) => {
-    using st = stackSamoyeds(b, experts);
-    using Xb = BackendTensor.from(b, Xg);
-    using lb = BackendTensor.from(b, new HostTensor("i32", [61], loadIdx));
-    using ob = BackendTensor.from(b, new HostTensor("i32", [E + 1], offsets));
-    using Y = ssmmGrouped(b, st, Xb, lb, ob, 64, { epilogue: "swiglu", yDtype: "f32" });
-    return (Y.toHost().data as Float32Array).slice(0, 61 * I);
-  };
-  check("wgmma.sp grouped SwiGLU", run(cuda), run(cpu));
+  swigluCase("wgmma_sp", [60, 0, 1], "f32", 300);
 }
 const bad = ssmmIndexErrors(cuda);
 if (bad !== 0) {
