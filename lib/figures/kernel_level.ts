@@ -406,8 +406,10 @@ function newestVariantsFile(dir: string, prefix: string, exclude?: RegExp): { f:
     .at(-1);
 }
 
-function saveVariantsFigure(last: { f: string; j: WgmmaVariantsJson }, f: KernelFigure, outDir?: string): string[] {
-  const d = last.j.provenance.device;
+/** Writes one of these A/B figures, its caption naming the data file and the device in its provenance. */
+// deno-lint-ignore no-explicit-any
+function saveVariantsFigure(last: { f: string; j: { provenance: any } }, f: KernelFigure, outDir?: string): string[] {
+  const d = last.j.provenance?.device;
   const device = d?.backend ? deviceLabel(d) : d?.name ?? "unknown device";
   const r = saveFigure(f.chart, { name: f.name, title: f.title, subtitle: f.subtitle, source: last.f, device, legend: f.legend, notes: f.notes, dir: outDir });
   return [r.svg, r.png];
@@ -486,7 +488,7 @@ export function mmaSpFigures(opts: { dataDir?: string; outDir?: string } = {}): 
     console.log("mma.sp routing figure: no data/ssmm.json with the routing A/B yet (GPU stage `ssmm`: bench/ssmm.ts)");
     return [];
   }
-  return saveVariantsFigure({ f: file, j: { provenance: j.provenance, rows: [] } }, f, opts.outDir);
+  return saveVariantsFigure({ f: file, j }, f, opts.outDir);
 }
 
 /** Registry: figures/hopper-wgmma-split and hopper-wgmma-pdl, the launch-setting A/Bs of the default variant at the

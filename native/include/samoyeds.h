@@ -130,7 +130,8 @@ SY_API sy_status sy_ssmm(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t
  * a stacked gate-up weight whose rows are interleaved in blocks of 16 (SY_SWIGLU_BLOCK): stacked rows 32b .. 32b+15
  * are gate rows 16b .. 16b+15, rows 32b+16 .. 32b+31 the up rows of the same features. Y row j then has m/2 columns,
  * Y[j][f] = SiLU(gate_f) * up_f; it needs y_mode 0 and m % 32 == 0. The CPU backend and sy_ssmm_wgmma_grouped
- * implement it; the CUDA mma.sp kernel refuses it (SY_ERR_UNSUPPORTED: epilogue 0, then sy_moe_silu_mul_pair). */
+ * implement it, and the CUDA mma.sp kernel for N:M = 1:2 (other N:M: SY_ERR_UNSUPPORTED; use epilogue 0, then
+ * sy_moe_silu_mul_pair). */
 SY_API sy_status sy_ssmm_grouped(int32_t dtype, int32_t m, int32_t k, int32_t V, int32_t N, int32_t M, int32_t n_experts,
                                  const void* values, const void* indices, const void* meta,
                                  const void* X, int32_t x_rows, const int32_t* load_idx, const int32_t* offsets,

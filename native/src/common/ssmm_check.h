@@ -5,6 +5,9 @@
 #include "swiglu_layout.h"
 
 namespace sy {
+// The epilogue codes of sy_ssmm / sy_ssmm_grouped (samoyeds.h); the CUDA kernels take them as template arguments.
+enum SsmmEpilogueOp : int { kOpNone = 0, kOpSilu = 1, kOpRowScale = 2, kOpSwiglu = 3 };
+
 inline sy_status check_ssmm_common(const char* fn, int dtype, int m, int k, int V, int N, int M, const void* values,
                                    const void* indices, const void* meta, int x_rows, int y_dtype, int epilogue,
                                    int accum) {

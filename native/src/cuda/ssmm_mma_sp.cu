@@ -103,8 +103,8 @@ struct Cfg {
   static constexpr int kSmem = kStages * kStageBytes + kBN * 4 /* token rows */;
 };
 
-// The epilogue's operation (Params::epilogue) and output form, both uniform over a launch.
-enum EpilogueOp : int { kOpNone = 0, kOpSilu = 1, kOpRowScale = 2, kOpSwiglu = 3 };
+// The epilogue's operation (Params::epilogue, sy::SsmmEpilogueOp) and output form, both uniform over a launch.
+using sy::kOpNone, sy::kOpRowScale, sy::kOpSilu, sy::kOpSwiglu;
 enum OutputForm : int {
   kScatterF32,   // grouped y_mode 1: f32 add into row store_idx[j] (one vector atomic per group)
   kTokenVecF32,  // token-major f32, Y 16-byte aligned: a group's rows in one vector store
@@ -525,8 +525,8 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   auto with_op = [&](auto form) {
     if constexpr (kN == 1 && kM == 2 && decltype(form)::value != kScatterF32)  // SwiGLU: compact 1:2 launches (host-checked)
       if (p.epilogue == kOpSwiglu) return swiglu_epilogue(form);
-    if (p.epilogue == 1) epilogue(std::integral_constant<int, kOpSilu>{}, form);
-    else if (p.epilogue == 2) epilogue(std::integral_constant<int, kOpRowScale>{}, form);
+    if (p.epilogue == kOpSilu) epilogue(std::integral_constant<int, kOpSilu>{}, form);
+    else if (p.epilogue == kOpRowScale) epilogue(std::integral_constant<int, kOpRowScale>{}, form);
     else epilogue(std::integral_constant<int, kOpNone>{}, form);
   };
   if (p.y_mode == 1) with_op(std::integral_constant<int, kScatterF32>{});

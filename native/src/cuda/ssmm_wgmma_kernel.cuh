@@ -49,6 +49,7 @@
 #include <type_traits>
 #include "cuda_common.cuh"
 #include "group_tiles.cuh"
+#include "ssmm_check.h"
 #include "swiglu_layout.h"
 #include "wgmma_layout.h"
 #include "wgmma_split.h"
@@ -206,8 +207,8 @@ __device__ __forceinline__ uint16_t to_half_bits(float v) {
   else return __half_as_ushort(__float2half_rn(v));
 }
 
-// The epilogue's operation (Params::epilogue) and output form; both are uniform over a launch.
-enum EpilogueOp : int { kOpNone = 0, kOpSilu = 1, kOpRowScale = 2, kOpSwiglu = 3 };
+// The epilogue's operation (Params::epilogue, SsmmEpilogueOp of ssmm_check.h) and output form; both are uniform over
+// a launch.
 enum OutputForm : int {
   kTokenF32,    // token-major f32: rows 2c, 2c+1 of token j are adjacent (one 8-byte store)
   kToken16,     // token-major f16/bf16 (one 4-byte store)
@@ -833,9 +834,9 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     };
     auto with_op = [&](auto form) {
       if constexpr (kLaunch == 1)  // SwiGLU: grouped compact launches only (checked on the host)
-        if (p.epilogue == 3) return store(std::integral_constant<int, kOpSwiglu>{}, form);
-      if (p.epilogue == 1) store(std::integral_constant<int, kOpSilu>{}, form);
-      else if (p.epilogue == 2) store(std::integral_constant<int, kOpRowScale>{}, form);
+        if (p.epilogue == kOpSwiglu) return store(std::integral_constant<int, kOpSwiglu>{}, form);
+      if (p.epilogue == kOpSilu) store(std::integral_constant<int, kOpSilu>{}, form);
+      else if (p.epilogue == kOpRowScale) store(std::integral_constant<int, kOpRowScale>{}, form);
       else store(std::integral_constant<int, kOpNone>{}, form);
     };
     using TokenF32 = std::integral_constant<int, kTokenF32>;
