@@ -234,8 +234,9 @@ for (const m of models) {
 // ---------- 2. memory model + measured max batch ----------
 // the wgmma.sp variants that pre-gather the routed tokens (the sm_90 default; CUDA build info): the model counts that copy
 const preGathers = !dry && !wgmmaBackendReason(cuda) && build.wgmma_pregather === true;
-// with the wgmma.sp kernel our fused gate-up variant (samoyeds_gateup) applies SwiGLU in the SSMM epilogue: no G / U rows
-const swiglu = !dry && !wgmmaBackendReason(cuda);
+// our fused gate-up variant (samoyeds_gateup) applies SwiGLU in the SSMM epilogue with either CUDA kernel for the
+// layer's 1:2 format (lib/kernels/ssmm.ts swigluInKernel): no G / U rows
+const swiglu = !dry && PAPER_PARAMS.N === 1 && PAPER_PARAMS.M === 2;
 const memoryRows: Record<string, unknown>[] = [];
 function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: number): number {
   // largest batch whose allocations (the model's weights, KV cache and peak activations) all succeed on the device;

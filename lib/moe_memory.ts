@@ -29,7 +29,7 @@ function chunks(bytes: number): number[] {
  * kernelPreGathers: our SSMM copies the routed token rows into a scratch buffer before the kernel (the wgmma.sp
  * gathered-tma variants, the default on sm_90): while gate and up run, samoyeds then also holds that copy (k x H per
  * token). The down projection reads its compact rows in place (load_idx null), without a copy.
- * swigluInKernel: samoyeds runs its fused gate-up projection with the SwiGLU epilogue (the wgmma.sp kernel and the
+ * swigluInKernel: samoyeds runs its fused gate-up projection with the SwiGLU epilogue (the CUDA kernels for 1:2 and the
  * CPU backend; MoeForwardOptions.fuseGateUp), which writes H (k x I per token) and no gate or up rows. */
 export function memoryModel(m: MoeModelConfig, method: MemoryMethod, seq: number, sizes: SizesFn, includeKv = true,
   kernelPreGathers = false, swigluInKernel = false): MemoryModel {

@@ -148,10 +148,10 @@ sm90Test("grouped SSMM, epilogue swiglu: the wgmma.sp kernel = the CPU backend (
 
 gpuTest("CUDA: the mma.sp grouped kernel's epilogue swiglu = the CPU backend (1:2, both routings; 2:4 refused); sy_moe_silu_mul_pair = CPU", () => {
   const cuda = openBackend("cuda");
-  // the MoE layer still runs the pass after the mma.sp kernel until this test has passed on a GPU (session 10)
+  // the MoE layer applies the epilogue in the mma.sp kernel for 1:2 stacks (the pass for 2:4 and 1:4; see below)
   {
     using st0 = stackSamoyeds(cuda, makeStack(2, 32, 64, "bf16", 41), { wgmma: false });
-    assert.equal(swigluInKernel(st0, "mma_sp"), false);
+    assert.equal(swigluInKernel(st0, "mma_sp"), true);
   }
   for (const routing of ["sum", "swap"]) {
     Deno.env.set("SAMOYEDS_MMA_SP_ROUTING", routing);
@@ -188,6 +188,7 @@ gpuTest("CUDA: the mma.sp grouped kernel's epilogue swiglu = the CPU backend (1:
     return toSamoyeds(W, { V: 32, N: 2, M: 4 }).weight;
   });
   using st24 = stackSamoyeds(cuda, w24, { wgmma: false });
+  assert.equal(swigluInKernel(st24, "mma_sp"), false, "2:4 stacks run the pass after the mma.sp kernel");
   const X = BackendTensor.from(cuda, HostTensor.fromF32(randn(8 * 64, 2, 1), [8, 64], "bf16"));
   const off = BackendTensor.from(cuda, new HostTensor("i32", [3], new Int32Array([0, 3, 8])));
   try {

@@ -178,10 +178,11 @@ export function ssmmGroupedKernel(w: StackedSamoyedsOnBackend, kernel: SsmmKerne
 }
 
 /** Whether the MoE layer applies the "swiglu" epilogue in ssmmGrouped with this kernel choice (else: "none", then
- * sy_moe_silu_mul_pair). The mma.sp kernel has the epilogue for 1:2 since session 10, but it has not run on a GPU
- * yet: the layer keeps the pass there until tests/swiglu.test.ts has passed on one. */
+ * sy_moe_silu_mul_pair): the CPU backend and the wgmma.sp kernel always, the mma.sp kernel for 1:2 row selection
+ * (its epilogue passed tests/swiglu.test.ts on the H200, data/gpu-logs/gpu-run-dcccad9-swiglu-sanitize-h200.log). */
 export function swigluInKernel(w: StackedSamoyedsOnBackend, kernel: SsmmKernel = "auto"): boolean {
-  return w.backend.name === "cpu" || ssmmGroupedKernel(w, kernel) === "wgmma_sp";
+  if (w.backend.name === "cpu" || ssmmGroupedKernel(w, kernel) === "wgmma_sp") return true;
+  return w.params.N === 1 && w.params.M === 2;
 }
 
 export interface SsmmGroupedOptions {
