@@ -83,6 +83,10 @@ for (const dtype of ["f16", "bf16"] as HalfDType[]) {
     Deno.env.set("SAMOYEDS_MMA_SP_ROUTING", "swap");
     t.ssmm_swap_routing_halfout = timeGraph(() => ssmm(cuda, wb, Xb, ib, { out: Yh, yDtype: dtype }));
     Deno.env.delete("SAMOYEDS_MMA_SP_ROUTING");
+    // the pipeline-stage A/B: 64 original k a stage (sessions 1-10) against the default 128
+    Deno.env.set("SAMOYEDS_MMA_SP_STAGE_K", "64");
+    t.ssmm_stage64_halfout = timeGraph(() => ssmm(cuda, wb, Xb, ib, { out: Yh, yDtype: dtype }));
+    Deno.env.delete("SAMOYEDS_MMA_SP_STAGE_K");
     t.ssmm_f32acc_halfout_feature = timeGraph(() => ssmm(cuda, wb, Xb, ib, { out: Yh, yDtype: dtype, layout: "feature" }));
     if (dtype === "f16") t.ssmm_f16acc_halfout = timeGraph(() => ssmm(cuda, wb, Xb, ib, { out: Yh, yDtype: dtype, accum: "f16" }));
     t.cublas_gathered_halfout = timeGraph(() => cuda.call("sy_gemm", dc, NSEL, m, k, Xgb.ptr, Wd.ptr, Yd.ptr, dc, 0));

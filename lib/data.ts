@@ -169,7 +169,7 @@ export function listResults(prefix: string, dir = dataDir): string[] {
   return out.sort();
 }
 
-/** "; commit X; wgmma.sp variant Y, token tiles Z; mma.sp routing R" from a data file's provenance (the variant is in the CUDA build info since 3d9760f). */
+/** "; commit X; wgmma.sp variant Y, token tiles Z; mma.sp routing R, K-k stages" from a data file's provenance (the variant is in the CUDA build info since 3d9760f). */
 // deno-lint-ignore no-explicit-any
 export function buildNote(prov: any): string {
   const commit = typeof prov?.commit === "string" ? `; commit ${prov.commit.slice(0, 10)}` : "";
@@ -178,5 +178,7 @@ export function buildNote(prov: any): string {
   const tiles = variant && typeof prov?.build?.wgmma_tiles === "string" ? `, token tiles ${prov.build.wgmma_tiles}` : "";
   // the mma.sp kernel's 1:2 routing (native/src/common/mma_sp_routing.h), recorded since session 10
   const routing = typeof prov?.build?.mma_sp_routing === "string" ? `; mma.sp routing ${prov.build.mma_sp_routing}` : "";
-  return commit + variant + tiles + routing;
+  // and its original k per pipeline stage (same header), recorded since session 11
+  const stageK = routing && typeof prov?.build?.mma_sp_stage_k === "number" ? `, ${prov.build.mma_sp_stage_k}-k stages` : "";
+  return commit + variant + tiles + routing + stageK;
 }

@@ -107,11 +107,12 @@ Deno.test("figure captions wrap at the figure width, at spaces, without losing w
   assert.ok((svg.match(/<text /g) ?? []).length >= 5, "the long note becomes several caption lines");
 });
 
-Deno.test("buildNote: names the commit, the wgmma.sp variant and token tiles, and the mma.sp routing when recorded", () => {
+Deno.test("buildNote: names the commit, the wgmma.sp variant and token tiles, and the mma.sp routing and stage k when recorded", () => {
   assert.equal(
     buildNote({ commit: "0123456789abcdef", build: { wgmma_variant: "gathered-tma-pp", wgmma_tiles: "auto", mma_sp_routing: "sum" } }),
     "; commit 0123456789; wgmma.sp variant gathered-tma-pp, token tiles auto; mma.sp routing sum",
   );
+  assert.equal(buildNote({ build: { mma_sp_routing: "swap", mma_sp_stage_k: 128 } }), "; mma.sp routing swap, 128-k stages");
   assert.equal(buildNote({ commit: "abc" }), "; commit abc");  // files from before the build info carried these
   assert.equal(buildNote(undefined), "");
 });

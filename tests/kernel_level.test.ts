@@ -206,7 +206,7 @@ Deno.test("hopper-wgmma: split-k and PDL A/B figures from the newest n1024 files
   }
 });
 
-Deno.test("mma-sp-ssmm: routing figure from data/ssmm.json; a file without the routing A/B gives none", () => {
+Deno.test("mma-sp-ssmm: routing (and stage) figure from data/ssmm.json; a file without the routing A/B gives none", () => {
   const dir = Deno.makeTempDirSync({ prefix: "mma-sp-routing-" });
   try {
     const row = (dtype: string, m: number, swap: boolean) => ({
@@ -228,6 +228,15 @@ Deno.test("mma-sp-ssmm: routing figure from data/ssmm.json; a file without the r
     assert.match(svg, /running sums \(default\)/);
     assert.match(svg, /accumulator swaps/);
     assert.match(svg, /mma\.sp routing sum/);
+    // a session-11 file: the 64-k stage A/B is a third SSMM bar, and the default is named with its 128-k stages
+    const file = join(dir, "ssmm.json"), j = JSON.parse(Deno.readTextFileSync(file));
+    for (const r of j.rows) r.ms.ssmm_stage64_halfout = 1.1, r.tflops_dense_equiv.ssmm_stage64_halfout = 270;
+    j.provenance.build.mma_sp_stage_k = 128;
+    Deno.writeTextFileSync(file, JSON.stringify(j));
+    const svg2 = Deno.readTextFileSync(mmaSpFigures({ dataDir: dir, outDir: dir })[0]);
+    assert.match(svg2, /running sums, 128-k stages \(default\)/);
+    assert.match(svg2, /64-k stages \(SAMOYEDS_MMA_SP_STAGE_K=64\)/);
+    assert.match(svg2, /pipeline-stage A\/Bs/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

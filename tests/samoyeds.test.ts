@@ -406,6 +406,46 @@ gpuTest("ssmm cuda: 1:2 row routing, running sums (default) and swaps (SAMOYEDS_
     Deno.env.delete("SAMOYEDS_MMA_SP_ROUTING");
   }
 });
+gpuTest("ssmm cuda: 128-k pipeline stages (default) give the bits of 64-k stages (SAMOYEDS_MMA_SP_STAGE_K=64), k tails included", () => {
+  const cuda = openBackend("cuda");
+  // k = 96, 160, 320: the last 128-k stage holds 3, 1 and 2 of its 4 k32 steps
+  const cases: Case[] = [
+    { m: 130, k: 96, xRows: 40, nSel: 65, p: { V: 32, N: 1, M: 2 }, dtype: "bf16" },
+    { m: 258, k: 160, xRows: 70, nSel: 1, p: { V: 32, N: 1, M: 2 }, dtype: "f16" },
+    { m: 200, k: 320, xRows: 90, nSel: 129, p: { V: 64, N: 1, M: 2 }, dtype: "f16" },
+    { m: 1408, k: 2048, xRows: 500, nSel: 300, p: { V: 128, N: 1, M: 2 }, dtype: "bf16" },
+  ];
+  const runCuda = (c: Case, seed: number, accum?: "f16") => {
+    const { weight, X, idx } = makeCase(c, seed);
+    using wb = weight.toBackend(cuda);
+    using Xb = BackendTensor.from(cuda, X);
+    using ib = BackendTensor.from(cuda, new HostTensor("i32", [c.nSel], idx));
+    using Y = ssmm(cuda, wb, Xb, ib, { accum, epilogue: "silu" });
+    return Y.toHost().toF32();
+  };
+  try {
+    for (const routing of ["sum", "swap"]) {
+      Deno.env.set("SAMOYEDS_MMA_SP_ROUTING", routing);
+      for (const [i, c] of cases.entries()) {
+        for (const accum of c.dtype === "f16" && routing === "swap" ? [undefined, "f16" as const] : [undefined]) {
+          Deno.env.set("SAMOYEDS_MMA_SP_STAGE_K", "64");
+          assert.equal(callJson(cuda, "sy_build_info").mma_sp_stage_k, 64);
+          const old = runCuda(c, 7100 + i, accum);
+          Deno.env.delete("SAMOYEDS_MMA_SP_STAGE_K");
+          assert.equal(callJson(cuda, "sy_build_info").mma_sp_stage_k, 128);
+          const now = runCuda(c, 7100 + i, accum);
+          assert.deepEqual(now, old, `${routing} ${accum ?? "f32"} ${JSON.stringify(c)}: 128-k stages differ from 64-k stages`);
+        }
+      }
+    }
+    cudaVsCpu(cases[2], 7200, {});
+    Deno.env.set("SAMOYEDS_MMA_SP_STAGE_K", "96");
+    expectError(() => cudaVsCpu(cases[0], 1, {}), 1, /SAMOYEDS_MMA_SP_STAGE_K=96 is not 64 or 128/);
+  } finally {
+    Deno.env.delete("SAMOYEDS_MMA_SP_ROUTING");
+    Deno.env.delete("SAMOYEDS_MMA_SP_STAGE_K");
+  }
+});
 gpuTest("ssmm cuda: out-of-range index is clamped and counted", () => {
   const cuda = openBackend("cuda");
   const c = CASES[0];

@@ -446,31 +446,34 @@ export interface SsmmJson {
   rows: { dtype: string; m: number; k: number; n_sel: number; tokens: number; ms: Record<string, number>; tflops_dense_equiv: Record<string, number> }[];
 }
 
-// the series of the mma.sp routing figure: bench/ssmm.ts timing names, all with half output and f32 accumulation
-const MMA_SP_ROUTING_SERIES: [string, string][] = [
-  ["ssmm_f32acc_halfout", "running sums (default)"],
+// the series of the mma.sp A/B figure: bench/ssmm.ts timing names, all with half output and f32 accumulation;
+// files from before session 11 have no stage A/B (their kernel ran 64-k stages throughout)
+const mmaSpSeries = (stageAb: boolean): [string, string][] => [
+  ["ssmm_f32acc_halfout", stageAb ? "running sums, 128-k stages (default)" : "running sums (default)"],
   ["ssmm_swap_routing_halfout", "accumulator swaps (SAMOYEDS_MMA_SP_ROUTING=swap)"],
+  ...(stageAb ? [["ssmm_stage64_halfout", "running sums, 64-k stages (SAMOYEDS_MMA_SP_STAGE_K=64)"] as [string, string]] : []),
   ["cublas_gathered_halfout", "cuBLAS dense, pre-gathered tokens"],
 ];
 
-/** Our figure: the mma.sp SSMM's two 1:2 row routings (native/src/common/mma_sp_routing.h) against cuBLAS on the
- * same tokens, dense-equivalent TFLOP/s at the Figure 12 shapes, from one bench/ssmm.ts file; undefined when the
+/** Our figure: the mma.sp SSMM's two 1:2 row routings and (since session 11) its two pipeline-stage depths
+ * (native/src/common/mma_sp_routing.h) against cuBLAS on the same tokens, dense-equivalent TFLOP/s at the Figure 12 shapes, from one bench/ssmm.ts file; undefined when the
  * file predates the routing A/B. */
 export function mmaSpRoutingFigure(j: SsmmJson, dtype = "bf16"): KernelFigure | undefined {
   const rows = j.rows.filter((r) => r.dtype === dtype && r.tflops_dense_equiv?.ssmm_swap_routing_halfout !== undefined);
   if (rows.length === 0) return undefined;
+  const stageAb = rows.some((r) => r.ms.ssmm_stage64_halfout !== undefined);
   const table: WgmmaVariantsJson = {
     provenance: j.provenance,
     rows: rows.flatMap((r) =>
-      MMA_SP_ROUTING_SERIES.filter(([key]) => r.tflops_dense_equiv[key] !== undefined).map(([key, label]) => ({
+      mmaSpSeries(stageAb).filter(([key]) => r.tflops_dense_equiv[key] !== undefined).map(([key, label]) => ({
         m: r.m, k: r.k, n_sel: r.n_sel, V: j.V, variant: label, ms: r.ms[key], tflops_dense_eq: r.tflops_dense_equiv[key],
       }))
     ),
   };
   const f = wgmmaVariantsFigure(table, {
     name: "mma-sp-routing",
-    title: "mma.sp SSMM: row-selection routing (1:2), same process",
-    subtitle: `${rows[0].n_sel} of ${rows[0].tokens} tokens selected; the two routings differ in nothing else (the first two bars of each shape)`,
+    title: stageAb ? "mma.sp SSMM: routing and pipeline-stage A/Bs (1:2), same process" : "mma.sp SSMM: row-selection routing (1:2), same process",
+    subtitle: `${rows[0].n_sel} of ${rows[0].tokens} tokens selected; each SSMM bar after the first changes one setting of the default`,
   });
   return {
     ...f,

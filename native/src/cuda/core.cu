@@ -75,12 +75,15 @@ SY_API sy_status sy_build_info(char* out, int32_t capacity) {
   // the mma.sp kernel's 1:2 routing (mma_sp_routing.h)
   bool running_sum = true;
   const bool routing_known = sy::mma_sp_routing("sy_build_info", &running_sum) == SY_OK;
+  int stage_k = 128;
+  const bool stage_known = sy::mma_sp_stage_k("sy_build_info", &stage_k) == SY_OK;
   std::string json = std::string("{\"backend\":\"cuda\",\"version\":\"") + SY_VERSION + "\",\"compiler\":\"nvcc " +
                      std::to_string(__CUDACC_VER_MAJOR__) + "." + std::to_string(__CUDACC_VER_MINOR__) +
                      "\",\"cuda_runtime\":" + std::to_string(rt) + ",\"wgmma_variant\":\"" + (known ? v.name : "(invalid)") +
                      "\",\"wgmma_pregather\":" + (known && v.gather == 1 ? "true" : "false") +
                      ",\"wgmma_split\":\"" + split + "\",\"wgmma_tiles\":\"" + tiles + "\",\"wgmma_pdl\":" + (pdl_off ? "false" : "true") +
-                     ",\"mma_sp_routing\":\"" + (!routing_known ? "(invalid)" : running_sum ? "sum" : "swap") + "\"}";
+                     ",\"mma_sp_routing\":\"" + (!routing_known ? "(invalid)" : running_sum ? "sum" : "swap") +
+                     "\",\"mma_sp_stage_k\":" + (stage_known ? std::to_string(stage_k) : "null") + "}";
   return sy::write_string(json, out, capacity, "sy_build_info");
 }
 

@@ -11,7 +11,10 @@
 //
 // Tiling (rows are condensed rows c = row group * N + i; the format's layout: samoyeds_layout.h):
 //   CTA: kWarpsM x kWarpsN warps; warp tile kWM m16 tiles x kWN n8 tiles; CTA tile kCtaC condensed rows x kBN tokens;
-//   pipeline stage: kBK = 64 original k (2 mma k32 steps) -> A stage kCtaC x 32 compressed halves, X stage kBN x 64.
+//   pipeline stage: kSubs sub-stages of kBK = 64 original k (2 mma k32 steps) each -> per sub-stage an A image of
+//   kCtaC x 32 compressed halves, an X image of kBN x 64 and the metadata (the layout of samoyeds_layout.h). Two
+//   sub-stages (128 k) a stage by default: the per-stage work (cp.async address set-up, the barrier, the fragment
+//   addresses) was about half of the k loop's instructions with one (ncu, ncu-ssmm-16384x6144-n1024-2cc7cdd-*).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <algorithm>
@@ -28,9 +31,8 @@ using lay::x_smem_off;
 
 __device__ int g_ssmm_index_errors = 0;
 
-constexpr int kBK = 64;      // original k per stage
+constexpr int kBK = 64;      // original k per sub-stage
 constexpr int kBN = 64;      // tokens per CTA tile
-constexpr int kStages = 4;
 constexpr int kWarpsM = 2, kWarpsN = 2, kThreads = 32 * kWarpsM * kWarpsN;
 constexpr int kWN = kBN / kWarpsN / 8;  // n8 tiles per warp (4)
 
@@ -92,14 +94,17 @@ __device__ __forceinline__ void mma_sp_f16acc(uint32_t (&d)[2], const uint32_t (
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(e));
 }
 
-template <int kM, int kWM>
+template <int kM, int kWM, int kSubs>
 struct Cfg {
+  // stages of the ring: 4 x 64 k, or 3 x 128 k (3 x 34 KB keeps two CTAs on an SM)
+  static constexpr int kStages = kSubs == 2 ? 3 : 4;
   static constexpr int kCtaC = kWarpsM * kWM * 16;  // condensed rows per CTA
   static constexpr int kAStage = kCtaC * (kBK / 2) * 2;
   static constexpr int kXStage = kBN * kBK * 2;
   static constexpr int kMetaBlocks = kCtaC / 16 * (kBK / 32);
   static constexpr int kMStage = kMetaBlocks * 64;
-  static constexpr int kStageBytes = kAStage + kXStage + kMStage;
+  static constexpr int kSubBytes = kAStage + kXStage + kMStage;
+  static constexpr int kStageBytes = kSubs * kSubBytes;
   static constexpr int kSmem = kStages * kStageBytes + kBN * 4 /* token rows */;
 };
 
@@ -120,12 +125,13 @@ __device__ __forceinline__ void store_out(const Params& p, int64_t at, float y) 
 }
 
 // kN:kM row selection, kWM m16 tiles per warp, kF16Acc: f16 accumulators (f16 operands only), kSum: running-sum
-// routing (1:2, f32 accumulation only).
-template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc, bool kSum>
+// routing (1:2, f32 accumulation only), kSubs: 64-k sub-stages per pipeline stage (1 or 2).
+template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc, bool kSum, int kSubs>
 __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   static_assert(!kSum || (kN == 1 && kM == 2 && !kF16Acc), "running-sum routing is for 1:2 with f32 accumulators");
   const Params p = p_in;  // a local copy: fields addressed through a pointer into the parameter space are slower (ssmm_wgmma_kernel.cuh)
-  using C = Cfg<kM, kWM>;
+  using C = Cfg<kM, kWM, kSubs>;
+  constexpr int kStages = C::kStages;
   constexpr int kRegs = kF16Acc ? 2 : 4;   // accumulator registers per (m16, n8) tile per thread
   constexpr int kHalfRegs = kRegs / 2;     // registers of one of the two rows (g, g+8)
   using Reg = typename std::conditional<kF16Acc, uint32_t, float>::type;
@@ -175,7 +181,7 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   }
   __syncthreads();
 
-  const int n_kstages = (p.KS + 1) / 2;
+  const int n_kstages = (p.KS + 2 * kSubs - 1) / (2 * kSubs);
   // The stage loads. Each thread copies the same chunks in every stage, so their coordinates, shared-memory offsets
   // and source rows are fixed here; the loops have constant trip counts (a per-stage loop over i = tid, tid + 128,
   // ... with run-time bounds, and 64-bit index math per chunk, were most of the k loop's instructions in ncu).
@@ -197,8 +203,7 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   int x_tok[kXChunks];  // the token rows of this thread's X chunks, the same in every stage (no shared load per stage)
 #pragma unroll
   for (int q = 0; q < kXChunks; q++) x_tok[q] = s_tok[x_row + q * kXRowStep];
-  auto load_stage = [&](int buf, int ks) {
-    const uint32_t st = sbase + buf * C::kStageBytes;
+  auto load_sub = [&](const uint32_t st, const int ks) {  // 64-k sub-stage ks into the image at st
     const int k0 = ks * kBK;
     // A: kCtaC rows x 4 chunks (16 bytes = 8 compressed halves)
     const bool a_k_ok = k0 + 16 * a_ch < p.k;
@@ -223,6 +228,10 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
         asm volatile("st.shared.v4.u32 [%0], {%1,%1,%1,%1};\n" ::"r"(dst), "r"(lay::kPadWord));
       }
     }
+  };
+  auto load_stage = [&](int buf, int ks) {
+#pragma unroll
+    for (int u = 0; u < kSubs; u++) load_sub(sbase + buf * C::kStageBytes + u * C::kSubBytes, ks * kSubs + u);
   };
 
   // accumulators: phys[0] is the active set the mma writes; phys[1..kM-1] are parked. perm[mi][h] packs, 2 bits per
@@ -295,13 +304,14 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
       if (nxt < n_kstages) load_stage(nxt % kStages, nxt);
       cp_async_commit();
     }
-    const unsigned char* st = smem + (it % kStages) * C::kStageBytes;
-    const uint32_t a_base = sbase + (it % kStages) * C::kStageBytes, x_base = a_base + C::kAStage;
-    const uint32_t* m_st = (const uint32_t*)(st + C::kAStage + C::kXStage);
 #pragma unroll
-    for (int s = 0; s < 2; s++) {
-      const int gks = it * 2 + s;  // global k32 step
-      if (gks >= p.KS) break;      // k % 64 == 32: the last stage has one step
+    for (int q = 0; q < 2 * kSubs; q++) {
+      const int s = q & 1, u = q >> 1;  // k32 step s of sub-stage u
+      const int gks = it * 2 * kSubs + q;  // global k32 step
+      if (gks >= p.KS) break;      // the last stage may hold fewer steps
+      const unsigned char* st = smem + (it % kStages) * C::kStageBytes + u * C::kSubBytes;
+      const uint32_t a_base = sbase + (it % kStages) * C::kStageBytes + u * C::kSubBytes, x_base = a_base + C::kAStage;
+      const uint32_t* m_st = (const uint32_t*)(st + C::kAStage + C::kXStage);
       // row selection: at the first step of a k-vector, activate each row's chosen set
       if constexpr (kSum) {
         if (gks > 0 && (gks & v_mask) == 0) {
@@ -535,10 +545,10 @@ __global__ void __launch_bounds__(kThreads) ssmm_kernel(const Params p_in) {
   else with_op(std::integral_constant<int, kScalar>{});
 }
 
-template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc, bool kSum = false>
+template <int kN, int kM, int kWM, bool kBf16, bool kF16Acc, bool kSum = false, int kSubs = 2>
 sy_status launch_one(const char* fn, const Params& p, int token_tiles) {
-  using C = Cfg<kM, kWM>;
-  auto kern = ssmm_kernel<kN, kM, kWM, kBf16, kF16Acc, kSum>;
+  using C = Cfg<kM, kWM, kSubs>;
+  auto kern = ssmm_kernel<kN, kM, kWM, kBf16, kF16Acc, kSum, kSubs>;
   static bool attr_set[64] = {};  // per device
   int dev = sy::current_device();
   if (!attr_set[dev]) {
@@ -557,12 +567,16 @@ template <bool kBf16, bool kF16Acc>
 sy_status launch_nm(const char* fn, const Params& p, int N, int M, int token_tiles) {
   // 1:2 and 2:4 keep 2 / 4 sets per row: warp tile 64 (1:2) or 32 (x:4) condensed rows keeps registers <= ~200
   if (N == 1 && M == 2) {
+    int stage_k = 128;
+    if (sy_status st = sy::mma_sp_stage_k(fn, &stage_k)) return st;
     if constexpr (!kF16Acc) {
       bool sum = true;
       if (sy_status st = sy::mma_sp_routing(fn, &sum)) return st;
-      if (sum) return launch_one<1, 2, 4, kBf16, false, true>(fn, p, token_tiles);
+      if (sum) return stage_k == 64 ? launch_one<1, 2, 4, kBf16, false, true, 1>(fn, p, token_tiles)
+                                    : launch_one<1, 2, 4, kBf16, false, true, 2>(fn, p, token_tiles);
     }
-    return launch_one<1, 2, 4, kBf16, kF16Acc>(fn, p, token_tiles);
+    return stage_k == 64 ? launch_one<1, 2, 4, kBf16, kF16Acc, false, 1>(fn, p, token_tiles)
+                         : launch_one<1, 2, 4, kBf16, kF16Acc, false, 2>(fn, p, token_tiles);
   }
   if (N == 2 && M == 4) return launch_one<2, 4, 2, kBf16, kF16Acc>(fn, p, token_tiles);
   return launch_one<1, 4, 2, kBf16, kF16Acc>(fn, p, token_tiles);
