@@ -17,7 +17,7 @@ import { provenance, Row, writeResults } from "../lib/data.ts";
 import { memoryModel, MemoryMethod, MEMORY_METHODS, searchMaxBatch } from "../lib/moe_memory.ts";
 import { decoderCounts, decoderForward, DecoderWorkspace, randomAttentionWeights } from "../lib/decoder.ts";
 import { timeGraph as timeCapturedGraph, timeHost } from "../lib/timing.ts";
-import { ssmmGroupedKernel } from "../lib/kernels/ssmm.ts";
+import { mmaSpHasSwiglu, ssmmGroupedKernel } from "../lib/kernels/ssmm.ts";
 import { wgmmaBackendReason } from "../lib/kernels/ssmm_wgmma.ts";
 
 const args = Deno.args;
@@ -235,8 +235,8 @@ for (const m of models) {
 // the wgmma.sp variants that pre-gather the routed tokens (the sm_90 default; CUDA build info): the model counts that copy
 const preGathers = !dry && !wgmmaBackendReason(cuda) && build.wgmma_pregather === true;
 // our fused gate-up variant (samoyeds_gateup) applies SwiGLU in the SSMM epilogue with either CUDA kernel for the
-// layer's 1:2 format (lib/kernels/ssmm.ts swigluInKernel): no G / U rows
-const swiglu = !dry && PAPER_PARAMS.N === 1 && PAPER_PARAMS.M === 2;
+// layer's format (lib/kernels/ssmm.ts swigluInKernel): no G / U rows
+const swiglu = !dry && mmaSpHasSwiglu(PAPER_PARAMS);
 const memoryRows: Record<string, unknown>[] = [];
 function measuredMaxBatch(bytesFor: (batch: number) => number[], predicted: number): number {
   // largest batch whose allocations (the model's weights, KV cache and peak activations) all succeed on the device;

@@ -6,7 +6,7 @@ import { openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { stackSamoyeds, toSamoyeds } from "../lib/formats/samoyeds.ts";
 import { interleaveGateUp, splitGateUp, SWIGLU_BLOCK, swigluGateRow } from "../lib/formats/gate_up.ts";
-import { ssmm, ssmmGrouped, swigluInKernel } from "../lib/kernels/ssmm.ts";
+import { mmaSpHasSwiglu, ssmm, ssmmGrouped, swigluInKernel } from "../lib/kernels/ssmm.ts";
 import { gpuTest, sm90Test } from "./helpers.ts";
 
 const cpu = openBackend("cpu");
@@ -209,4 +209,10 @@ gpuTest("CUDA: the mma.sp grouped kernel's epilogue swiglu = the CPU backend (1:
     return r;
   });
   assert.ok(relativeError(outs[1], outs[0]) < 1e-2);
+});
+
+Deno.test("mmaSpHasSwiglu: the mma.sp kernel fuses SwiGLU for 1:2 row selection only", () => {
+  assert.equal(mmaSpHasSwiglu({ V: 128, N: 1, M: 2 }), true);
+  assert.equal(mmaSpHasSwiglu({ V: 64, N: 2, M: 4 }), false);
+  assert.equal(mmaSpHasSwiglu({ V: 32, N: 1, M: 4 }), false);
 });

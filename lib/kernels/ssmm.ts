@@ -2,7 +2,7 @@
 // Hopper wgmma.sp kernel on the weight's packed copy), one weight (ssmm) or all experts' stacked weights (ssmmGrouped).
 import { Backend } from "../native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor } from "../tensor.ts";
-import { SamoyedsWeightOnBackend, samoyedsSizes } from "../formats/samoyeds.ts";
+import { SamoyedsParams, SamoyedsWeightOnBackend, samoyedsSizes } from "../formats/samoyeds.ts";
 import {
   packWgmma, packWgmmaStacked, WgmmaPackedOnBackend, WgmmaStackedOnBackend, wgmmaStackedToBackend, wgmmaSupported, wgmmaToBackend,
   wgmmaUnsupportedReason,
@@ -181,8 +181,13 @@ export function ssmmGroupedKernel(w: StackedSamoyedsOnBackend, kernel: SsmmKerne
  * sy_moe_silu_mul_pair): the CPU backend and the wgmma.sp kernel always, the mma.sp kernel for 1:2 row selection
  * (its epilogue passed tests/swiglu.test.ts on the H200, data/gpu-logs/gpu-run-dcccad9-swiglu-sanitize-h200.log). */
 export function swigluInKernel(w: StackedSamoyedsOnBackend, kernel: SsmmKernel = "auto"): boolean {
-  if (w.backend.name === "cpu" || ssmmGroupedKernel(w, kernel) === "wgmma_sp") return true;
-  return w.params.N === 1 && w.params.M === 2;
+  return w.backend.name === "cpu" || ssmmGroupedKernel(w, kernel) === "wgmma_sp" || mmaSpHasSwiglu(w.params);
+}
+
+/** Whether the CUDA mma.sp kernel has the SwiGLU epilogue for this format (1:2 row selection; sy_ssmm_grouped refuses
+ * the others): with the wgmma.sp kernel, which has it too, every CUDA launch of such a stack can fuse SwiGLU. */
+export function mmaSpHasSwiglu(p: SamoyedsParams): boolean {
+  return p.N === 1 && p.M === 2;
 }
 
 export interface SsmmGroupedOptions {
