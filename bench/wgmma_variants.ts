@@ -2,10 +2,12 @@
 // prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json).
 // Variants are picked through the environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: a name of kVariants in
 // native/src/common/wgmma_variants.h; SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
-//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only | --split | --pdl]
+//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only | --split | --pdl | --persist]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
 // --split: the default variant under each split-k plan (SAMOYEDS_WGMMA_SPLIT: auto, off, 2, 3, 4; wgmma_split.h).
 // --pdl: the default variant with and without the programmatic dependent launch after the pre-gather (SAMOYEDS_WGMMA_PDL).
+// --persist: the default variant and gathered-tma-pp-sd, each with one CTA per tile and persistent (SAMOYEDS_WGMMA_PERSIST
+// off / on, wgmma_tiles.h), in two interleaved rounds (labels "... round 1", "... round 2") to expose drift.
 // Env WGMMA_V (default 128), WGMMA_NSEL (routed tokens, default 4096; the kernel-level bench routes 1024).
 // --one m k: a single untimed call on that shape (for ncu -k regex:ssmm_wgmma).
 import { openBackend } from "../lib/native/library.ts";
@@ -21,7 +23,7 @@ const V = Number(Deno.env.get("WGMMA_V") ?? 128), NSEL = Number(Deno.env.get("WG
 const args = Deno.args;
 const oneAt = args.indexOf("--one");
 // the launch settings the library reads from the environment (reset between configurations)
-const ENV = ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT", "SAMOYEDS_WGMMA_TILES", "SAMOYEDS_WGMMA_PDL"];
+const ENV = ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT", "SAMOYEDS_WGMMA_TILES", "SAMOYEDS_WGMMA_PDL", "SAMOYEDS_WGMMA_PERSIST"];
 const jsonAt = args.indexOf("--json");
 
 function timeGraph(fn: () => void, iters = 20): number {
@@ -60,8 +62,14 @@ if (oneAt >= 0) {
   ];
   const splits: [string, Record<string, string>][] = ["auto", "off", "2", "3", "4"].map((s) => [`default, split ${s}`, { SAMOYEDS_WGMMA_SPLIT: s }]);
   const pdl: [string, Record<string, string>][] = [["default, pdl on", { SAMOYEDS_WGMMA_PDL: "1" }], ["default, pdl off", { SAMOYEDS_WGMMA_PDL: "0" }]];
-  const mode = args.includes("--split") ? "split" : args.includes("--pdl") ? "pdl" : "";
-  const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : mode === "split" ? splits : mode === "pdl" ? pdl : allVariants;
+  const persist: [string, Record<string, string>][] = [1, 2].flatMap((round) =>
+    ["off", "on"].flatMap((on): [string, Record<string, string>][] => [
+      [`default, persist ${on}, round ${round}`, { SAMOYEDS_WGMMA_PERSIST: on }],
+      [`gathered-tma-pp-sd, persist ${on}, round ${round}`, { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp-sd", SAMOYEDS_WGMMA_PERSIST: on }],
+    ]));
+  const mode = args.includes("--split") ? "split" : args.includes("--pdl") ? "pdl" : args.includes("--persist") ? "persist" : "";
+  const byMode: Record<string, [string, Record<string, string>][]> = { split: splits, pdl, persist };
+  const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : byMode[mode] ?? allVariants;
   const rows: unknown[] = [];
   for (const [i, [m, k]] of shapes.entries()) {
     const s = setup(m, k, 10 + i);

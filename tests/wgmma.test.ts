@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { packWgmma, packWgmmaFromDense, ssmmWgmma, WgmmaPackedWeight, wgmmaToBackend, wgmmaVariants } from "../lib/kernels/ssmm_wgmma.ts";
-import { gpuTest, hasGpu, WGMMA_VARIANT_TABLE, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaSplit, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
+import { gpuTest, hasGpu, WGMMA_VARIANT_TABLE, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaPersist, withWgmmaSplit, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { prepareWgmma, releaseWgmma, ssmm, wgmmaSupported } from "../lib/kernels/ssmm.ts";
 
@@ -289,6 +289,29 @@ Deno.test("sy_wgmma_tile_plan: 64-token tiles where 128-token tiles leave SMs id
   }
 });
 
+/** The persistent grid (native/src/common/wgmma_tiles.h) of a single launch of `tiles` tiles under SAMOYEDS_WGMMA_PERSIST. */
+function persistPlan(tiles: number, sms: number, env: string): number {
+  const out = new Int32Array(1);
+  withWgmmaPersist(env, () => cpu.call("sy_wgmma_persist_plan", tiles, sms, out));
+  return out[0];
+}
+
+Deno.test("sy_wgmma_persist_plan: one CTA per SM where a launch has more tiles than SMs, or C CTAs", () => {
+  assert.equal(persistPlan(384, 132, "on"), 132);  // 12288 x 3072 at 1024 routed tokens: ~3 tiles a CTA
+  assert.equal(persistPlan(132, 132, "on"), 0);    // one wave: a CTA a tile already
+  assert.equal(persistPlan(96, 132, "on"), 0);
+  assert.equal(persistPlan(384, 132, "off"), 0);
+  assert.equal(persistPlan(10, 132, "ctas:3"), 3);
+  assert.equal(persistPlan(2, 132, "ctas:3"), 2);  // never more CTAs than tiles
+  assert.equal(persistPlan(0, 132, "ctas:3"), 0);
+  for (const bad of ["x", "ctas:", "ctas:0", "7", "ON"]) {
+    assert.throws(() => persistPlan(10, 132, bad), (e: unknown) => e instanceof SamoyedsError && e.message.includes(`SAMOYEDS_WGMMA_PERSIST=${bad} is not`), bad);
+  }
+  const dflt = new Int32Array(1);
+  withWgmmaPersist("", () => cpu.call("sy_wgmma_persist_plan", 384, 132, dflt));  // unset: the default, on or off
+  assert.ok(dflt[0] === 0 || dflt[0] === 132, `default plan ${dflt[0]}`);
+});
+
 // The emulation follows the same plan (and adds the pieces as the kernel does): the split data path against the
 // dense reference on the CPU, for one variant of each routing and the N = 64 halves.
 Deno.test("sy_ssmm_wgmma_emulate: split-k pieces match the dense reference", () => {
@@ -416,6 +439,39 @@ gpuTest("sy_ssmm_wgmma (CUDA): the token-tile plans of the default variant give 
   const c0 = cases[0], inp = makeInputs(c0, 1), pk = packWgmmaFromDense(inp.W, inp.indices, { V: c0.V, N: 1, M: 2 });
   assert.throws(() => withWgmmaTiles("99", () => runPacked("cuda", c0, pk, inp.X, inp.tok, inp.rowScale)),
     (e: unknown) => e instanceof SamoyedsError && e.message.includes("SAMOYEDS_WGMMA_TILES=99 is not"));
+});
+
+// Persistent launches (wgmma_tiles.h): a CTA walking many tiles, the ring running on across them, does each tile's
+// arithmetic as a CTA of its own: the bits of one CTA per tile, for the ping-pong variants (both routings, 64-token
+// tiles) and the default's token-tile plans (a mixed plan makes both of its launches persistent); 1-3 CTAs walk
+// every tile (ring positions that wrap in the middle of a tile, odd tile counts, k tails), "on" covers the SM-count grid.
+gpuTest("sy_ssmm_wgmma (CUDA): persistent CTAs give the bits of one CTA per tile", () => {
+  if (!isSm90()) return;
+  const more: Case[] = [
+    { name: "5 row tiles (last partial), 3 token tiles", m: 1100, k: 256, V: 64, nSel: 300, xRows: 500, dtype: "bf16", yLayout: 0, yDtype: "f32", epilogue: 1 },
+    { name: "2 row tiles, feature-major, row scale, k tail", m: 512, k: 320, V: 128, nSel: 300, xRows: 310, dtype: "f16", yLayout: 1, yDtype: "f16", epilogue: 2, adversarial: true },
+    { name: "many tiles: 9 row tiles x 9 token tiles", m: 2304, k: 192, V: 32, nSel: 1100, xRows: 1200, dtype: "bf16", yLayout: 0, yDtype: "bf16", epilogue: 0 },
+  ];
+  const variants = WGMMA_VARIANT_TABLE.filter((v) => v.schedule === 1 && v.gather === 1 && v.cluster === 1).map((v) => v.name);
+  assert.ok(variants.length >= 3, `ping-pong variants: ${variants}`);
+  for (const [ci, c] of [...cases, ...more].entries()) {
+    const { W, indices, X, tok, rowScale } = makeInputs(c, 900 + ci);
+    const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
+    const run = (persist: string, variant?: string, tiles = "auto") =>
+      withWgmmaTiles(tiles, () => withWgmmaPersist(persist, () =>
+        variant ? withWgmmaVariant(variant as WgmmaVariant, () => runPacked("cuda", c, packed, X, tok, rowScale)) : runPacked("cuda", c, packed, X, tok, rowScale)));
+    for (const v of variants) {
+      const base = run("off", v);
+      for (const persist of ["ctas:1", "ctas:2", "ctas:3", "on"]) assert.deepEqual(run(persist, v), base, `case ${c.name}, variant ${v}, SAMOYEDS_WGMMA_PERSIST=${persist}`);
+    }
+    for (const tiles of ["auto", "auto:4", "auto:6"]) {
+      const base = run("off", undefined, tiles);
+      for (const persist of ["ctas:1", "ctas:2"]) assert.deepEqual(run(persist, undefined, tiles), base, `case ${c.name}, default variant, tiles ${tiles}, SAMOYEDS_WGMMA_PERSIST=${persist}`);
+    }
+  }
+  const c0 = cases[0], inp = makeInputs(c0, 1), pk = packWgmmaFromDense(inp.W, inp.indices, { V: c0.V, N: 1, M: 2 });
+  assert.throws(() => withWgmmaPersist("ctas:0", () => runPacked("cuda", c0, pk, inp.X, inp.tok, inp.rowScale)),
+    (e: unknown) => e instanceof SamoyedsError && e.message.includes("SAMOYEDS_WGMMA_PERSIST=ctas:0 is not"));
 });
 
 gpuTest("sy_ssmm_wgmma (CUDA): large shape (Figure 12 Qwen expert, 1408 x 2048, 512 tokens)", () => {

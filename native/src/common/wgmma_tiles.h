@@ -64,5 +64,35 @@ sy_status plan_tiles(const char* fn, int row_tiles, int n_sel, int n_experts, Sm
     return *out = tile_rule(row_tiles, n_sel, n_experts, wave), SY_OK;
   return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_TILES=%s is not auto, 128, 64 or auto:W (W CTAs a wave)", fn, want);
 }
+
+// Persistent single launches (the kernel's kLaunch 4; ping-pong variants, no split-k, no cluster): instead of one CTA
+// a tile, `ctas` CTAs walk the launch's tiles, and the stage ring runs on from one tile into the next, so the loads of
+// a tile's first stages overlap the routing and epilogue of the one before (a CTA per tile pays its pipeline fill and
+// its epilogue with the tensor core idle: ~4 us a CTA at the Figure 12 shapes, from the k sweep of
+// data/kernel-level.json). Tiles stay in the order of the grid they replace (token tiles fastest), so a CTA's tiles
+// are the ones its SM would have run in successive waves.
+// SAMOYEDS_WGMMA_PERSIST: "on" (one CTA per SM where the launch has more tiles than SMs), "off", or "ctas:C" (at
+// most C CTAs, any tile count: tests use it to walk many tiles on small shapes). Unset: kPersistDefault.
+constexpr const char* kPersistDefault = "off";
+
+// *ctas = the persistent grid for `tiles` tiles on `sms` SMs, or 0 for a CTA per tile.
+template <class Sms>
+sy_status plan_persist(const char* fn, long long tiles, Sms sms, int* ctas) {
+  *ctas = 0;
+  const char* want = getenv("SAMOYEDS_WGMMA_PERSIST");
+  if (!want || !*want) want = kPersistDefault;
+  if (!strcmp(want, "off")) return SY_OK;
+  if (!strcmp(want, "on")) {
+    const int n = sms();
+    if (n > 0 && tiles > n) *ctas = n;
+    return SY_OK;
+  }
+  int c = 0, used = 0;
+  if (sscanf(want, "ctas:%d%n", &c, &used) == 1 && want[used] == 0 && c >= 1) {
+    if (tiles > 0) *ctas = (int)(tiles < c ? tiles : c);
+    return SY_OK;
+  }
+  return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_PERSIST=%s is not on, off or ctas:C (C >= 1 CTAs)", fn, want);
+}
 }  // namespace wg
 }  // namespace sy

@@ -1,7 +1,7 @@
 // sy_wgmma_variants: the variant table of wgmma_variants.h as JSON, the same in both backends (tests and benchmarks
 // list the variants from here instead of keeping their own copies), sy_wgmma_split_plan: the split-k plan of
-// wgmma_split.h, and sy_wgmma_tile_plan: the token-tile plan of wgmma_tiles.h, so that the CPU tests check the rules
-// the CUDA launches follow.
+// wgmma_split.h, sy_wgmma_tile_plan: the token-tile plan of wgmma_tiles.h, and sy_wgmma_persist_plan: its persistent
+// grid, so that the CPU tests check the rules the CUDA launches follow.
 #include <string>
 #include "wgmma_split.h"
 #include "wgmma_tiles.h"
@@ -39,4 +39,11 @@ SY_API sy_status sy_wgmma_tile_plan(int32_t row_tiles, int32_t n_sel, int32_t n_
   if (sy_status st = sy::wg::plan_tiles(fn, row_tiles, n_sel, n_experts, [&] { return sms; }, &plan)) return st;
   *rows128_out = plan.rows128;
   return SY_OK;
+}
+
+SY_API sy_status sy_wgmma_persist_plan(int32_t tiles, int32_t sms, int32_t* ctas_out) {
+  const char* fn = "sy_wgmma_persist_plan";
+  SY_CHECK(ctas_out, "sy_wgmma_persist_plan", "ctas_out is null");
+  SY_CHECK(tiles >= 0 && sms >= 0, "sy_wgmma_persist_plan", "tiles (%d) and sms (%d) must be >= 0", tiles, sms);
+  return sy::wg::plan_persist(fn, tiles, [&] { return sms; }, ctas_out);
 }

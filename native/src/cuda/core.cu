@@ -8,6 +8,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include "cuda_common.cuh"
+#include "wgmma_tiles.h"
 #include "wgmma_variants.h"
 #include "mma_sp_routing.h"
 
@@ -72,6 +73,8 @@ SY_API sy_status sy_build_info(char* out, int32_t capacity) {
     return out;
   };
   const std::string split = printable("SAMOYEDS_WGMMA_SPLIT", "off"), tiles = printable("SAMOYEDS_WGMMA_TILES", "auto");
+  // persistent single launches (wgmma_tiles.h): SAMOYEDS_WGMMA_PERSIST or its default
+  const std::string persist = printable("SAMOYEDS_WGMMA_PERSIST", sy::wg::kPersistDefault);
   // the mma.sp kernel's 1:2 routing (mma_sp_routing.h)
   bool running_sum = true;
   const bool routing_known = sy::mma_sp_routing("sy_build_info", &running_sum) == SY_OK;
@@ -82,6 +85,7 @@ SY_API sy_status sy_build_info(char* out, int32_t capacity) {
                      "\",\"cuda_runtime\":" + std::to_string(rt) + ",\"wgmma_variant\":\"" + (known ? v.name : "(invalid)") +
                      "\",\"wgmma_pregather\":" + (known && v.gather == 1 ? "true" : "false") +
                      ",\"wgmma_split\":\"" + split + "\",\"wgmma_tiles\":\"" + tiles + "\",\"wgmma_pdl\":" + (pdl_off ? "false" : "true") +
+                     ",\"wgmma_persist\":\"" + persist + "\"" +
                      ",\"mma_sp_routing\":\"" + (!routing_known ? "(invalid)" : running_sum ? "sum" : "swap") +
                      "\",\"mma_sp_stage_k\":" + (stage_known ? std::to_string(stage_k) : "null") + "}";
   return sy::write_string(json, out, capacity, "sy_build_info");

@@ -248,17 +248,27 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   if (split_mem && !counters_zeroed)
     if (cudaError_t e = cudaMemsetAsync(p.split_counters, 0, (size_t)split_counters * 4, stream()))
       return release(cuda_fail(fn, "cudaMemsetAsync(split-k counters)", e), xg);
+  // a launch of grid g (token tiles x row tiles) as it is, or persistent (wgmma_tiles.h): plan_persist's CTAs walk its
+  // tiles in the same order
+  auto launch_tiles = [&](const Variant& v, dim3 g, Params q, const CUtensorMap& map) -> sy_status {
+    if (v.gather == 1 && v.cluster == 1 && v.schedule == 1 && !q.offsets && q.split_pieces <= 1 && !q.row_tile_fastest) {
+      int ctas = 0;
+      if (sy_status e = plan_persist(fn, (long long)g.x * g.y, sm_count, &ctas)) return e;
+      if (ctas > 0) q.persist_tiles = (int)(g.x * g.y), q.token_tiles = (int)g.x, g = dim3(ctas);
+    }
+    return launch_by_variant(fn, dtype, v, g, q, map);
+  };
   if (!mixed) {
-    st = launch_by_variant(fn, dtype, variant, grid, p, x_map);
+    st = launch_tiles(variant, grid, p, x_map);
   } else {
     // row tiles [0, rows128) at 128 tokens, then [rows128, row_tiles) at 64 as a programmatic dependent: its CTAs
     // take the SMs the first launch's last wave leaves free, request their weight blocks and wait for its end
     p.trigger_dependents = pdl_on ? 1 : 0;
-    st = launch_by_variant(fn, dtype, variant, grid, p, x_map);
+    st = launch_tiles(variant, grid, p, x_map);
     if (!st) {
       Params q = p;
       q.row_tile0 = rows128, q.trigger_dependents = 0, q.pdl = pdl_on ? 1 : 0;
-      st = launch_by_variant(fn, dtype, *sibling, dim3((int)token_tiles_of(64), row_tiles - rows128), q, x_map64);
+      st = launch_tiles(*sibling, dim3((int)token_tiles_of(64), row_tiles - rows128), q, x_map64);
     }
   }
   if ((st = release(st, xg))) return st;

@@ -91,6 +91,8 @@ struct Params {
   // split-k of the last wave (single launches, wgmma_split.h): tiles >= split_tile0 run as split_pieces CTAs each,
   // from flat CTA split_first on; grid.x = flat CTAs, tile = token tile + token_tiles * row tile
   int split_pieces, split_first, split_tile0, token_tiles;
+  // persistent single launches (kLaunch 4): flat tiles token_tiles x (row tiles from row_tile0); 0: one CTA a tile
+  int persist_tiles;
   // split_cluster: 2 pieces a tile, launched as clusters of 2 CTAs: piece 1 hands its partial sums to piece 0
   // through distributed shared memory (CTAs [split_tile0, split_first) are padding that keeps the pairs aligned).
   // Otherwise through global memory:
@@ -343,6 +345,9 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 // kLaunch: 0 single expert, 1 grouped with compact output rows, 2 grouped with f32 scatter-add into store_idx rows,
 // 3 single expert with split-k of the last wave (wgmma_split.h). The split code is its own instance: compiled into
 // the single-expert kernel (unused there), the cluster-pair fixup made the unsplit k loop 4-9% slower on the H200.
+// 4 single expert, persistent: gridDim.x CTAs walk the p.persist_tiles flat tiles (token tiles fastest) in strides of
+// gridDim.x; the stage ring runs on across tiles, so the producer loads a tile's first stages while the consumers
+// route and store the one before (a CTA per tile pays the pipeline fill and its epilogue with the tensor core idle).
 // kTileN: selected tokens per CTA tile, the wgmma N (128; 64 gives a small grid twice the CTAs, each with half the
 // tensor work and routing per k-vector; TMA tiles, one CTA, schedules 0 and 1, no split-k).
 template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch, int kTileN>
@@ -353,10 +358,11 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
   static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
   static_assert(kRouting == 0 || kSchedule <= 1, "the running-sum routing exists for schedules 0 and 1");
+  static_assert(kLaunch != 4 || (kGather == 1 && kCluster == 1 && kSchedule <= 1), "persistent: TMA tiles, one CTA, schedules 0 and 1");
   // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
   // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
   const Params p = p_in;
-  constexpr bool kGrouped = kLaunch == 1 || kLaunch == 2, kSplit = kLaunch == 3;
+  constexpr bool kGrouped = kLaunch == 1 || kLaunch == 2, kSplit = kLaunch == 3, kPersist = kLaunch == 4;
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
   extern __shared__ uint8_t smem_raw[];
@@ -379,10 +385,20 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       flat = p.split_tile0 + split_u;
     }
     ntile = flat % p.token_tiles, tile = flat / p.token_tiles;
-  } else {
+  } else if constexpr (!kPersist) {
     ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
     tile = (p.row_tile_fastest ? blockIdx.x : blockIdx.y) + p.row_tile0;
   }
+  // the CTA's tiles: one, or (persistent) flat tiles blockIdx.x + ti gridDim.x for ti < my_tiles
+  const int my_tiles = kPersist ? ((int)blockIdx.x < p.persist_tiles ? (p.persist_tiles - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0) : 1;
+  auto set_tile = [&](int ti) {
+    if constexpr (kPersist) {
+      const int f = (int)blockIdx.x + ti * (int)gridDim.x;
+      ntile = f % p.token_tiles, tile = f / p.token_tiles + p.row_tile0;
+    }
+  };
+  set_tile(0);
+  if (kPersist && my_tiles == 0) return;  // more CTAs than tiles (the host launches at most one a tile)
   // the 64-token launch that follows waits for this grid's end (griddepcontrol.wait in its producer) but may start
   // its CTAs, and their weight requests, on the SMs that this grid's last wave leaves free
   if (p.trigger_dependents && threadIdx.x == 0) asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
@@ -418,7 +434,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   if constexpr (kCluster > 1) cluster_sync();  // the peers' barriers are initialized before any remote operation
   else __syncthreads();
   // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
-  const int a_tile = min(tile, ceil_div(p.m / 2, kRowsPerCta) - 1);
+  int a_tile = min(tile, ceil_div(p.m / 2, kRowsPerCta) - 1);
   auto group_expert = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[0])) : 0; };
   auto group_j_base = [&]() -> int {
     if constexpr (kGrouped) return (int)lds32(smem_u32(&s_group[1]));
@@ -446,7 +462,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
     // a cluster pair of split pieces: the producer takes part in the consumers' two cluster barriers (after its loop)
     const bool pair = kSplit && split_u >= 0 && p.split_cluster;
-    const int j_base = group_j_base(), sel_end = group_sel_end();
+    int j_base = group_j_base();
+    const int sel_end = group_sel_end();
     // cp.async: X row of tile token n, -1 for padding past the selection; a bad index is clamped and counted once
     // per token (by row tile 0)
     auto row_of = [&](int n, bool count) -> int {
@@ -491,9 +508,10 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       // this CTA's kMine rows of the token tile, one box per stage, multicast into the cluster
       constexpr int kMine = kTileN / kCluster;
       asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(&x_map)) : "memory");
-      auto load_tokens = [&](int kt) {
-        tma_load_box<kCluster>(sbase + kSmemB + (kt % kStages) * kBStageBytes + b_row_offset((int)rank * kMine), &x_map,
-                               (kt_begin + kt) * kBK, j_base + (int)rank * kMine, full_bar + 8 * (kt % kStages));
+      // stage kt of the tile into ring slot s
+      auto load_tokens = [&](int kt, int s) {
+        tma_load_box<kCluster>(sbase + kSmemB + s * kBStageBytes + b_row_offset((int)rank * kMine), &x_map,
+                               (kt_begin + kt) * kBK, j_base + (int)rank * kMine, full_bar + 8 * s);
       };
       // Programmatic dependent launch (ssmm_wgmma.cu): this grid may start while the pre-gather that wrote the
       // token rows still runs. The weight blocks of the first ring do not depend on it and are requested first;
@@ -503,12 +521,23 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       constexpr uint32_t kTx = kAStageBytes + kMetaStageBytes + kTileN * kBRowBytes;
       for (int kt = 0; kt < first; kt++) copy_weight_blocks(kt_begin + kt, kt, kTx);
       asm volatile("griddepcontrol.wait;\n" ::: "memory");
-      for (int kt = 0; kt < first; kt++) load_tokens(kt);
+      for (int kt = 0; kt < first; kt++) load_tokens(kt, kt);
       for (int kt = first; kt < nk; kt++) {
         const int s = kt % kStages;
         mbar_wait(empty_bar + 8 * s, ((kt / kStages) - 1) & 1);
         copy_weight_blocks(kt_begin + kt, s, kTx);
-        load_tokens(kt);
+        load_tokens(kt, s);
+      }
+      // persistent: the next tiles' stages continue the ring (ring position g = ti nk + kt; every tile has nk stages)
+      for (int ti = 1; ti < my_tiles; ti++) {
+        set_tile(ti);
+        a_tile = tile, j_base = group_j_base();
+        for (int kt = 0; kt < nk; kt++) {
+          const int g = ti * nk + kt, s = g % kStages;
+          if (g >= kStages) mbar_wait(empty_bar + 8 * s, ((g / kStages) - 1) & 1);
+          copy_weight_blocks(kt_begin + kt, s, kTx);
+          load_tokens(kt, s);
+        }
       }
     }
     if (pair) {
@@ -521,6 +550,11 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     const int cw = wg - 1;
     const uint32_t lane0 = (t & 31) == 0;
     constexpr int R = kTileN / 2;
+    // persistent launches: one pass of this body per tile; ring0 = the ring position of the tile's first stage,
+    // ti n_iters its first iteration in the ping-pong turn order (every tile has nk stages and n_iters iterations)
+    for (int ti = 0; ti < my_tiles; ti++) {
+    if (ti > 0) set_tile(ti);
+    const int ring0 = ti * nk;
     // kRouting 0: T per k-vector, sets acc0 and acc1; 1: T is the running sum S and acc1 the difference D (acc0 only
     // in the epilogue)
     float T[R], acc0[R], acc1[R];
@@ -559,14 +593,14 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       for (int i = 0; i < R; i++) acc1[i] = fmaf(((i >> 1) & 1) ? f1 : f0, T[i], acc1[i]);
     };
     auto wait_full = [&](int kt) {
-      mbar_wait(full_bar + 8 * (kt % kStages), (kt / kStages) & 1);
+      mbar_wait(full_bar + 8 * ((ring0 + kt) % kStages), ((ring0 + kt) / kStages) & 1);
       // cp.async writes are generic-proxy writes and wgmma reads through the async proxy: a proxy fence. The TMA and
       // bulk copies of kGather 1 write through the async proxy already (their completion on the barrier is enough),
       // and the fence was 4 of the ~310 instructions of an iteration (MEMBAR.ALL.CTA + FENCE.VIEW.ASYNC.S, twice).
       if constexpr (kGather == 0) fence_proxy_async();
     };
     auto issue = [&](int kt, int js, uint32_t meta, int scale_d) {
-      const int s = kt % kStages;
+      const int s = (ring0 + kt) % kStages;
       const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
       const uint64_t b_desc = make_b_desc(sbase + kSmemB + s * kBStageBytes, js);
       if constexpr (kTileN == 64) {
@@ -578,7 +612,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       }
     };
     auto meta_of = [&](int kt, int js) -> uint32_t {
-      return lds32(sbase + kSmemMeta + (kt % kStages) * kMetaStageBytes + (uint32_t)((cw * kKSteps + js) * kMetaWordsPerStep + mword) * 4);
+      return lds32(sbase + kSmemMeta + ((ring0 + kt) % kStages) * kMetaStageBytes + (uint32_t)((cw * kKSteps + js) * kMetaWordsPerStep + mword) * 4);
     };
     // The routing of iteration it + 1 is loaded during iteration it: a load issued at the iteration's start
     // stalled the routing (ncu: ~half of the consumer's stall cycles waited on these global loads).
@@ -589,18 +623,18 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     // barrier 2 gets n_iters arrivals and waits, barrier 1 n_iters - 1)
     auto wait_turn = [&](int it) {
       if constexpr (kSchedule == 1 || kSchedule == 3)
-        if (cw == 1 || it > 0) named_sync(cw == 0 ? 1 : 2);
+        if (cw == 1 || ti * n_iters + it > 0) named_sync(cw == 0 ? 1 : 2);
     };
     auto pass_turn = [&](int it) {
       if constexpr (kSchedule == 1 || kSchedule == 3)
-        if (cw == 0 || it < n_iters - 1) named_arrive(cw == 0 ? 2 : 1);
+        if (cw == 0 || ti * n_iters + it < my_tiles * n_iters - 1) named_arrive(cw == 0 ? 2 : 1);
     };
     // releases the iteration's stages kt0 .. kt0 + kSpi - 1 once this warp's wgmmas reading them are complete (lane 0,
     // predicated inside the asm: no branch between wgmmas)
     auto release = [&](int kt0) {
 #pragma unroll
       for (int j = 0; j < kSpi; j++) {
-        const uint32_t bar = empty_bar + 8 * ((kt0 + j) % kStages);
+        const uint32_t bar = empty_bar + 8 * ((ring0 + kt0 + j) % kStages);
         if constexpr (kCluster == 1) mbar_arrive_if(bar, lane0);
         else
 #pragma unroll
@@ -631,7 +665,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       for (int i = 0; i < RH; i++) Ta[i] = Tb[i] = 0.f;
       auto issue_half = [&](auto half, int kt, int js, uint32_t meta, int scale_d) {
         constexpr int h = decltype(half)::value;
-        const int s = kt % kStages;
+        const int s = (ring0 + kt) % kStages;
         const uint64_t a_desc = make_desc(sbase + kSmemA + s * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo);
         const uint64_t b_desc = make_b_desc(sbase + kSmemB + s * kBStageBytes + (h ? b_row_offset(kBN / 2) : 0), js);
         auto& Th = h ? Tb : Ta;
@@ -853,6 +887,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       if (p.y_f32) with_op(std::integral_constant<int, kFeatureF32>{});
       else with_op(std::integral_constant<int, kFeature16>{});
     }
+    }  // tiles
   }
   if constexpr (kCluster > 1) cluster_sync();  // the peers may still arrive on this CTA's barriers
 #endif
@@ -907,10 +942,14 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
     using Compact = std::integral_constant<int, 1>;
     using Scatter = std::integral_constant<int, 2>;
     using SingleSplit = std::integral_constant<int, 3>;
+    using Persistent = std::integral_constant<int, 4>;
     if (!p.offsets) {
       // split-k runs single CTAs of 128-token tiles only (launch_ssmm_wgmma): no split instance for the others
       if constexpr (kCluster == 1 && kTileN == kBN)
         if (p.split_pieces > 1) return pick_v(bf16, SingleSplit{});
+      // persistent instances for the ping-pong variants only (launch_tiles of ssmm_wgmma.cu)
+      if constexpr (kGather == 1 && kCluster == 1 && kSchedule == 1)
+        if (p.persist_tiles > 0) return pick_v(bf16, Persistent{});
       return pick_v(bf16, Single{});
     }
     return p.y_mode == 1 ? pick_v(bf16, Scatter{}) : pick_v(bf16, Compact{});
