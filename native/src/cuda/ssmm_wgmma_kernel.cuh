@@ -786,6 +786,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         wgmma_commit();
         wgmma_wait<0>();
         fence_regs(T);
+        // persistent: the ring runs on into the next tile, whose stages reuse this slot
+        if constexpr (kPersist) mbar_arrive_if(empty_bar + 8 * ((ring0 + tl.kt) % kStages), lane0);
         if constexpr (kRouting == 1) route_sd(tl.s0, tl.s1, 0, 0);  // the last k-vector
         else route(tl.s0, tl.s1);
       }
