@@ -7,7 +7,7 @@ import { BackendTensor, convertHalf, DTYPE_CODE, HalfDType, HostTensor, randn } 
 import { gemm } from "../lib/kernels/gemm.ts";
 import { timeGraph } from "../lib/timing.ts";
 import { deviceLabel, describeDevice, provenance } from "../lib/data.ts";
-import { assertClose, gemmReference, gpuTest, withWgmmaSplit, withWgmmaVariant } from "./helpers.ts";
+import { assertClose, gemmReference, gpuTest, withEnv, withWgmmaSplit, withWgmmaVariant } from "./helpers.ts";
 
 const cpu = openBackend("cpu");
 
@@ -201,6 +201,9 @@ gpuTest("CUDA device and build info", () => {
   assert.equal(withWgmmaSplit("3:66", () => callJson(cuda, "sy_build_info").wgmma_split), "3:66");
   // and whether the kernel is a programmatic dependent of its pre-gather (SAMOYEDS_WGMMA_PDL=0 turns it off)
   assert.equal(typeof build.wgmma_pdl, "boolean");
+  // and the persistent single launches (SAMOYEDS_WGMMA_PERSIST, default on: wgmma_tiles.h)
+  if (!Deno.env.get("SAMOYEDS_WGMMA_PERSIST")) assert.equal(build.wgmma_persist, "on");
+  assert.equal(withEnv("SAMOYEDS_WGMMA_PERSIST", "ctas:7", () => callJson(cuda, "sy_build_info").wgmma_persist), "ctas:7");
   const info = () => callJson(cuda, "sy_build_info");
   assert.deepEqual(withWgmmaVariant("cpasync", () => [info().wgmma_variant, info().wgmma_pregather]), ["cpasync", false]);
   assert.equal(withWgmmaVariant("no-such-variant", () => info().wgmma_variant), "(invalid)");

@@ -9,7 +9,8 @@ command -v ncu >/dev/null || { echo "ncu not found (CUDA toolkit bin/ not on PAT
 R="${SAMOYEDS_RESULTS_DIR:-data}"
 read -r M K <<< "${WGMMA_NCU_SHAPE:-16384 6144}"
 # WGMMA_NSEL (bench/wgmma_variants.ts, default 4096 selected tokens) goes into the file names when set
-tag="${M}x${K}${WGMMA_NSEL:+-n$WGMMA_NSEL}-${SAMOYEDS_WGMMA_VARIANT:-default}"
+# and the commit, so that a profile of a later kernel does not overwrite an older one
+tag="${M}x${K}${WGMMA_NSEL:+-n$WGMMA_NSEL}-${SAMOYEDS_WGMMA_VARIANT:-default}${SAMOYEDS_COMMIT:+-${SAMOYEDS_COMMIT:0:7}}"
 ncu --set full -k regex:ssmm_wgmma_kernel -c 1 -f -o "/tmp/wgmma-ncu-$tag" \
   deno run --allow-all bench/wgmma_variants.ts --one "$M" "$K" 2>&1 | tail -5
 ncu --import "/tmp/wgmma-ncu-$tag.ncu-rep" --page details --print-details all > "$R/ncu-wgmma-$tag-details.txt" 2>&1
