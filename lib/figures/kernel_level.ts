@@ -494,9 +494,9 @@ export function mmaSpFigures(opts: { dataDir?: string; outDir?: string } = {}): 
   return saveVariantsFigure({ f: file, j }, f, opts.outDir);
 }
 
-/** Registry: figures/hopper-wgmma-split and hopper-wgmma-pdl, the launch-setting A/Bs of the default variant at the
- * kernel-level token count (newest data/wgmma-perf/variants-{split,pdl}-n1024-*.json; bench/wgmma_variants.ts
- * --split / --pdl). */
+/** Registry: figures/hopper-wgmma-split, hopper-wgmma-pdl and hopper-wgmma-persist, the launch-setting A/Bs of the
+ * default variant at the kernel-level token count (newest data/wgmma-perf/variants-{split,pdl,persist}-n1024-*.json;
+ * bench/wgmma_variants.ts --split / --pdl / --persist). */
 export function wgmmaLaunchAbFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
   const dir = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma-perf");
   const out: string[] = [];
@@ -512,6 +512,12 @@ export function wgmmaLaunchAbFigures(opts: { dataDir?: string; outDir?: string }
       name: "hopper-wgmma-pdl",
       title: "Programmatic dependent launch after the pre-gather (wgmma.sp)",
       subtitle: "on (the default): first weight blocks requested while the gather runs; off: plain launch",
+    },
+    {
+      prefix: "variants-persist-n1024-",
+      name: "hopper-wgmma-persist",
+      title: "Persistent CTAs against one CTA per tile (wgmma.sp, two interleaved rounds)",
+      subtitle: "on (the default): one CTA per SM walks the tiles, the stage ring runs on across them; off: a CTA per tile",
     },
   ];
   for (const { prefix, ...labels } of figures) {

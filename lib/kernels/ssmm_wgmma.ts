@@ -60,7 +60,8 @@ export function wgmmaUnsupportedReason(w: { backend: Backend; params: WgmmaParam
 /** One variant of the wgmma.sp SSMM kernel (native/src/common/wgmma_variants.h): how it gathers the token tile, issues
  * and routes. SAMOYEDS_WGMMA_VARIANT = name picks it per call. Variants of the same routing give bit-identical results.
  * Without it the default runs, with its 64-token sibling where 128-token tiles would leave SMs idle (the token-tile
- * plan, native/src/common/wgmma_tiles.h; SAMOYEDS_WGMMA_TILES = auto, 128, 64 or auto:W overrides it). */
+ * plan, native/src/common/wgmma_tiles.h; SAMOYEDS_WGMMA_TILES = auto, 128, 64 or auto:W overrides it), and with
+ * persistent CTAs where a single launch has more tiles than SMs (same header; SAMOYEDS_WGMMA_PERSIST = on, off, ctas:C). */
 export interface WgmmaVariant {
   name: string;
   gather: number;
