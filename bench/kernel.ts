@@ -268,7 +268,8 @@ if (import.meta.main) {
         samoyeds_ssmm: "our SSMM, mma.sp m16n8k32 (sm_80+), token selection inside the kernel",
         samoyeds_wgmma: wgmmaNote ? `skipped: ${wgmmaNote}` : "our Hopper SSMM, wgmma.mma_async.sp (sm_90a), weight packed offline, token selection inside the kernel",
       },
-      caveats: "inputs reused across replays (operands of small shapes may stay in the 50 MB L2), same for every method",
+      caveats: "inputs reused across replays (operands of small shapes may stay in the 50 MB L2), same for every method; " +
+        "each replay is timed on its own, graph launch included (the gather of the smallest k shows that floor), so the smallest shapes are launch-bound for every method",
     },
   }, { rows }); // the JSON's "rows" are the KernelPoints (one per shape x method), the CSV the same table
   log(`wrote ${written.json} and ${written.csv} (${points.length} points) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
