@@ -139,8 +139,22 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** Standard normal samples (Box-Muller) scaled by `scale`. */
+/** Standard normal samples (Box-Muller on rng(seed) draws) scaled by `scale`. Large n come from the CPU library's
+ * sy_randn_f32, which yields the same bits in parallel (tests/foundation.test.ts); randnReference is the specification. */
 export function randn(n: number, seed: number, scale = 1): Float32Array {
+  if (n >= NATIVE_RANDN_MIN) {
+    const out = new Float32Array(n);
+    try {
+      openBackend("cpu").call("sy_randn_f32", BigInt(n), seed >>> 0, scale, out);
+      return out;
+    } catch { /* no CPU library built (or an older one): the JavaScript generator below */ }
+  }
+  return randnReference(n, seed, scale);
+}
+const NATIVE_RANDN_MIN = 1 << 15;
+
+/** randn in JavaScript: the sequence sy_randn_f32 reproduces. */
+export function randnReference(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {

@@ -7,6 +7,8 @@ import { table } from "../lib/tables.ts";
 import { frameFigure, plot, Plot, saveFigure, svgString, svgToPng, wrapWords } from "../lib/figures/render.ts";
 import { timeHost } from "../lib/timing.ts";
 import { EXPERIMENTS } from "../lib/experiments/registry.ts";
+import { openBackend } from "../lib/native/library.ts";
+import { randn, randnReference } from "../lib/tensor.ts";
 
 Deno.test("writeResults: JSON + CSV with provenance, read back as JSON and as an arquero table", () => {
   const dir = Deno.makeTempDirSync();
@@ -117,4 +119,22 @@ Deno.test("buildNote: names the commit, the wgmma.sp variant and token tiles, an
     "; wgmma.sp variant gathered-tma-pp, token tiles auto, persistent on");
   assert.equal(buildNote({ commit: "abc" }), "; commit abc");  // files from before the build info carried these
   assert.equal(buildNote(undefined), "");
+});
+
+// randn's large-n path (the CPU library's sy_randn_f32, parallel) must give the bits of the JavaScript generator: the
+// benchmarks' inputs, and every test's random data above 32768 elements, come from it.
+Deno.test("sy_randn_f32 gives the bits of randnReference (odd and even n, seeds, scales)", () => {
+  const cpu = openBackend("cpu");
+  for (const [n, seed, scale] of [[1, 0, 1], [2, 1, 1], [7, 12345, 0.05], [4096, 0xffffffff, 3.7], [1_000_001, 7, 1], [2_000_000, 16384 + 6144, 0.05]] as const) {
+    const native = new Float32Array(n);
+    cpu.call("sy_randn_f32", BigInt(n), seed >>> 0, scale, native);
+    const ref = randnReference(n, seed, scale);
+    const a = new Uint32Array(native.buffer), b = new Uint32Array(ref.buffer);
+    let diff = 0;
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) diff++;
+    assert.equal(diff, 0, `n=${n} seed=${seed} scale=${scale}: ${diff} elements differ`);
+  }
+  // a negative or fractional seed means what rng() makes of it (ToUint32), on both paths
+  assert.deepEqual(randn(40_000, -5, 2), randnReference(40_000, -5, 2));
+  assert.deepEqual(randn(3, 9), randnReference(3, 9));  // small n: the JavaScript path itself
 });

@@ -66,6 +66,9 @@ SY_API sy_status sy_memset(void* dst, int32_t byte_value, uint64_t bytes);
 SY_API sy_status sy_synchronize(void);
 /* element conversion on backend memory between SY_F16 / SY_BF16 / SY_F32 */
 SY_API sy_status sy_convert(const void* src, int32_t src_dtype, void* dst, int32_t dst_dtype, uint64_t count);
+/* n standard normal samples times `scale` into host memory, the sequence of randn(n, seed, scale) in lib/tensor.ts
+ * (mulberry32, Box-Muller), bit for bit. Both backends. */
+SY_API sy_status sy_randn_f32(uint64_t n, uint32_t seed, double scale, float* out);
 
 /* Timing (CUDA backend): capture the ops enqueued between begin and end into a graph, then replay it
  * warmup times and iters times, each replay bracketed by CUDA events; times_ms gets iters entries. */

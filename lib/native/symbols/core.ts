@@ -14,6 +14,7 @@ export const coreSymbols = {
   sy_memset: { parameters: ["pointer", "i32", "u64"], result: "i32" },
   sy_synchronize: { parameters: [], result: "i32" },
   sy_convert: { parameters: ["pointer", "i32", "pointer", "i32", "u64"], result: "i32" },
+  sy_randn_f32: { parameters: ["u64", "u32", "f64", "buffer"], result: "i32" },
   sy_capture_begin: { parameters: [], result: "i32" },
   sy_capture_end: { parameters: ["buffer"], result: "i32" },
   sy_graph_time: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },

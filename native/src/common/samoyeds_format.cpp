@@ -175,13 +175,17 @@ SY_API sy_status sy_samoyeds_prune(int32_t dtype, int32_t m, int32_t k, int32_t 
   const uint16_t* W = (const uint16_t*)Wv;
   uint16_t* P = (uint16_t*)Wp_v;
   std::vector<uint16_t> out((size_t)m * k, 0);  // separate buffer: W_pruned may alias W
-  double total = 0, kept_e = 0;
-  for (int64_t i = 0; i < (int64_t)m * k; i++) {
-    double x = sy::half_to_f32(W[i], dtype);
-    if (std::isfinite(x)) total += x * x;
-  }
-  const int64_t KV = k / V;
-  for (int64_t G = 0; G < m / M; G++)
+  // row groups in parallel (the CPU build has OpenMP); each group's energies are summed in a fixed order and the
+  // groups' sums added in group order, so the kept fraction does not depend on the thread count
+  const int64_t KV = k / V, groups = m / M;
+  std::vector<double> group_total(groups, 0.0), group_kept(groups, 0.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t G = 0; G < groups; G++) {
+    double total = 0, kept_e = 0;
+    for (int64_t i = G * M * (int64_t)k; i < (G + 1) * M * (int64_t)k; i++) {
+      double x = sy::half_to_f32(W[i], dtype);
+      if (std::isfinite(x)) total += x * x;
+    }
     for (int64_t v = 0; v < KV; v++) {
       double norm[4];
       int order[4];
@@ -194,16 +198,21 @@ SY_API sy_status sy_samoyeds_prune(int32_t dtype, int32_t m, int32_t k, int32_t 
         norm[i] = e;
         order[i] = i;
       }
-      std::stable_sort(order, order + M, [&](int a, int b) { return norm[a] > norm[b]; });
+      // rows by descending norm, ties in row order (a stable insertion sort of at most 4)
+      for (int i = 1; i < M; i++)
+        for (int j = i; j > 0 && norm[order[j]] > norm[order[j - 1]]; j--) std::swap(order[j], order[j - 1]);
       for (int n = 0; n < N; n++) {
         int64_t r = G * M + order[n];
         for (int64_t grp = v * V / 4; grp < (v + 1) * V / 4; grp++) {
-          int p[4] = {0, 1, 2, 3};
           float mag[4];
           for (int q = 0; q < 4; q++) mag[q] = std::fabs(sy::half_to_f32(W[r * k + grp * 4 + q], dtype));
-          std::stable_sort(p, p + 4, [&](int a, int b) { return mag[a] > mag[b]; });
-          for (int q = 0; q < 2; q++) {
-            int64_t idx = r * k + grp * 4 + p[q];
+          // the two largest magnitudes, the lower position first on ties (what a stable sort would keep)
+          int first = 0;
+          for (int q = 1; q < 4; q++) if (mag[q] > mag[first]) first = q;
+          int second = first == 0 ? 1 : 0;
+          for (int q = 0; q < 4; q++) if (q != first && mag[q] > mag[second]) second = q;
+          for (int q : {first, second}) {
+            int64_t idx = r * k + grp * 4 + q;
             out[idx] = W[idx];
             double x = sy::half_to_f32(W[idx], dtype);
             if (std::isfinite(x)) kept_e += x * x;
@@ -211,6 +220,10 @@ SY_API sy_status sy_samoyeds_prune(int32_t dtype, int32_t m, int32_t k, int32_t 
         }
       }
     }
+    group_total[G] = total, group_kept[G] = kept_e;
+  }
+  double total = 0, kept_e = 0;
+  for (int64_t G = 0; G < groups; G++) total += group_total[G], kept_e += group_kept[G];
   std::copy(out.begin(), out.end(), P);
   if (kept_energy_out) *kept_energy_out = total > 0 ? kept_e / total : 1.0;
   return SY_OK;

@@ -125,10 +125,12 @@ SY_API sy_status sy_vnm_prune(int32_t dtype, int32_t m, int32_t k, int32_t V, co
   const uint16_t* W = (const uint16_t*)Wv;
   uint16_t* P = (uint16_t*)Pv;
   std::vector<uint16_t> out((size_t)m * k, 0);
-  double total = 0, kept = 0;
-  const int64_t KB = k / 8;
-  for (int64_t r0 = 0; r0 < m; r0 += V) {
-    const int64_t r1 = std::min<int64_t>(m, r0 + V);
+  const int64_t KB = k / 8, blocks = (m + V - 1) / V;
+  // V-row blocks in parallel (OpenMP in the CPU build); energies per block in a fixed order, blocks added in order
+  std::vector<double> block_total(blocks, 0.0), block_kept(blocks, 0.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t blk = 0; blk < blocks; blk++) {
+    const int64_t r0 = blk * V, r1 = std::min<int64_t>(m, r0 + V);
     for (int64_t cb = 0; cb < KB; cb++) {
       double score[8] = {0};
       for (int64_t r = r0; r < r1; r++)
@@ -153,12 +155,16 @@ SY_API sy_status sy_vnm_prune(int32_t dtype, int32_t m, int32_t k, int32_t V, co
         out[r * k + cb * 8 + b] = W[r * k + cb * 8 + b];
       }
     }
+    double total = 0, kept = 0;
+    for (int64_t i = r0 * k; i < r1 * k; i++) {
+      double w = half_to_f32(W[i], dtype), p = half_to_f32(out[i], dtype);
+      total += w * w;
+      kept += p * p;
+    }
+    block_total[blk] = total, block_kept[blk] = kept;
   }
-  for (size_t i = 0; i < out.size(); i++) {
-    double w = half_to_f32(W[i], dtype), p = half_to_f32(out[i], dtype);
-    total += w * w;
-    kept += p * p;
-  }
+  double total = 0, kept = 0;
+  for (int64_t blk = 0; blk < blocks; blk++) total += block_total[blk], kept += block_kept[blk];
   memcpy(P, out.data(), out.size() * 2);
   if (kept_energy_out) *kept_energy_out = total == 0 ? 1.0 : kept / total;
   return SY_OK;

@@ -83,6 +83,7 @@ SY_API sy_status sy_convert(const void* src, int32_t sdt, void* dst, int32_t ddt
   SY_CHECK((src && dst) || n == 0, "sy_convert", "null pointer");
   SY_CHECK(sdt >= SY_F16 && sdt <= SY_F32 && ddt >= SY_F16 && ddt <= SY_F32, "sy_convert",
            "dtypes must be f16 (0), bf16 (1) or f32 (2); got %d -> %d", sdt, ddt);
+#pragma omp parallel for schedule(static) if (n >= (1u << 16))
   for (uint64_t i = 0; i < n; i++) {
     float v = sdt == SY_F32 ? ((const float*)src)[i] : sy::half_to_f32(((const uint16_t*)src)[i], sdt);
     if (ddt == SY_F32) ((float*)dst)[i] = v;
