@@ -69,12 +69,30 @@ run_stage() { # name, command...
 # --- build (incremental: objects already built on this machine are kept) ---
 BUILD=1; STAGES=()
 for a in "$@"; do if [ "$a" = "--no-build" ]; then BUILD=0; else STAGES+=("$a"); fi; done
-if [ $BUILD -eq 1 ]; then
-  run_stage build deno task build
-  if [ "${STATUS[-1]}" != ok ]; then say "build failed; GPU stages would use a stale or missing library"; fi
+cuda_check() {
   deno eval 'import { callJson, openBackend } from "./lib/native/library.ts";
     try { const b = openBackend("cuda"); console.log("cuda backend:", JSON.stringify(callJson(b, "sy_build_info")), JSON.stringify(callJson(b, "sy_device_info", 0))); }
-    catch (e) { console.log("cuda backend NOT usable:", (e as Error).message); }'
+    catch (e) { console.log("cuda backend NOT usable:", (e as Error).message); Deno.exit(1); }'
+}
+if [ $BUILD -eq 1 ]; then
+  # a CUDA library prebuilt by scripts/pack-gpu.sh --with-cuda, if it was built from exactly these sources: then only
+  # the CPU backend is built here (seconds); any mismatch or load failure falls back to the full build
+  prebuilt=0
+  if [ -s .gpu/libsamoyeds_cuda.so.xz ] && [ -s .gpu/native.sha256 ]; then
+    if [ "$(bash scripts/native-hash.sh)" = "$(cat .gpu/native.sha256)" ]; then
+      mkdir -p build/lib && xz -dc .gpu/libsamoyeds_cuda.so.xz > build/lib/libsamoyeds_cuda.so.part && mv build/lib/libsamoyeds_cuda.so.part build/lib/libsamoyeds_cuda.so
+      run_stage build-cpu deno task build --cpu-only
+      if [ "${STATUS[-1]}" = ok ] && cuda_check; then prebuilt=1; say "using the prebuilt CUDA library from .gpu/ (sources hash $(cat .gpu/native.sha256))"
+      else say "the prebuilt CUDA library is not usable here: building"; rm -f build/lib/libsamoyeds_cuda.so; fi
+    else
+      say "the prebuilt CUDA library in .gpu/ was built from other sources: building"
+    fi
+  fi
+  if [ $prebuilt -eq 0 ]; then
+    run_stage build deno task build
+    if [ "${STATUS[-1]}" != ok ]; then say "build failed; GPU stages would use a stale or missing library"; fi
+    cuda_check || true
+  fi
 fi
 
 if [ ${#STAGES[@]} -eq 0 ]; then
