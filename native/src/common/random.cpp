@@ -1,6 +1,6 @@
 // Host random numbers, the same sequence as randn() of lib/tensor.ts (mulberry32 draws, Box-Muller pairs in double,
 // stored as f32): that function is the specification and the tests compare the two bit for bit. Native because the
-// benchmarks fill weights of up to 100 M elements, about 10 s in JavaScript; the i-th draw depends only on the seed
+// benchmarks fill weights of up to 100 M elements (about 5 s in JavaScript on a 2-core machine); the i-th draw depends only on the seed
 // and i (mulberry32's state advances by a constant), so the pairs are filled in parallel.
 // Compiled into both backend libraries (host memory on every backend; OpenMP in the CPU build only).
 #include <cmath>
