@@ -1,5 +1,8 @@
 // Benchmark stage `moe` (issue 4): MoE-layer and model-memory evaluation on the GPU -> $SAMOYEDS_RESULTS_DIR/model-level.json
 // (default data/). Run:  deno run --allow-all bench/moe.ts [--quick] [--budget-gb N] [--models a,b]
+// --persist-grouped-ab: only an A/B of our layer with one CTA per grouped tile against persistent grouped launches
+// (SAMOYEDS_WGMMA_PERSIST_GROUPED off / on, native/src/common/wgmma_tiles.h), two rounds each, in this process on the
+// same weights and routing -> model-level-persist-grouped.json
 // Weights are RANDOM (no downloads): the sparse experts get random values/row choices in the Samoyeds format (1:2 x 2:4,
 // V = 128, density 25%), the dense baselines independent random dense weights. bf16 operands, f32 accumulation.
 // Our layer's grouped SSMMs run with kernel "auto": the wgmma.sp kernel (sy_ssmm_wgmma_grouped) on an sm_90 GPU,
@@ -201,6 +204,45 @@ function timeDecoder(m: MoeModelConfig, w: ReturnType<typeof randomDeviceWeights
   } finally {
     X.free(), mws.free(), dws.free(), aw.free();
   }
+}
+
+// ---------- A/B of the persistent grouped launches (--persist-grouped-ab), then exit ----------
+if (args.includes("--persist-grouped-ab")) {
+  const AB_VARIANTS = ["samoyeds", "samoyeds_gateup", "samoyeds_gateup_scatter_add"];
+  const abRows: (LayerRow & { persist_grouped: string; round: number })[] = [];
+  const before = Deno.env.get("SAMOYEDS_WGMMA_PERSIST_GROUPED");
+  for (const m of models) {
+    const w = randomDeviceWeights(cuda, m, dtype, { dense: false, sparse: true }, sizes);
+    try {
+      for (const T of TOKENS) {
+        for (const round of [1, 2]) {
+          for (const setting of ["off", "on"]) {
+            Deno.env.set("SAMOYEDS_WGMMA_PERSIST_GROUPED", setting);
+            for (const r of timeLayer(m, w, T, AB_VARIANTS)) abRows.push({ ...r, persist_grouped: setting, round });
+          }
+        }
+        const ms = (v: string, s: string) => abRows.filter((r) => r.model === m.name && r.T === T && r.variant === v && r.persist_grouped === s).map((r) => r.ms ?? NaN);
+        log(`${m.name} T=${T}: ` + AB_VARIANTS.map((v) => `${v} off ${ms(v, "off").map((x) => x.toFixed(3)).join("/")} on ${ms(v, "on").map((x) => x.toFixed(3)).join("/")}`).join("; "));
+      }
+    } finally {
+      w.free();
+      if (before === undefined) Deno.env.delete("SAMOYEDS_WGMMA_PERSIST_GROUPED");
+      else Deno.env.set("SAMOYEDS_WGMMA_PERSIST_GROUPED", before);
+    }
+  }
+  const bad = abRows.filter((r) => r.error);
+  if (dry) {
+    console.log(`CPU dry run (persist-grouped A/B): ${abRows.length} rows; ${bad.length} errors`);
+    for (const r of bad) console.log(`  ${r.model} ${r.variant}: ${r.error}`);
+    Deno.exit(bad.length ? 1 : 0);
+  }
+  const out = writeResults("model-level-persist-grouped", provenance(cuda), {
+    experiment: "persistent grouped wgmma.sp launches in our MoE layer: SAMOYEDS_WGMMA_PERSIST_GROUPED off (one CTA per tile) vs on (one CTA per SM)",
+    setup: { dtype, weights: "random", iters: ITERS, tokens: TOKENS, timing: "whole layer in one CUDA graph, median of the replays", rounds: 2 },
+    models: models.map((m) => m.name),
+  }, { rows: abRows as unknown as Row[] });
+  log(`wrote ${out.json}${bad.length ? `; ${bad.length} errors` : ""}`);
+  Deno.exit(bad.length ? 1 : 0);
 }
 
 // ---------- 1. layer times ----------

@@ -169,7 +169,7 @@ export function listResults(prefix: string, dir = dataDir): string[] {
   return out.sort();
 }
 
-/** "; commit X; wgmma.sp variant Y, token tiles Z, persistent P; mma.sp routing R, K-k stages" from a data file's provenance (the variant is in the CUDA build info since 3d9760f). */
+/** "; commit X; wgmma.sp variant Y, token tiles Z, persistent P (grouped G); mma.sp routing R, K-k stages" from a data file's provenance (the variant is in the CUDA build info since 3d9760f). */
 // deno-lint-ignore no-explicit-any
 export function buildNote(prov: any): string {
   const commit = typeof prov?.commit === "string" ? `; commit ${prov.commit.slice(0, 10)}` : "";
@@ -177,7 +177,9 @@ export function buildNote(prov: any): string {
   // the token-tile plan of the default variant (native/src/common/wgmma_tiles.h), recorded since session 9
   const tiles = variant && typeof prov?.build?.wgmma_tiles === "string" ? `, token tiles ${prov.build.wgmma_tiles}` : "";
   // persistent single launches (same header), recorded since session 12
-  const persist = variant && typeof prov?.build?.wgmma_persist === "string" ? `, persistent ${prov.build.wgmma_persist}` : "";
+  // and grouped ones (same header), recorded since session 13
+  const grouped = typeof prov?.build?.wgmma_persist_grouped === "string" ? ` (grouped ${prov.build.wgmma_persist_grouped})` : "";
+  const persist = variant && typeof prov?.build?.wgmma_persist === "string" ? `, persistent ${prov.build.wgmma_persist}${grouped}` : "";
   // the mma.sp kernel's 1:2 routing (native/src/common/mma_sp_routing.h), recorded since session 10
   const routing = typeof prov?.build?.mma_sp_routing === "string" ? `; mma.sp routing ${prov.build.mma_sp_routing}` : "";
   // and its original k per pipeline stage (same header), recorded since session 11

@@ -117,6 +117,8 @@ Deno.test("buildNote: names the commit, the wgmma.sp variant and token tiles, an
   assert.equal(buildNote({ build: { mma_sp_routing: "swap", mma_sp_stage_k: 128 } }), "; mma.sp routing swap, 128-k stages");
   assert.equal(buildNote({ build: { wgmma_variant: "gathered-tma-pp", wgmma_tiles: "auto", wgmma_persist: "on" } }),
     "; wgmma.sp variant gathered-tma-pp, token tiles auto, persistent on");
+  assert.equal(buildNote({ build: { wgmma_variant: "gathered-tma-pp", wgmma_tiles: "auto", wgmma_persist: "on", wgmma_persist_grouped: "off" } }),
+    "; wgmma.sp variant gathered-tma-pp, token tiles auto, persistent on (grouped off)");
   assert.equal(buildNote({ commit: "abc" }), "; commit abc");  // files from before the build info carried these
   assert.equal(buildNote(undefined), "");
 });

@@ -115,6 +115,11 @@ export function withWgmmaPersist<T>(persist: string, fn: () => T): T {
   return withEnv("SAMOYEDS_WGMMA_PERSIST", persist, fn);
 }
 
+/** Runs fn with SAMOYEDS_WGMMA_PERSIST_GROUPED (persistent grouped wgmma.sp launches: on, off or ctas:C) set. */
+export function withWgmmaPersistGrouped<T>(persist: string, fn: () => T): T {
+  return withEnv("SAMOYEDS_WGMMA_PERSIST_GROUPED", persist, fn);
+}
+
 /** Runs fn with SAMOYEDS_WGMMA_SPLIT (the split-k plan of single wgmma.sp launches: auto, off, S or S:W) set. */
 export function withWgmmaSplit<T>(split: string, fn: () => T): T {
   return withEnv("SAMOYEDS_WGMMA_SPLIT", split, fn);

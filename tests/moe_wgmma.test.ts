@@ -18,7 +18,7 @@ import { packWgmma, wgmmaPackedSizes } from "../lib/kernels/ssmm_wgmma.ts";
 import { makeHostWeights, moeForward, MoeWorkspace, randomDeviceWeights, uploadWeights } from "../lib/moe.ts";
 import { tinyModel } from "../lib/models.ts";
 import { samoyedsSizes } from "../lib/formats/samoyeds.ts";
-import { sm90Test, WGMMA_VARIANTS, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
+import { sm90Test, WGMMA_VARIANTS, withWgmmaPersistGrouped, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
 
 const cpu = openBackend("cpu");
 
@@ -222,6 +222,48 @@ sm90Test("wgmma grouped: 64-token and 128-token tiles of the default variant giv
     }
   }
   assert.equal(ssmmIndexErrors(cuda), 0, "no index errors counted");
+});
+
+// Persistent grouped launches (wgmma_tiles.h, kernel launch kinds 5 and 6: the default variant and its 64-token sibling,
+// V = 128): CTAs that resolve their tiles on the device and walk them, the ring running on across tiles and experts,
+// do each tile's arithmetic as a CTA of its own. Compact outputs: the bits of one CTA per tile; scatter-add (f32
+// atomics into duplicated rows, any order) within the bound against the CPU. 1-3 CTAs walk every tile (the first
+// cases put up to ~100 tiles on one CTA: the resolution runs 32 tiles at a time), "on" covers the SM-count grid;
+// V != 128 and other variants run one CTA per tile whatever the setting.
+sm90Test("wgmma grouped: persistent CTAs give the bits of one CTA per tile (128 and 64 token tiles, every case)", () => {
+  const cuda = openBackend("cuda");
+  const many: GCase[] = [
+    { name: "40 experts, ragged 0-200 (about 60 token tiles x 4 row tiles)", E: 40, m: 1000, k: 384, V: 128, dtype: "bf16", xRows: 700,
+      counts: Array.from({ length: 40 }, (_, e) => (e * 37) % 201 * (e % 7 === 3 ? 0 : 1)) },
+    { name: "70 experts of 1-3 selections: more tiles than one CTA lists (128), so ctas:1 launches more", E: 70, m: 1024, k: 256, V: 128,
+      dtype: "f16", xRows: 300, counts: Array.from({ length: 70 }, (_, e) => 1 + (e % 3)) },
+  ];
+  for (const [ci, g] of [...CASES, ...many].entries()) {
+    const d = makeCase(g, 7700 + 100 * ci);
+    using ref = stackSamoyeds(cpu, d.experts);
+    using st = stackSamoyeds(cuda, d.experts);
+    for (const r of RUNS) {
+      const want = r.mode === "scatterAdd" ? runGrouped(cpu, ref, g, d, r, "mma_sp") : undefined;
+      for (const tiles of ["128", "64"]) {
+        const run = (persist: string) => withWgmmaTiles(tiles, () => withWgmmaPersistGrouped(persist, () => runGrouped(cuda, st, g, d, r, "wgmma_sp")));
+        const base = run("off");
+        for (const persist of ["ctas:1", "ctas:2", "ctas:3", "on"]) {
+          const got = run(persist), at = `${g.name} ${JSON.stringify(r)} tiles ${tiles} SAMOYEDS_WGMMA_PERSIST_GROUPED=${persist}`;
+          if (!want) {
+            assert.deepEqual(got, base, at);
+          } else {
+            const err = d.total === 0 ? (got.every((x) => x === 0) ? 0 : Infinity) : relativeError(got, want);
+            assert.ok(err <= 1e-4, `${at}: relative error ${err}`);
+          }
+        }
+      }
+    }
+  }
+  assert.equal(ssmmIndexErrors(cuda), 0, "no index errors counted");
+  const g = CASES[0], d = makeCase(g, 1);
+  using st = stackSamoyeds(cuda, d.experts);
+  assert.throws(() => withWgmmaPersistGrouped("ctas:x", () => runGrouped(cuda, st, g, d, RUNS[0], "wgmma_sp")),
+    (e: unknown) => e instanceof Error && e.message.includes("SAMOYEDS_WGMMA_PERSIST_GROUPED=ctas:x is not"));
 });
 
 sm90Test("wgmma grouped: f16 and bf16 x V = 32/64/128 on one ragged routing; auto = wgmma_sp, and both = mma_sp", () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { packWgmma, packWgmmaFromDense, ssmmWgmma, WgmmaPackedWeight, wgmmaToBackend, wgmmaVariants } from "../lib/kernels/ssmm_wgmma.ts";
-import { gpuTest, hasGpu, WGMMA_VARIANT_TABLE, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaPersist, withWgmmaSplit, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
+import { gpuTest, hasGpu, WGMMA_VARIANT_TABLE, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaPersist, withWgmmaPersistGrouped, withWgmmaSplit, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { prepareWgmma, releaseWgmma, ssmm, wgmmaSupported } from "../lib/kernels/ssmm.ts";
 
@@ -289,10 +289,13 @@ Deno.test("sy_wgmma_tile_plan: 64-token tiles where 128-token tiles leave SMs id
   }
 });
 
-/** The persistent grid (native/src/common/wgmma_tiles.h) of a single launch of `tiles` tiles under SAMOYEDS_WGMMA_PERSIST. */
-function persistPlan(tiles: number, sms: number, env: string): number {
+/** The persistent grid (native/src/common/wgmma_tiles.h) of a single launch of `tiles` tiles under SAMOYEDS_WGMMA_PERSIST,
+ * or (grouped) of a grouped launch of at most `tiles` tiles under SAMOYEDS_WGMMA_PERSIST_GROUPED. */
+function persistPlan(tiles: number, sms: number, env: string, grouped = false): number {
   const out = new Int32Array(1);
-  withWgmmaPersist(env, () => cpu.call("sy_wgmma_persist_plan", tiles, sms, out));
+  const call = () => cpu.call("sy_wgmma_persist_plan", tiles, sms, grouped ? 1 : 0, out);
+  if (grouped) withWgmmaPersistGrouped(env, call);
+  else withWgmmaPersist(env, call);
   return out[0];
 }
 
@@ -308,8 +311,19 @@ Deno.test("sy_wgmma_persist_plan: one CTA per SM where a launch has more tiles t
     assert.throws(() => persistPlan(10, 132, bad), (e: unknown) => e instanceof SamoyedsError && e.message.includes(`SAMOYEDS_WGMMA_PERSIST=${bad} is not`), bad);
   }
   const dflt = new Int32Array(1);
-  withWgmmaPersist("", () => cpu.call("sy_wgmma_persist_plan", 384, 132, dflt));  // unset: the default, on or off
+  withWgmmaPersist("", () => cpu.call("sy_wgmma_persist_plan", 384, 132, 0, dflt));  // unset: the default, on or off
   assert.ok(dflt[0] === 0 || dflt[0] === 132, `default plan ${dflt[0]}`);
+  // grouped (tiles = the upper bound): the same rule, and never more than kMaxPersistTiles = 128 tiles a CTA
+  assert.equal(persistPlan(8064, 132, "on", true), 132);  // Mixtral-8x7B gate-up at T = 4096: 72 x 112 tiles at most
+  assert.equal(persistPlan(40000, 132, "on", true), 313); // ceil(40000 / 128)
+  assert.equal(persistPlan(100, 132, "on", true), 0);
+  assert.equal(persistPlan(300, 132, "ctas:1", true), 3);
+  assert.equal(persistPlan(100, 132, "ctas:1", true), 1);
+  assert.equal(persistPlan(8064, 132, "off", true), 0);
+  assert.equal(persistPlan(384, 132, "on", false), 132, "the single-launch setting is not the grouped one");
+  assert.equal(withWgmmaPersist("off", () => persistPlan(384, 132, "on", true)), 132);
+  assert.throws(() => persistPlan(10, 132, "ctas:", true), (e: unknown) => e instanceof SamoyedsError && e.message.includes("SAMOYEDS_WGMMA_PERSIST_GROUPED=ctas: is not"));
+  assert.throws(() => cpu.call("sy_wgmma_persist_plan", 10, 132, 2, dflt), (e: unknown) => e instanceof SamoyedsError && e.message.includes("grouped must be 0 or 1"));
 });
 
 // The emulation follows the same plan (and adds the pieces as the kernel does): the split data path against the

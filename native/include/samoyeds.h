@@ -280,9 +280,10 @@ SY_API sy_status sy_wgmma_split_plan(int32_t tiles, int32_t n_iters, int32_t sms
  * selections; n_experts > 0: grouped) on a GPU of `sms` SMs, under SAMOYEDS_WGMMA_TILES (auto, 128, 64, auto:W):
  * *rows128_out = the row tiles [0, rows128) that run 128-token CTA tiles; the rest run 64-token tiles. Both backends. */
 SY_API sy_status sy_wgmma_tile_plan(int32_t row_tiles, int32_t n_sel, int32_t n_experts, int32_t sms, int32_t* rows128_out);
-/* The persistent grid of a single wgmma.sp launch of `tiles` CTA tiles on `sms` SMs under SAMOYEDS_WGMMA_PERSIST (on,
- * off, ctas:C): *ctas_out CTAs walk the tiles, 0 = one CTA per tile. Both backends. */
-SY_API sy_status sy_wgmma_persist_plan(int32_t tiles, int32_t sms, int32_t* ctas_out);
+/* The persistent grid of a wgmma.sp launch of `tiles` CTA tiles on `sms` SMs: single launches (grouped = 0) under
+ * SAMOYEDS_WGMMA_PERSIST, grouped ones (grouped = 1; tiles = their upper bound) under SAMOYEDS_WGMMA_PERSIST_GROUPED
+ * (on, off, ctas:C): *ctas_out CTAs walk the tiles, 0 = one CTA per tile. Both backends. */
+SY_API sy_status sy_wgmma_persist_plan(int32_t tiles, int32_t sms, int32_t grouped, int32_t* ctas_out);
 /* SSMM with wgmma.mma_async.sp (sm_90a), same contract as sy_ssmm except: values/meta are the packed arrays above,
  * accum must be 0 (f32). Out-of-range token indices are clamped and counted (sy_ssmm_wgmma_bad_tokens).
  * Non-sm_90 GPUs and the CPU backend: SY_ERR_UNSUPPORTED. */

@@ -32,6 +32,6 @@ export const wgmmaSymbols = {
   sy_wgmma_variants: { parameters: ["buffer", "i32"], result: "i32" },
   sy_wgmma_split_plan: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   sy_wgmma_tile_plan: { parameters: ["i32", "i32", "i32", "i32", "buffer"], result: "i32" },
-  sy_wgmma_persist_plan: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  sy_wgmma_persist_plan: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   sy_wgmma_peak: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

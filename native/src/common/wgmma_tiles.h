@@ -78,24 +78,38 @@ sy_status plan_tiles(const char* fn, int row_tiles, int n_sel, int n_experts, Sm
 // most C CTAs, any tile count: tests use it to walk many tiles on small shapes). Unset: kPersistDefault.
 constexpr const char* kPersistDefault = "on";
 
-// *ctas = the persistent grid for `tiles` tiles on `sms` SMs, or 0 for a CTA per tile.
+// Persistent grouped launches (MoE; kLaunch 5 and 6; the default variant and its 64-token sibling, V = 128): the same
+// walk over (row tiles x every expert's token tiles). The real token tiles are counted on the device, so the host
+// plans for the upper bound (ceil(max_selections / tile) + one partial tile per expert, the grid it would launch) and
+// each CTA resolves its tiles at its start into a shared-memory list of at most kMaxPersistTiles
+// (group_tiles.cuh), from a scan of at most kMaxPersistExperts experts' counts.
+// SAMOYEDS_WGMMA_PERSIST_GROUPED: on, off or ctas:C as above; unset: kPersistGroupedDefault.
+constexpr const char* kPersistGroupedDefault = "off";
+constexpr int kMaxPersistTiles = 128, kMaxPersistExperts = 256;
+
+// *ctas = the persistent grid for `tiles` tiles (grouped: their upper bound) on `sms` SMs, or 0 for a CTA per tile.
+// Grouped grids have at least ceil(tiles / kMaxPersistTiles) CTAs.
 template <class Sms>
-sy_status plan_persist(const char* fn, long long tiles, Sms sms, int* ctas) {
+sy_status plan_persist(const char* fn, long long tiles, Sms sms, int* ctas, bool grouped = false) {
   *ctas = 0;
-  const char* want = getenv("SAMOYEDS_WGMMA_PERSIST");
-  if (!want || !*want) want = kPersistDefault;
+  const char* env = grouped ? "SAMOYEDS_WGMMA_PERSIST_GROUPED" : "SAMOYEDS_WGMMA_PERSIST";
+  const char* want = getenv(env);
+  if (!want || !*want) want = grouped ? kPersistGroupedDefault : kPersistDefault;
+  int c = 0, used = 0;
   if (!strcmp(want, "off")) return SY_OK;
   if (!strcmp(want, "on")) {
     const int n = sms();
     if (n > 0 && tiles > n) *ctas = n;
-    return SY_OK;
-  }
-  int c = 0, used = 0;
-  if (sscanf(want, "ctas:%d%n", &c, &used) == 1 && want[used] == 0 && c >= 1) {
+  } else if (sscanf(want, "ctas:%d%n", &c, &used) == 1 && want[used] == 0 && c >= 1) {
     if (tiles > 0) *ctas = (int)(tiles < c ? tiles : c);
-    return SY_OK;
+  } else {
+    return fail(SY_ERR_INVALID, "%s: %s=%s is not on, off or ctas:C (C >= 1 CTAs)", fn, env, want);
   }
-  return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_PERSIST=%s is not on, off or ctas:C (C >= 1 CTAs)", fn, want);
+  if (grouped && *ctas > 0) {
+    const long long least = (tiles + kMaxPersistTiles - 1) / kMaxPersistTiles;
+    if (*ctas < least) *ctas = (int)least;
+  }
+  return SY_OK;
 }
 }  // namespace wg
 }  // namespace sy

@@ -41,9 +41,10 @@ SY_API sy_status sy_wgmma_tile_plan(int32_t row_tiles, int32_t n_sel, int32_t n_
   return SY_OK;
 }
 
-SY_API sy_status sy_wgmma_persist_plan(int32_t tiles, int32_t sms, int32_t* ctas_out) {
+SY_API sy_status sy_wgmma_persist_plan(int32_t tiles, int32_t sms, int32_t grouped, int32_t* ctas_out) {
   const char* fn = "sy_wgmma_persist_plan";
   SY_CHECK(ctas_out, "sy_wgmma_persist_plan", "ctas_out is null");
   SY_CHECK(tiles >= 0 && sms >= 0, "sy_wgmma_persist_plan", "tiles (%d) and sms (%d) must be >= 0", tiles, sms);
-  return sy::wg::plan_persist(fn, tiles, [&] { return sms; }, ctas_out);
+  SY_CHECK(grouped == 0 || grouped == 1, "sy_wgmma_persist_plan", "grouped must be 0 or 1, got %d", grouped);
+  return sy::wg::plan_persist(fn, tiles, [&] { return sms; }, ctas_out, grouped == 1);
 }

@@ -75,6 +75,7 @@ SY_API sy_status sy_build_info(char* out, int32_t capacity) {
   const std::string split = printable("SAMOYEDS_WGMMA_SPLIT", "off"), tiles = printable("SAMOYEDS_WGMMA_TILES", "auto");
   // persistent single launches (wgmma_tiles.h): SAMOYEDS_WGMMA_PERSIST or its default
   const std::string persist = printable("SAMOYEDS_WGMMA_PERSIST", sy::wg::kPersistDefault);
+  const std::string persist_grouped = printable("SAMOYEDS_WGMMA_PERSIST_GROUPED", sy::wg::kPersistGroupedDefault);
   // the mma.sp kernel's 1:2 routing (mma_sp_routing.h)
   bool running_sum = true;
   const bool routing_known = sy::mma_sp_routing("sy_build_info", &running_sum) == SY_OK;
@@ -85,7 +86,7 @@ SY_API sy_status sy_build_info(char* out, int32_t capacity) {
                      "\",\"cuda_runtime\":" + std::to_string(rt) + ",\"wgmma_variant\":\"" + (known ? v.name : "(invalid)") +
                      "\",\"wgmma_pregather\":" + (known && v.gather == 1 ? "true" : "false") +
                      ",\"wgmma_split\":\"" + split + "\",\"wgmma_tiles\":\"" + tiles + "\",\"wgmma_pdl\":" + (pdl_off ? "false" : "true") +
-                     ",\"wgmma_persist\":\"" + persist + "\"" +
+                     ",\"wgmma_persist\":\"" + persist + "\",\"wgmma_persist_grouped\":\"" + persist_grouped + "\"" +
                      ",\"mma_sp_routing\":\"" + (!routing_known ? "(invalid)" : running_sum ? "sum" : "swap") +
                      "\",\"mma_sp_stage_k\":" + (stage_known ? std::to_string(stage_k) : "null") + "}";
   return sy::write_string(json, out, capacity, "sy_build_info");

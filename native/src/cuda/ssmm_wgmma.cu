@@ -249,12 +249,19 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
     if (cudaError_t e = cudaMemsetAsync(p.split_counters, 0, (size_t)split_counters * 4, stream()))
       return release(cuda_fail(fn, "cudaMemsetAsync(split-k counters)", e), xg);
   // a launch of grid g (token tiles x row tiles) as it is, or persistent (wgmma_tiles.h): plan_persist's CTAs walk its
-  // tiles in the same order
+  // tiles in the same order (grouped: g.x is the upper bound of the token tiles, the CTAs count the real ones)
   auto launch_tiles = [&](const Variant& v, dim3 g, Params q, const CUtensorMap& map) -> sy_status {
     if (v.gather == 1 && v.cluster == 1 && v.schedule == 1 && !q.offsets && q.split_pieces <= 1 && !q.row_tile_fastest) {
       int ctas = 0;
       if (sy_status e = plan_persist(fn, (long long)g.x * g.y, sm_count, &ctas)) return e;
       if (ctas > 0) q.persist_tiles = (int)(g.x * g.y), q.token_tiles = (int)g.x, g = dim3(ctas);
+    }
+    // grouped: the instances of kernel launch kinds 5 and 6 (the default variant and its sibling, V = 128)
+    if (q.offsets && v.gather == 1 && v.cluster == 1 && v.schedule == 1 && v.routing == 0 && q.V == 128 &&
+        q.n_experts <= kMaxPersistExperts && !q.row_tile_fastest) {
+      int ctas = 0;
+      if (sy_status e = plan_persist(fn, (long long)g.x * g.y, sm_count, &ctas, true)) return e;
+      if (ctas > 0) q.persist_row_tiles = (int)g.y, g = dim3(ctas);
     }
     return launch_by_variant(fn, dtype, v, g, q, map);
   };

@@ -53,6 +53,7 @@
 #include "swiglu_layout.h"
 #include "wgmma_layout.h"
 #include "wgmma_split.h"
+#include "wgmma_tiles.h"
 #include "wgmma_ops.cuh"
 
 namespace sy {
@@ -93,6 +94,8 @@ struct Params {
   int split_pieces, split_first, split_tile0, token_tiles;
   // persistent single launches (kLaunch 4): flat tiles token_tiles x (row tiles from row_tile0); 0: one CTA a tile
   int persist_tiles;
+  // persistent grouped launches (kLaunch 5, 6): the row tiles (from row_tile0) of the walk over (row tile, token tile)
+  int persist_row_tiles;
   // split_cluster: 2 pieces a tile, launched as clusters of 2 CTAs: piece 1 hands its partial sums to piece 0
   // through distributed shared memory (CTAs [split_tile0, split_first) are padding that keeps the pairs aligned).
   // Otherwise through global memory:
@@ -348,6 +351,8 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 // 4 single expert, persistent: gridDim.x CTAs walk the p.persist_tiles flat tiles (token tiles fastest) in strides of
 // gridDim.x; the stage ring runs on across tiles, so the producer loads a tile's first stages while the consumers
 // route and store the one before (a CTA per tile pays the pipeline fill and its epilogue with the tensor core idle).
+// 5, 6: 1 and 2, persistent (wgmma_tiles.h): the same walk over row tiles x every expert's token tiles; each CTA
+// resolves its tiles into shared memory at its start (group_tiles.cuh), its roles then read them from there.
 // kTileN: selected tokens per CTA tile, the wgmma N (128; 64 gives a small grid twice the CTAs, each with half the
 // tensor work and routing per k-vector; TMA tiles, one CTA, schedules 0 and 1, no split-k).
 template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch, int kTileN>
@@ -358,11 +363,13 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
   static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
   static_assert(kRouting == 0 || kSchedule <= 1, "the running-sum routing exists for schedules 0 and 1");
-  static_assert(kLaunch != 4 || (kGather == 1 && kCluster == 1 && kSchedule <= 1), "persistent: TMA tiles, one CTA, schedules 0 and 1");
+  static_assert(kLaunch < 4 || (kGather == 1 && kCluster == 1 && kSchedule <= 1), "persistent: TMA tiles, one CTA, schedules 0 and 1");
   // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
   // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
   const Params p = p_in;
-  constexpr bool kGrouped = kLaunch == 1 || kLaunch == 2, kSplit = kLaunch == 3, kPersist = kLaunch == 4;
+  constexpr bool kPersistGrouped = kLaunch == 5 || kLaunch == 6;
+  constexpr bool kCompact = kLaunch == 1 || kLaunch == 5, kScatter = kLaunch == 2 || kLaunch == 6;
+  constexpr bool kGrouped = kCompact || kScatter, kSplit = kLaunch == 3, kPersist = kLaunch == 4 || kPersistGrouped;
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
   extern __shared__ uint8_t smem_raw[];
@@ -389,16 +396,26 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     ntile = p.row_tile_fastest ? blockIdx.y : blockIdx.x;
     tile = (p.row_tile_fastest ? blockIdx.x : blockIdx.y) + p.row_tile0;
   }
-  // the CTA's tiles: one, or (persistent) flat tiles blockIdx.x + ti gridDim.x for ti < my_tiles
-  const int my_tiles = kPersist ? ((int)blockIdx.x < p.persist_tiles ? (p.persist_tiles - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0) : 1;
+  // the CTA's tiles: one, or (persistent) flat tiles blockIdx.x + ti gridDim.x for ti < my_tiles; persistent grouped
+  // launches resolve theirs into s_ptiles below (my_tiles is then known after the first __syncthreads)
+  int my_tiles = kLaunch == 4 ? ((int)blockIdx.x < p.persist_tiles ? (p.persist_tiles - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0) : 1;
+  // persistent grouped: the CTA's tiles (expert, first selection, end of its selection range, row tile), and every
+  // expert's first token tile (an exclusive scan of the tile counts; [n_experts] = all the launch's token tiles)
+  __shared__ int4 s_ptiles[kPersistGrouped ? kMaxPersistTiles : 1];
+  __shared__ int s_tile_start[kPersistGrouped ? kMaxPersistExperts + 1 : 1];
+  __shared__ int s_ptile_count;
+  int cur_ti = 0;  // persistent grouped: the entry of s_ptiles being loaded (producer) or computed (consumers)
   auto set_tile = [&](int ti) {
-    if constexpr (kPersist) {
+    if constexpr (kPersistGrouped) {
+      cur_ti = ti;
+      tile = (int)lds32(smem_u32(&s_ptiles[ti].w));
+    } else if constexpr (kPersist) {
       const int f = (int)blockIdx.x + ti * (int)gridDim.x;
       ntile = f % p.token_tiles, tile = f / p.token_tiles + p.row_tile0;
     }
   };
-  set_tile(0);
-  if (kPersist && my_tiles == 0) return;  // more CTAs than tiles (the host launches at most one a tile)
+  if constexpr (kLaunch == 4) set_tile(0);
+  if (kLaunch == 4 && my_tiles == 0) return;  // more CTAs than tiles (the host launches at most one a tile)
   // the 64-token launch that follows waits for this grid's end (griddepcontrol.wait in its producer) but may start
   // its CTAs, and their weight requests, on the SMs that this grid's last wave leaves free
   if (p.trigger_dependents && threadIdx.x == 0) asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
@@ -407,7 +424,16 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   __shared__ int s_tile[4];
   if (kSplit && threadIdx.x == 0) s_tile[0] = split_u, s_tile[1] = split_z, s_tile[2] = ntile, s_tile[3] = tile;
   __shared__ int s_group[3];  // grouped: expert (-1: nothing to do), first selection, end of the selection range
-  if constexpr (kGrouped) {
+  if constexpr (kPersistGrouped) {
+    if (threadIdx.x < 32) {
+      const int n = resolve_persistent_group_tiles(p.offsets, p.n_experts, p.n_sel, kTileN, p.persist_row_tiles, p.row_tile0,
+                                                   s_tile_start, s_ptiles, kMaxPersistTiles);
+      if (threadIdx.x == 0) {
+        s_ptile_count = n;
+        if (blockIdx.x == 0 && p.offsets[p.n_experts] > p.n_sel) atomicAdd(p.bad_tokens, 1);  // as below
+      }
+    }
+  } else if constexpr (kGrouped) {
     if (threadIdx.x < 32) {
       const GroupTile f = find_group_tile(p.offsets, p.n_experts, kTileN, ntile);
       if (threadIdx.x == 0) {
@@ -433,16 +459,28 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   }
   if constexpr (kCluster > 1) cluster_sync();  // the peers' barriers are initialized before any remote operation
   else __syncthreads();
+  if constexpr (kPersistGrouped) {
+    my_tiles = (int)lds32(smem_u32(&s_ptile_count));
+    if (my_tiles == 0) return;  // uniform: more CTAs than real tiles
+    set_tile(0);
+  }
   // a padding CTA of a cluster (row tile past the end) loads the last tile's weight and stores nothing
   int a_tile = min(tile, ceil_div(p.m / 2, kRowsPerCta) - 1);
-  auto group_expert = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[0])) : 0; };
+  auto group_expert = [&]() -> int {
+    if constexpr (kPersistGrouped) return (int)lds32(smem_u32(&s_ptiles[cur_ti].x));
+    else return kGrouped ? (int)lds32(smem_u32(&s_group[0])) : 0;
+  };
   auto group_j_base = [&]() -> int {
-    if constexpr (kGrouped) return (int)lds32(smem_u32(&s_group[1]));
+    if constexpr (kPersistGrouped) return (int)lds32(smem_u32(&s_ptiles[cur_ti].y));
+    else if constexpr (kGrouped) return (int)lds32(smem_u32(&s_group[1]));
     else if constexpr (kSplit) return (int)lds32(smem_u32(&s_tile[2])) * kTileN;
     else return ntile * kTileN;
   };
-  auto group_sel_end = [&]() -> int { return kGrouped ? (int)lds32(smem_u32(&s_group[2])) : p.n_sel; };
-  if (kGrouped && group_expert() < 0) return;  // uniform over the CTA (and a cluster: same token tile)
+  auto group_sel_end = [&]() -> int {
+    if constexpr (kPersistGrouped) return (int)lds32(smem_u32(&s_ptiles[cur_ti].z));
+    else return kGrouped ? (int)lds32(smem_u32(&s_group[2])) : p.n_sel;
+  };
+  if (kGrouped && !kPersistGrouped && group_expert() < 0) return;  // uniform over the CTA (and a cluster: same token tile)
   const int k = p.k, mc = p.m / 2, nk_all = ceil_div(k, kBK);
   // The k loop walks "iterations" of kSpi stages holding kVpi whole k-vectors (see the consumers). A piece of a split
   // tile runs the stages [kt_begin, kt_begin + nk) (whole iterations; the last piece also the tail stage); kt below
@@ -869,7 +907,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       store_accumulators<kBf16, decltype(op)::value, decltype(form)::value>(p, acc0, acc1, c_first, jt, mc, sel_end, count_bad);
     };
     auto with_op = [&](auto form) {
-      if constexpr (kLaunch == 1)  // SwiGLU: grouped compact launches only (checked on the host)
+      if constexpr (kCompact)  // SwiGLU: grouped compact launches only (checked on the host)
         if (p.epilogue == kOpSwiglu) return store(std::integral_constant<int, kOpSwiglu>{}, form);
       if (p.epilogue == kOpSilu) store(std::integral_constant<int, kOpSilu>{}, form);
       else if (p.epilogue == kOpRowScale) store(std::integral_constant<int, kOpRowScale>{}, form);
@@ -877,9 +915,9 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
     };
     using TokenF32 = std::integral_constant<int, kTokenF32>;
     using Token16 = std::integral_constant<int, kToken16>;
-    if constexpr (kLaunch == 2) {
+    if constexpr (kScatter) {
       with_op(std::integral_constant<int, kScatterF32>{});
-    } else if constexpr (kLaunch == 1) {
+    } else if constexpr (kCompact) {
       if (p.y_f32) with_op(TokenF32{});
       else with_op(Token16{});
     } else if (p.y_layout == 0) {
@@ -953,6 +991,15 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
       if constexpr (kGather == 1 && kCluster == 1 && kSchedule == 1)
         if (p.persist_tiles > 0) return pick_v(bf16, Persistent{});
       return pick_v(bf16, Single{});
+    }
+    // persistent grouped instances: the default variant and its 64-token sibling, V = 128 (launch_ssmm_wgmma)
+    if constexpr (kGather == 1 && kCluster == 1 && kSchedule == 1 && kRouting == 0) {
+      if (p.persist_row_tiles > 0) {
+        constexpr bool B = decltype(bf16)::value;
+        if (p.V != 128) return fail(SY_ERR_INTERNAL, "%s: persistent grouped launch with V = %d (instances exist for V = 128 only)", fn, p.V);
+        return p.y_mode == 1 ? launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 128, 6, kTileN>)
+                             : launch(ssmm_wgmma_kernel<B, kS, kGather, kCluster, kSchedule, kRouting, 128, 5, kTileN>);
+      }
     }
     return p.y_mode == 1 ? pick_v(bf16, Scatter{}) : pick_v(bf16, Compact{});
   };
