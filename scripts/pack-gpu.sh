@@ -23,10 +23,16 @@ done
 rm -f .gpu/libsamoyeds_cuda.so.xz .gpu/native.sha256
 if [ $with_cuda -eq 1 ]; then
   echo "pack-gpu: building the CUDA library here (SAMOYEDS_CUDA_ARCHS=90a, incremental)"
+  # the hash of the sources before the build, checked again after it: a source edited during the build would
+  # otherwise get a hash that matches it and a library that does not
+  hash_before="$(SAMOYEDS_CUDA_ARCHS=90a bash scripts/native-hash.sh)"
   SAMOYEDS_CUDA_ARCHS=90a deno task build >/dev/null
   [ -s build/lib/libsamoyeds_cuda.so ] || { echo "pack-gpu: no build/lib/libsamoyeds_cuda.so after the build (nvcc missing?)" >&2; exit 1; }
+  if [ "$(SAMOYEDS_CUDA_ARCHS=90a bash scripts/native-hash.sh)" != "$hash_before" ]; then
+    echo "pack-gpu: the native sources changed during the build; not packing the library (run it again)" >&2; exit 1
+  fi
   xz -T2 -3 < build/lib/libsamoyeds_cuda.so > .gpu/libsamoyeds_cuda.so.xz
-  SAMOYEDS_CUDA_ARCHS=90a bash scripts/native-hash.sh > .gpu/native.sha256
+  echo "$hash_before" > .gpu/native.sha256
 fi
 deno_bin="$(readlink -f "$(command -v deno)")"
 [ -x "$deno_bin" ] || { echo "pack-gpu: deno not found on PATH" >&2; exit 1; }
