@@ -1,5 +1,5 @@
 // Benchmark stage of the Hopper wgmma.sp SSMM (issue 5). GPU only (sm_90). Writes $SAMOYEDS_RESULTS_DIR/wgmma.json
-// (default data/). Run:  deno run --allow-all bench/wgmma.ts [--quick]
+// (default data/). Run:  deno run --allow-all bench/wgmma.ts [--quick | --peaks-only]
 // Measures, with CUDA-graph replay timing (sy_graph_time, median):
 //  * instruction peaks: wgmma.sp m64n256k32 and dense wgmma m64n256k16 (sy_wgmma_peak), device-memory bandwidth
 //    (sy_copy_within) -> the roofline's ceilings;
@@ -49,6 +49,15 @@ function peaks() {
   for (const [kind, name] of [[0, "wgmma_sp_m64n256k32"], [1, "wgmma_dense_m64n256k16"]] as const) {
     cuda.call("sy_wgmma_peak", kind, quick ? 4096 : 65536, 0, ms, flops);
     out[name + "_tflops"] = flops[0] / (ms[0] * 1e-3) / 1e12;
+  }
+  // the N of the SSMM kernel's tiles (128, 64), and every kind on random operands (power-limited clock)
+  for (const [kind, name] of [[2, "wgmma_sp_m64n128k32"], [3, "wgmma_sp_m64n64k32"]] as const) {
+    cuda.call("sy_wgmma_peak", kind, quick ? 4096 : 65536, 0, ms, flops);
+    out[name + "_tflops"] = flops[0] / (ms[0] * 1e-3) / 1e12;
+  }
+  for (const [kind, name] of [[0, "wgmma_sp_m64n256k32"], [1, "wgmma_dense_m64n256k16"], [2, "wgmma_sp_m64n128k32"], [3, "wgmma_sp_m64n64k32"]] as const) {
+    cuda.call("sy_wgmma_peak", kind, quick ? 4096 : 65536, 1, ms, flops);
+    out[name + "_random_tflops"] = flops[0] / (ms[0] * 1e-3) / 1e12;
   }
   // device-memory bandwidth: a 1 GiB copy reads and writes 1 GiB each
   const bytes = 1 << 30;
@@ -153,6 +162,17 @@ const sass = await sassCheck();
 console.log("SASS:", JSON.stringify(sass));
 const peak = peaks();
 console.log("peaks:", JSON.stringify(peak));
+if (Deno.args.includes("--peaks-only")) {
+  // the instruction peaks alone -> wgmma-peaks.json (stage wgmma-peaks, a few seconds)
+  const dir = Deno.env.get("SAMOYEDS_RESULTS_DIR") ?? join(repoRoot, "data");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(join(dir, "wgmma-peaks.json"), JSON.stringify({
+    provenance: { stage: "wgmma-peaks", command: "deno run --allow-all bench/wgmma.ts --peaks-only", device, build, commit: sourceCommit(), started, finished: new Date().toISOString(), timing: "CUDA events around one launch after a warm-up launch (sy_wgmma_peak)" },
+    description: "instruction peaks of wgmma (dense-equivalent TFLOP/s, one CTA of 2 warpgroups per SM, operands in shared memory): zero operands and random ones",
+    sass, peaks: peak,
+  }, null, 1));
+  Deno.exit(0);
+}
 const fig12Shapes: [string, number, number][] = [
   ["Qwen1.5-MoE / DeepSeek-MoE", 1408, 2048],
   ["MiniCPM-MoE", 5760, 2304],

@@ -308,9 +308,11 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
                                        void* Y, int32_t y_dtype, int32_t y_layout, int32_t epilogue, const float* row_scale, int32_t accum);
 /* Synchronizes; returns and resets the count of token indices sy_ssmm_wgmma found out of range (and clamped). */
 SY_API sy_status sy_ssmm_wgmma_bad_tokens(int32_t* count_out);
-/* Instruction-peak microbenchmark (synchronizes): kind 0 = wgmma.sp m64n256k32, 1 = dense wgmma m64n256k16 (f16,
- * f32 accumulate, operands in shared memory, no global traffic); one CTA of 2 warpgroups per SM, iters
- * instructions per warpgroup. ms_out: kernel time; flops_out: dense-equivalent flops executed (2*M*N*K each). */
-SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t reserved, float* ms_out, double* flops_out);
+/* Instruction-peak microbenchmark (synchronizes): kind 0 = wgmma.sp m64n256k32, 1 = dense wgmma m64n256k16,
+ * 2 = wgmma.sp m64n128k32, 3 = wgmma.sp m64n64k32 (the SSMM kernel's N) (f16, f32 accumulate, operands in shared
+ * memory, no global traffic); one CTA of 2 warpgroups per SM, iters instructions per warpgroup. random: 0 zero
+ * operands, 1 random halves (more power drawn: the clock may drop). ms_out: kernel time; flops_out:
+ * dense-equivalent flops executed (2*M*N*K each). */
+SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t random, float* ms_out, double* flops_out);
 
 #endif

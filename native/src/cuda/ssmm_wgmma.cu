@@ -43,27 +43,38 @@ __global__ void gather_tokens_kernel(const uint16_t* __restrict__ X, int x_rows,
 
 // ---------------- instruction-peak microbenchmark ----------------
 constexpr int kPeakIters = 4;  // wgmmas per commit group
-template <bool kSparse>
-__global__ void __launch_bounds__(256, 1) wgmma_peak_kernel(int iters, float* sink) {
+// kN: the instruction's N (sparse: 256, 128 or 64, the SSMM kernel's tiles use 128 and 64; dense: 256). random:
+// operands of random halves (magnitude in [0.5, 1), random signs) instead of zeros (the tensor core draws more power on real data, which can
+// lower the clock under the power limit; zeros give the unthrottled instruction rate).
+template <bool kSparse, int kN>
+__global__ void __launch_bounds__(256, 1) wgmma_peak_kernel(int iters, int random, float* sink) {
 #ifdef SY_HAS_WGMMA
   __shared__ __align__(1024) uint8_t sm[2048 + 256 * 64];  // A: 64 x 16 halves; B: 256 tokens x 32 (sparse) / 16 k
-  for (int i = threadIdx.x; i < (int)sizeof(sm) / 4; i += blockDim.x) reinterpret_cast<uint32_t*>(sm)[i] = 0;
+  for (int i = threadIdx.x; i < (int)sizeof(sm) / 4; i += blockDim.x) {
+    uint32_t h = (uint32_t)i * 2654435761u;
+    h ^= h >> 15;
+    // two f16 of magnitude < 1 (exponent below 15), random sign and mantissa
+    const uint32_t two = ((h & 0x83ffu) | 0x3800u) | (((h >> 16) & 0x83ffu) | 0x3800u) << 16;
+    reinterpret_cast<uint32_t*>(sm)[i] = random ? two : 0u;
+  }
   fence_proxy_async();
   __syncthreads();
   const uint32_t base = smem_u32(sm);
   const uint32_t kchunks = kSparse ? 4 : 2;
   const uint64_t a_desc = make_desc(base, kALbo, kASbo);
   const uint64_t b_desc = make_desc(base + 2048, 128, kchunks * 128);
-  float d[128];
+  float d[kN / 2];
 #pragma unroll
-  for (int i = 0; i < 128; i++) d[i] = 0.f;
+  for (int i = 0; i < kN / 2; i++) d[i] = 0.f;
   for (int it = 0; it < iters; it += kPeakIters) {
     wgmma_fence();
 #pragma unroll
     for (int j = 0; j < kPeakIters; j++) {
       fence_regs(d);
-      if constexpr (kSparse) wgmma_sp_m64n256k32_f16(d, a_desc, b_desc, 0x44444444u, 1);
-      else wgmma_m64n256k16_f16(d, a_desc, b_desc, 1);
+      if constexpr (!kSparse) wgmma_m64n256k16_f16(d, a_desc, b_desc, 1);
+      else if constexpr (kN == 256) wgmma_sp_m64n256k32_f16(d, a_desc, b_desc, 0x44444444u, 1);
+      else if constexpr (kN == 128) wgmma_sp_m64n128k32_f16(d, a_desc, b_desc, 0x44444444u, 1);
+      else wgmma_sp_m64n64k32_f16(d, a_desc, b_desc, 0x44444444u, 1);
       fence_regs(d);
     }
     wgmma_commit();
@@ -72,8 +83,8 @@ __global__ void __launch_bounds__(256, 1) wgmma_peak_kernel(int iters, float* si
   }
   float sum = 0.f;
 #pragma unroll
-  for (int i = 0; i < 128; i++) sum += d[i];
-  if (sum == 12345.f) sink[threadIdx.x] = sum;  // never true (all zeros); keeps the work observable
+  for (int i = 0; i < kN / 2; i++) sum += d[i];
+  if (sum == 12345.f) sink[threadIdx.x] = sum;  // practically never true; keeps the work observable
 #endif
 }
 
@@ -357,10 +368,12 @@ SY_API sy_status sy_ssmm_wgmma_bad_tokens(int32_t* count_out) {
   return take_bad_tokens(fn, count_out);
 }
 
-SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t, float* ms_out, double* flops_out) {
+SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t random, float* ms_out, double* flops_out) {
   const char* fn = "sy_wgmma_peak";
   SY_ENTER(fn);
-  SY_CHECK(kind == 0 || kind == 1, "sy_wgmma_peak", "kind must be 0 (wgmma.sp m64n256k32) or 1 (dense m64n256k16), got %d", kind);
+  SY_CHECK(kind >= 0 && kind <= 3, "sy_wgmma_peak",
+           "kind must be 0 (wgmma.sp m64n256k32), 1 (dense m64n256k16), 2 (wgmma.sp m64n128k32) or 3 (wgmma.sp m64n64k32), got %d", kind);
+  SY_CHECK(random == 0 || random == 1, "sy_wgmma_peak", "random must be 0 (zero operands) or 1 (random halves), got %d", random);
   SY_CHECK(iters > 0 && iters % kPeakIters == 0, "sy_wgmma_peak", "iters must be a positive multiple of %d, got %d", kPeakIters, iters);
   SY_CHECK(ms_out && flops_out, "sy_wgmma_peak", "null output pointer");
   sy_status st = require_sm90(fn);
@@ -373,8 +386,10 @@ SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t, float* ms_o
   SY_CUDA(fn, cudaEventCreate(&e0));
   SY_CUDA(fn, cudaEventCreate(&e1));
   auto launch = [&]() {
-    if (kind == 0) wgmma_peak_kernel<true><<<sms, 256, 0, stream()>>>(iters, sink);
-    else wgmma_peak_kernel<false><<<sms, 256, 0, stream()>>>(iters, sink);
+    if (kind == 0) wgmma_peak_kernel<true, 256><<<sms, 256, 0, stream()>>>(iters, random, sink);
+    else if (kind == 1) wgmma_peak_kernel<false, 256><<<sms, 256, 0, stream()>>>(iters, random, sink);
+    else if (kind == 2) wgmma_peak_kernel<true, 128><<<sms, 256, 0, stream()>>>(iters, random, sink);
+    else wgmma_peak_kernel<true, 64><<<sms, 256, 0, stream()>>>(iters, random, sink);
   };
   launch();  // warm-up
   SY_CUDA(fn, cudaEventRecord(e0, stream()));
@@ -388,7 +403,7 @@ SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t, float* ms_o
   cudaEventDestroy(e1);
   cudaFree(sink);
   *ms_out = ms;
-  const double per = kind == 0 ? 2.0 * 64 * 256 * 32 : 2.0 * 64 * 256 * 16;
+  const double per = kind == 0 ? 2.0 * 64 * 256 * 32 : kind == 1 ? 2.0 * 64 * 256 * 16 : kind == 2 ? 2.0 * 64 * 128 * 32 : 2.0 * 64 * 64 * 32;
   *flops_out = per * (double)iters * 2 /* warpgroups */ * sms;
   return SY_OK;
 }
