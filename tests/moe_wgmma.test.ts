@@ -260,6 +260,7 @@ sm90Test("wgmma grouped: persistent CTAs give the bits of one CTA per tile (128 
     }
   }
   assert.equal(ssmmIndexErrors(cuda), 0, "no index errors counted");
+  // a bad setting is an error for every grouped launch (here V = 64, which has no persistent instance)
   const g = CASES[0], d = makeCase(g, 1);
   using st = stackSamoyeds(cuda, d.experts);
   assert.throws(() => withWgmmaPersistGrouped("ctas:x", () => runGrouped(cuda, st, g, d, RUNS[0], "wgmma_sp")),

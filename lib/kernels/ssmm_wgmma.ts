@@ -62,7 +62,7 @@ export function wgmmaUnsupportedReason(w: { backend: Backend; params: WgmmaParam
  * Without it the default runs, with its 64-token sibling where 128-token tiles would leave SMs idle (the token-tile
  * plan, native/src/common/wgmma_tiles.h; SAMOYEDS_WGMMA_TILES = auto, 128, 64 or auto:W overrides it), and with
  * persistent CTAs where a single launch has more tiles than SMs (same header; SAMOYEDS_WGMMA_PERSIST = on, off, ctas:C;
- * grouped launches of the default variant at V = 128 under SAMOYEDS_WGMMA_PERSIST_GROUPED, the same values). */
+ * grouped launches of the default variant at V = 128 under SAMOYEDS_WGMMA_PERSIST_GROUPED, the same values, on by default). */
 export interface WgmmaVariant {
   name: string;
   gather: number;

@@ -267,12 +267,14 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
       if (sy_status e = plan_persist(fn, (long long)g.x * g.y, sm_count, &ctas)) return e;
       if (ctas > 0) q.persist_tiles = (int)(g.x * g.y), q.token_tiles = (int)g.x, g = dim3(ctas);
     }
-    // grouped: the instances of kernel launch kinds 5 and 6 (the default variant and its sibling, V = 128)
-    if (q.offsets && v.gather == 1 && v.cluster == 1 && v.schedule == 1 && v.routing == 0 && q.V == 128 &&
-        q.n_experts <= kMaxPersistExperts && !q.row_tile_fastest) {
+    // grouped: the instances of kernel launch kinds 5 and 6 (the default variant and its sibling, V = 128); the
+    // setting is checked for every grouped launch, so that a bad value is an error wherever it is set
+    if (q.offsets) {
       int ctas = 0;
       if (sy_status e = plan_persist(fn, (long long)g.x * g.y, sm_count, &ctas, true)) return e;
-      if (ctas > 0) q.persist_row_tiles = (int)g.y, g = dim3(ctas);
+      const bool has_instance = v.gather == 1 && v.cluster == 1 && v.schedule == 1 && v.routing == 0 && q.V == 128 &&
+                                q.n_experts <= kMaxPersistExperts && !q.row_tile_fastest;
+      if (ctas > 0 && has_instance) q.persist_row_tiles = (int)g.y, g = dim3(ctas);
     }
     return launch_by_variant(fn, dtype, v, g, q, map);
   };
