@@ -62,7 +62,7 @@ export function barChart(title: string, groups: { model: string; values: (number
     `<text x="${L}" y="20" font-size="13">${esc(title)}</text>`];
   for (let i = 0; i <= 5; i++) {
     const v = (ymax * i) / 5;
-    out.push(`<line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#eee"/><text x="${L - 4}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(v < 10 ? 1 : 0)}</text>`);
+    out.push(`<line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#eee"/><text x="${L - 4}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(ymax < 3 ? 2 : v < 10 ? 1 : 0)}</text>`);
   }
   out.push(`<line x1="${L}" y1="${y(refLine)}" x2="${W - R}" y2="${y(refLine)}" stroke="#444" stroke-dasharray="4 3"/>`);
   out.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
@@ -212,3 +212,37 @@ export function targets(j: ModelLevelJson): { target: string; value: string; met
     { target: "max batch (seq 1024, KV cache) >= 3x dense on average (models where dense fits)", value: fmt(mean(mb)), met: mean(mb) === undefined ? undefined : mean(mb)! >= 3 },
   ];
 }
+
+/** A bench/moe.ts --persist-grouped-ab file: our layer with SAMOYEDS_WGMMA_PERSIST_GROUPED off and on, two rounds. */
+export interface PersistGroupedAbJson {
+  // deno-lint-ignore no-explicit-any
+  provenance: any;
+  models: string[];
+  rows: { model: string; T: number; variant: string; ms?: number; persist_grouped: string; round: number }[];
+}
+
+/** Per model and T: the best-of-rounds time with one CTA per grouped tile over the one with persistent CTAs (> 1: the
+ * persistent launches are faster), for one of our layer variants. */
+export function persistGroupedSpeedups(j: PersistGroupedAbJson, variant = "samoyeds_gateup"): { series: string[]; groups: { model: string; values: (number | undefined)[] }[] } {
+  const Ts = [...new Set(j.rows.map((r) => r.T))].sort((a, b) => a - b);
+  const best = (m: string, T: number, s: string) => {
+    const ms = j.rows.filter((r) => r.model === m && r.T === T && r.variant === variant && r.persist_grouped === s && r.ms !== undefined).map((r) => r.ms!);
+    return ms.length ? Math.min(...ms) : undefined;
+  };
+  const groups = j.models.map((model) => ({
+    model,
+    values: Ts.map((T) => {
+      const off = best(model, T, "off"), on = best(model, T, "on");
+      return off !== undefined && on !== undefined ? off / on : undefined;
+    }),
+  }));
+  return { series: Ts.map((T) => `T = ${T}`), groups };
+}
+
+/** Our figure: persistent grouped launches against one CTA per tile in our MoE layer (speedup per model and T). */
+export function persistGroupedFigure(j: PersistGroupedAbJson, variant = "samoyeds_gateup"): string {
+  const { series, groups } = persistGroupedSpeedups(j, variant);
+  const dev = j.provenance?.device?.name ?? "GPU";
+  return barChart(`${variant}, ${dev}: persistent CTAs over one CTA per tile`, groups, series, "speedup (x, best of 2 rounds each)");
+}
+
