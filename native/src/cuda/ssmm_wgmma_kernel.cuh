@@ -422,7 +422,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   // split launches: split tile, piece, token tile and row tile, re-read after the k loop (lds32 is volatile) so that they
   // hold no registers through it (kept in registers, the consumers spilled)
   __shared__ int s_tile[4];
-  if (kSplit && threadIdx.x == 0) s_tile[0] = split_u, s_tile[1] = split_z, s_tile[2] = ntile, s_tile[3] = tile;
+  if constexpr (kSplit)
+    if (threadIdx.x == 0) s_tile[0] = split_u, s_tile[1] = split_z, s_tile[2] = ntile, s_tile[3] = tile;
   __shared__ int s_group[3];  // grouped: expert (-1: nothing to do), first selection, end of the selection range
   if constexpr (kPersistGrouped) {
     if (threadIdx.x < 32) {
