@@ -111,6 +111,50 @@ if (noWgmma) {
     Deno.env.delete("SAMOYEDS_WGMMA_TILES");
   }
   swigluCase("wgmma_sp", [60, 0, 1], "f32", 300);
+  // persistent launches (wgmma_tiles.h; V = 128 for the grouped ones): 2 CTAs walk a single launch's 3 x 2 tiles, and
+  // a grouped launch's tiles over ragged experts (an empty one, one of 130 = two 128-token tiles, k with a short tail),
+  // the stage ring running on across tiles and experts
+  {
+    const p128 = { V: 128, N: 1, M: 2 }, m = 700, k = 320, xRows = 90, nSel = 150;
+    const { weight } = toSamoyeds(HostTensor.fromF32(randn(m * k, 500), [m, k], "bf16"), p128);
+    const X = HostTensor.fromF32(randn(xRows * k, 501), [xRows, k], "bf16");
+    const idx = Int32Array.from({ length: nSel }, (_, j) => (j * 13 + 5) % xRows);
+    Deno.env.set("SAMOYEDS_WGMMA_PERSIST", "ctas:2");
+    const single = (b: typeof cpu) => {
+      using wb = weight.toBackend(b);
+      using Xb = BackendTensor.from(b, X);
+      using ib = BackendTensor.from(b, new HostTensor("i32", [nSel], idx));
+      using Y = ssmm(b, wb, Xb, ib, { kernel: b === cuda ? "wgmma_sp" : "mma_sp" });
+      return Y.toHost().toF32();
+    };
+    check("wgmma.sp ssmm, persistent (2 CTAs walk every tile)", single(cuda), single(cpu));
+    Deno.env.delete("SAMOYEDS_WGMMA_PERSIST");
+    const E = 4, counts = [130, 0, 7, 61], total = 198;
+    const experts = Array.from({ length: E }, (_, e) => toSamoyeds(HostTensor.fromF32(randn(m * k, 510 + e), [m, k], "bf16"), p128).weight);
+    const offsets = Int32Array.from([0, 130, 130, 137, 198]);
+    const loadIdx = Int32Array.from({ length: total }, (_, j) => (j * 7 + 2) % xRows);
+    for (const tiles of ["128", "64"]) {
+      Deno.env.set("SAMOYEDS_WGMMA_PERSIST_GROUPED", "ctas:2");
+      Deno.env.set("SAMOYEDS_WGMMA_TILES", tiles);
+      const grouped = (b: typeof cpu, mode: "compact" | "scatterAdd") => {
+        using st = stackSamoyeds(b, experts, { wgmma: b === cuda ? "auto" : false });
+        using Xb = BackendTensor.from(b, X);
+        using lb = BackendTensor.from(b, new HostTensor("i32", [total], loadIdx));
+        using ob = BackendTensor.from(b, new HostTensor("i32", [E + 1], offsets));
+        const kernel = b === cuda ? "wgmma_sp" : "mma_sp";
+        if (mode === "compact") {
+          using Y = ssmmGrouped(b, st, Xb, lb, ob, total + 9, { kernel });
+          return (Y.toHost().data as Float32Array).slice(0, total * m);
+        }
+        using Y = new BackendTensor(b, "f32", [xRows, m]).fill(0);
+        ssmmGrouped(b, st, Xb, lb, ob, total + 9, { mode: "scatterAdd", storeIdx: lb, out: Y, kernel });
+        return Y.toHost().data as Float32Array;
+      };
+      for (const mode of ["compact", "scatterAdd"] as const) check(`wgmma.sp grouped ${mode}, persistent (2 CTAs), ${tiles}-token tiles`, grouped(cuda, mode), grouped(cpu, mode));
+      Deno.env.delete("SAMOYEDS_WGMMA_PERSIST_GROUPED");
+      Deno.env.delete("SAMOYEDS_WGMMA_TILES");
+    }
+  }
 }
 const bad = ssmmIndexErrors(cuda);
 if (bad !== 0) {
