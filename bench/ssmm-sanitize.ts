@@ -112,10 +112,10 @@ if (noWgmma) {
   }
   swigluCase("wgmma_sp", [60, 0, 1], "f32", 300);
   // persistent launches (wgmma_tiles.h; V = 128 for the grouped ones): 2 CTAs walk a single launch's 3 x 2 tiles, and
-  // a grouped launch's tiles over ragged experts (an empty one, one of 130 = two 128-token tiles, k with a short tail),
+  // a grouped launch's tiles over ragged experts (an empty one, one of 130 = two 128-token tiles),
   // the stage ring running on across tiles and experts
   {
-    const p128 = { V: 128, N: 1, M: 2 }, m = 700, k = 320, xRows = 90, nSel = 150;
+    const p128 = { V: 128, N: 1, M: 2 }, m = 700, k = 384, xRows = 90, nSel = 150;
     const { weight } = toSamoyeds(HostTensor.fromF32(randn(m * k, 500), [m, k], "bf16"), p128);
     const X = HostTensor.fromF32(randn(xRows * k, 501), [xRows, k], "bf16");
     const idx = Int32Array.from({ length: nSel }, (_, j) => (j * 13 + 5) % xRows);
