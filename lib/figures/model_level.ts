@@ -56,13 +56,18 @@ export function barChart(title: string, groups: { model: string; values: (number
   const R = Math.max(200, 40 + Math.ceil(6.5 * Math.max(0, ...series.map((s) => s.length))));
   const W = Math.max(120 + groups.length * (series.length * 14 + 22) + R, 7 * title.length + 80), H = 420, L = 60, T = 40, B = 110;
   const vals = groups.flatMap((g) => g.values.filter((v): v is number => v !== undefined));
-  const ymax = Math.max(refLine * 1.2, ...vals) * 1.1;
+  // gridlines at a round step (1, 2 or 5 x 10^n, at most 6 of them), the axis up to the first one above the data
+  const top = Math.max(refLine * 1.2, ...vals) * 1.05;
+  const mag = 10 ** Math.floor(Math.log10(top / 5));
+  const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => top / s <= 6)!;
+  const ticks = Math.ceil(top / step), ymax = ticks * step;
   const y = (v: number) => H - B - (v / ymax) * (H - T - B);
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
     `<text x="${L}" y="20" font-size="13">${esc(title)}</text>`];
-  for (let i = 0; i <= 5; i++) {
-    const v = (ymax * i) / 5;
-    out.push(`<line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#eee"/><text x="${L - 4}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(ymax < 3 ? 2 : v < 10 ? 1 : 0)}</text>`);
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  for (let i = 0; i <= ticks; i++) {
+    const v = i * step;
+    out.push(`<line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#eee"/><text x="${L - 4}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(decimals)}</text>`);
   }
   out.push(`<line x1="${L}" y1="${y(refLine)}" x2="${W - R}" y2="${y(refLine)}" stroke="#444" stroke-dasharray="4 3"/>`);
   out.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
