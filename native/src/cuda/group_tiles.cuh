@@ -9,21 +9,35 @@ struct GroupTile {
   int tile;    // token tile within the expert
 };
 
-// Flat tile index `flat` walks the experts in order, expert e owning ceil(count_e / tile_rows) tiles, count_e =
-// offsets[e+1] - offsets[e] (negative counts own none). Called by every lane of one full warp; every lane gets
-// the answer. Lanes take contiguous expert ranges, then a warp scan of the per-lane tile counts.
-__device__ __forceinline__ GroupTile find_group_tile(const int32_t* offsets, int n_experts, int tile_rows, int flat) {
+// The experts' token tiles, as a warp sees them: lane l owns the contiguous experts [lo, hi), `local` of their tiles,
+// and `incl` is the inclusive warp scan of `local` (lane 31: the total). Called by every lane of one full warp.
+struct WarpTileScan {
+  int lo, hi, local, incl;
+};
+__device__ __forceinline__ int expert_tiles(const int32_t* offsets, int tile_rows, int e) {
+  return max(0, (offsets[e + 1] - offsets[e] + tile_rows - 1) / tile_rows);
+}
+__device__ __forceinline__ WarpTileScan warp_tile_scan(const int32_t* offsets, int n_experts, int tile_rows) {
   const int lane = threadIdx.x & 31, per = (n_experts + 31) / 32;
   const int lo = min(n_experts, lane * per), hi = min(n_experts, lo + per);
-  auto tiles_of = [&](int e) { return max(0, (offsets[e + 1] - offsets[e] + tile_rows - 1) / tile_rows); };
   int local = 0;
-  for (int e = lo; e < hi; e++) local += tiles_of(e);
+  for (int e = lo; e < hi; e++) local += expert_tiles(offsets, tile_rows, e);
   int incl = local;
 #pragma unroll
   for (int d = 1; d < 32; d <<= 1) {
     const int v = __shfl_up_sync(0xffffffffu, incl, d);
     if (lane >= d) incl += v;
   }
+  return {lo, hi, local, incl};
+}
+
+// Flat tile index `flat` walks the experts in order, expert e owning ceil(count_e / tile_rows) tiles, count_e =
+// offsets[e+1] - offsets[e] (negative counts own none). Called by every lane of one full warp; every lane gets
+// the answer. Lanes take contiguous expert ranges, then a warp scan of the per-lane tile counts.
+__device__ __forceinline__ GroupTile find_group_tile(const int32_t* offsets, int n_experts, int tile_rows, int flat) {
+  const WarpTileScan w = warp_tile_scan(offsets, n_experts, tile_rows);
+  const int lo = w.lo, hi = w.hi, local = w.local, incl = w.incl;
+  auto tiles_of = [&](int e) { return expert_tiles(offsets, tile_rows, e); };
   int found_e = -1, found_t = 0;
   if (flat >= incl - local && flat < incl) {
     int acc = incl - local;
@@ -52,17 +66,10 @@ __device__ __forceinline__ GroupTile find_group_tile(const int32_t* offsets, int
 __device__ __forceinline__ int resolve_persistent_group_tiles(const int32_t* offsets, int n_experts, int n_sel, int tile_rows,
                                                               int row_tiles, int row_tile0, int* tile_start, int4* list,
                                                               int max_tiles) {
-  const int lane = threadIdx.x & 31, per = (n_experts + 31) / 32;
-  const int lo = min(n_experts, lane * per), hi = min(n_experts, lo + per);
-  auto tiles_of = [&](int e) { return max(0, (offsets[e + 1] - offsets[e] + tile_rows - 1) / tile_rows); };
-  int local = 0;
-  for (int e = lo; e < hi; e++) local += tiles_of(e);
-  int incl = local;
-#pragma unroll
-  for (int d = 1; d < 32; d <<= 1) {
-    const int v = __shfl_up_sync(0xffffffffu, incl, d);
-    if (lane >= d) incl += v;
-  }
+  const int lane = threadIdx.x & 31;
+  const WarpTileScan w = warp_tile_scan(offsets, n_experts, tile_rows);
+  const int lo = w.lo, hi = w.hi, local = w.local, incl = w.incl;
+  auto tiles_of = [&](int e) { return expert_tiles(offsets, tile_rows, e); };
   for (int e = lo, acc = incl - local; e < hi; e++) tile_start[e] = acc, acc += tiles_of(e);
   if (lane == 31) tile_start[n_experts] = incl;  // the last lane's scan is the total
   __syncwarp();
