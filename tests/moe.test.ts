@@ -291,6 +291,11 @@ Deno.test("model-level figures render from a synthetic results file (no GPU numb
   assert.match(t[0].value, /8\.00/, "vs the grouped-batched call");
   assert.match(t[1].target, /faster dense baseline/);
   assert.match(t[1].value, /4\.00/, "best dense = the faster of the two dense baselines");
+  // with the sparse-shared variant in the data: one target more, ours = the fastest of the three configurations
+  const tp = targets({ ...j, layer: [...j.layer, ...models.map((m) => ({ model: m.name, T: 4096, variant: "samoyeds_gateup_sparse_shared", ms: 0.5 }))] });
+  assert.equal(tp.length, 6);
+  assert.match(tp[2].target, /paper's configuration/);
+  assert.match(tp[2].value, /8\.00/, "4 ms / 0.5 ms");
 });
 
 gpuTest("moe CUDA weight-only sparse baseline (V:2:8 loop) = CPU backend, including T = 1 and skewed routing", () => {

@@ -29,7 +29,13 @@ const label = (j: ModelLevelJson, what: string) =>
  * (separate gate/up launches, or one fused gate|up launch); "best_dense" of the two dense baselines on the gathered
  * tokens (cublasGemmGroupedBatchedEx, and a cublasGemmEx loop over experts, which is up to 2x faster for large
  * experts: comparing with the grouped call alone would flatter us). */
-const FASTEST_OF: Record<string, string[]> = { ours: ["samoyeds", "samoyeds_gateup"], best_dense: ["dense_grouped", "dense_gemm_loop"] };
+/** "ours_paper": the same with the shared experts in the Samoyeds format too where the model has them (the paper's
+ * configuration; our default runs them dense). */
+const FASTEST_OF: Record<string, string[]> = {
+  ours: ["samoyeds", "samoyeds_gateup"],
+  ours_paper: ["samoyeds", "samoyeds_gateup", "samoyeds_gateup_sparse_shared"],
+  best_dense: ["dense_grouped", "dense_gemm_loop"],
+};
 function ms(j: ModelLevelJson, model: string, T: number, variant: string): number | undefined {
   if (FASTEST_OF[variant]) {
     const t = FASTEST_OF[variant].map((v) => ms(j, model, T, v)).filter((x): x is number => x !== undefined);
@@ -202,6 +208,8 @@ export function figure16(j: ModelLevelJson, seq = 1024): string {
 export function targets(j: ModelLevelJson): { target: string; value: string; met: boolean | undefined }[] {
   const s4096 = speedups(j, 4096, ["ours"], "dense_grouped").map((g) => [g.model, g.values[0]] as const);
   const best4096 = speedups(j, 4096, ["ours"], "best_dense").map((g) => [g.model, g.values[0]] as const);
+  const hasSparseShared = j.layer.some((r) => r.variant === "samoyeds_gateup_sparse_shared");
+  const paper4096 = speedups(j, 4096, ["ours_paper"], "best_dense").map((g) => [g.model, g.values[0]] as const);
   const hf = speedups(j, 4096, ["ours"]).map((g) => g.values[0]).filter((v): v is number => v !== undefined);
   const s256 = speedups(j, 256, ["ours"], "dense_grouped").map((g) => [g.model, g.values[0]] as const);
   const mb = maxBatchTable(j).map((r) => r.ratio).filter((v): v is number => v !== undefined);
@@ -212,6 +220,9 @@ export function targets(j: ModelLevelJson): { target: string; value: string; met
   return [
     { target: "T=4096: samoyeds >= 1.5x dense grouped, every model", value: s4096.map(([m, v]) => `${m} ${fmt(v)}`).join(", "), met: all(s4096, 1.5) },
     { target: "T=4096: samoyeds >= 1.5x the faster dense baseline (grouped-batched or per-expert cuBLAS loop), every model", value: best4096.map(([m, v]) => `${m} ${fmt(v)}`).join(", "), met: all(best4096, 1.5) },
+    ...(hasSparseShared
+      ? [{ target: "T=4096: samoyeds with the shared experts sparse too (the paper's configuration) >= 1.5x the faster dense baseline, every model", value: paper4096.map(([m, v]) => `${m} ${fmt(v)}`).join(", "), met: all(paper4096, 1.5) }]
+      : []),
     { target: "T=4096: samoyeds >= 1.58x HF loop on average", value: fmt(mean(hf)), met: mean(hf) === undefined ? undefined : mean(hf)! >= 1.58 },
     { target: "T=256: samoyeds never slower than dense grouped", value: s256.map(([m, v]) => `${m} ${fmt(v)}`).join(", "), met: all(s256, 1) },
     { target: "max batch (seq 1024, KV cache) >= 3x dense on average (models where dense fits)", value: fmt(mean(mb)), met: mean(mb) === undefined ? undefined : mean(mb)! >= 3 },
