@@ -59,6 +59,13 @@ function peaks() {
     cuda.call("sy_wgmma_peak", kind, quick ? 4096 : 65536, 1, ms, flops);
     out[name + "_random_tflops"] = flops[0] / (ms[0] * 1e-3) / 1e12;
   }
+  // the SSMM k-loop's structure on the same operands, random data (sy_wgmma_peak kinds 4-9): chains of 4 wgmma.sp
+  // into T, then T routed into two accumulator sets; what the routing costs before any memory traffic
+  for (const [kind, name] of [[4, "loop_n128_routed"], [5, "loop_n128_routed_pingpong"], [6, "loop_n64_routed_pingpong"],
+    [7, "loop_n64_two_t"], [8, "loop_n96_routed_pingpong"], [9, "loop_n96_two_t"]] as const) {
+    cuda.call("sy_wgmma_peak", kind, quick ? 4096 : 65536, 1, ms, flops);
+    out[name + "_random_tflops"] = flops[0] / (ms[0] * 1e-3) / 1e12;
+  }
   // device-memory bandwidth: a 1 GiB copy reads and writes 1 GiB each
   const bytes = 1 << 30;
   const a = new BackendTensor(cuda, "u8", [bytes]), b = new BackendTensor(cuda, "u8", [bytes]);

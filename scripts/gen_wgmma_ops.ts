@@ -25,6 +25,8 @@ interface Op { name: string; shape: string; n: number; ab: string; sparse: boole
 const ops: Op[] = [
   { name: "wgmma_sp_m64n64k32_f16", shape: "m64n64k32", n: 64, ab: "f16", sparse: true },
   { name: "wgmma_sp_m64n64k32_bf16", shape: "m64n64k32", n: 64, ab: "bf16", sparse: true },
+  { name: "wgmma_sp_m64n96k32_f16", shape: "m64n96k32", n: 96, ab: "f16", sparse: true },
+  { name: "wgmma_sp_m64n96k32_bf16", shape: "m64n96k32", n: 96, ab: "bf16", sparse: true },
   { name: "wgmma_sp_m64n128k32_f16", shape: "m64n128k32", n: 128, ab: "f16", sparse: true },
   { name: "wgmma_sp_m64n128k32_bf16", shape: "m64n128k32", n: 128, ab: "bf16", sparse: true },
   { name: "wgmma_sp_m64n256k32_f16", shape: "m64n256k32", n: 256, ab: "f16", sparse: true },

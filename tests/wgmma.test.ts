@@ -540,3 +540,23 @@ gpuTest("ssmm dispatch: wgmma_sp and auto (prepared) match mma_sp (CUDA)", () =>
     releaseWgmma(wb);
   }
 });
+
+gpuTest("sy_wgmma_peak (CUDA): every kind runs and counts its flops; a bad kind or count is a clear error", () => {
+  const cuda = openBackend("cuda");
+  const ms = new Float32Array(1), flops = new Float64Array(1);
+  if (!isSm90()) {
+    assert.throws(() => cuda.call("sy_wgmma_peak", 0, 64, 0, ms, flops), (e: unknown) => e instanceof SamoyedsError && /sm_90/.test(e.message));
+    console.log("not an sm_90 GPU: checked that sy_wgmma_peak refuses cleanly");
+    return;
+  }
+  const sms = callJson(cuda, "sy_device_info", 0).sm_count as number;
+  // instructions of 2 * 64 * N * K flops; kinds 7 and 9 run blocks of 8 chains of 4 (64 iters: 2 blocks)
+  const perInstruction = [256 * 32, 256 * 16, 128 * 32, 64 * 32, 128 * 32, 128 * 32, 64 * 32, 64 * 32, 96 * 32, 96 * 32];
+  for (let kind = 0; kind <= 9; kind++) {
+    cuda.call("sy_wgmma_peak", kind, 64, 1, ms, flops);
+    assert.ok(ms[0] > 0, `kind ${kind}: time`);
+    assert.equal(flops[0], 2 * 64 * perInstruction[kind] * 64 * 2 * sms, `kind ${kind}: flops`);
+  }
+  assert.throws(() => cuda.call("sy_wgmma_peak", 10, 64, 0, ms, flops), (e: unknown) => e instanceof SamoyedsError && /kind must be/.test(e.message));
+  assert.throws(() => cuda.call("sy_wgmma_peak", 0, 6, 0, ms, flops), (e: unknown) => e instanceof SamoyedsError && /multiple of 4/.test(e.message));
+});

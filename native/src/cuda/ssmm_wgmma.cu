@@ -88,6 +88,100 @@ __global__ void __launch_bounds__(256, 1) wgmma_peak_kernel(int iters, int rando
 #endif
 }
 
+// The SSMM kernel's k-loop structure on the peak's operands (sy_wgmma_peak kinds 4-7; no global traffic, no
+// stage barriers): chains of 4 wgmma.sp (one V = 128 k-vector, the first with scale-d = 0) into T, then T routed into
+// acc0 / acc1 by a per-thread selection that changes every chain (the kernel's two predicated adds per element).
+// kMode 0: the two warpgroups run freely; 1: they take ping-pong turns (named barriers 1 and 2, as the kernel);
+// 2: two T buffers, the chain of step c runs while T of step c - 1 is routed (wgmma.wait_group 1; N <= 96: four
+// accumulator sets must fit the registers). The gap between
+// these and the plain peak is the cost of the routing structure; the gap between them and the kernel's k-loop is
+// the memory pipeline's.
+template <int kN, int kMode>
+__global__ void __launch_bounds__(256, 1) wgmma_loop_probe_kernel(int chains, int random, float* sink) {
+#ifdef SY_HAS_WGMMA
+  __shared__ __align__(1024) uint8_t sm[2048 + 256 * 64];
+  for (int i = threadIdx.x; i < (int)sizeof(sm) / 4; i += blockDim.x) {
+    uint32_t h = (uint32_t)i * 2654435761u;
+    h ^= h >> 15;
+    const uint32_t two = ((h & 0x83ffu) | 0x3800u) | (((h >> 16) & 0x83ffu) | 0x3800u) << 16;
+    reinterpret_cast<uint32_t*>(sm)[i] = random ? two : 0u;
+  }
+  fence_proxy_async();
+  __syncthreads();
+  constexpr int R = kN / 2;
+  const uint32_t base = smem_u32(sm);
+  const uint64_t a_desc = make_desc(base, kALbo, kASbo);
+  const uint64_t b_desc = make_desc(base + 2048, 128, 4 * 128);
+  const int wg = threadIdx.x >> 7;
+  float T0[R], T1[R], acc0[R], acc1[R];
+#pragma unroll
+  for (int i = 0; i < R; i++) T0[i] = T1[i] = acc0[i] = acc1[i] = 0.f;
+  uint32_t s = threadIdx.x * 2654435761u + 1u;
+  auto chain = [&](float (&T)[R]) {
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+      if constexpr (kN == 128) wgmma_sp_m64n128k32_f16(T, a_desc, b_desc, 0x44444444u, j > 0);
+      else if constexpr (kN == 96) wgmma_sp_m64n96k32_f16(T, a_desc, b_desc, 0x44444444u, j > 0);
+      else wgmma_sp_m64n64k32_f16(T, a_desc, b_desc, 0x44444444u, j > 0);
+    }
+    wgmma_commit();
+  };
+  auto route = [&](float (&T)[R]) {
+    s = s * 1664525u + 1013904223u;
+    const int sel0 = s >> 31, sel1 = (s >> 30) & 1;
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+      if (((i >> 1) & 1) ? sel1 : sel0) acc1[i] += T[i];
+      else acc0[i] += T[i];
+    }
+  };
+  if constexpr (kMode == 2) {
+    // blocks of 8 chains, unrolled, drained at the block's end: ptxas serializes every wgmma (C7514) when one is
+    // still in flight at a loop back edge
+    for (int c = 0; c < chains; c += 8) {
+      wgmma_fence();
+      chain(T0);
+#pragma unroll
+      for (int j = 1; j < 8; j += 2) {
+        wgmma_fence();
+        chain(T1);
+        wgmma_wait<1>();
+        fence_regs(T0);
+        route(T0);
+        fence_regs(T0);
+        if (j + 1 < 8) {
+          wgmma_fence();
+          chain(T0);
+          wgmma_wait<1>();
+        } else {
+          wgmma_wait<0>();
+        }
+        fence_regs(T1);
+        route(T1);
+        fence_regs(T1);
+      }
+    }
+  } else {
+    for (int c = 0; c < chains; c++) {
+      if constexpr (kMode == 1)
+        if (wg == 1 || c > 0) named_sync(wg == 0 ? 1 : 2);
+      wgmma_fence();
+      chain(T0);
+      if constexpr (kMode == 1)
+        if (wg == 0 || c < chains - 1) named_arrive(wg == 0 ? 2 : 1);
+      wgmma_wait<0>();
+      fence_regs(T0);
+      route(T0);
+      fence_regs(T0);
+    }
+  }
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < R; i++) sum += acc0[i] - acc1[i];
+  if (sum == 12345.f) sink[threadIdx.x] = sum;
+#endif
+}
+
 sy_status require_sm90(const char* fn) {
   int dev = current_device(), major = 0, minor = 0;
   SY_CUDA(fn, cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
@@ -373,8 +467,10 @@ SY_API sy_status sy_ssmm_wgmma_bad_tokens(int32_t* count_out) {
 SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t random, float* ms_out, double* flops_out) {
   const char* fn = "sy_wgmma_peak";
   SY_ENTER(fn);
-  SY_CHECK(kind >= 0 && kind <= 3, "sy_wgmma_peak",
-           "kind must be 0 (wgmma.sp m64n256k32), 1 (dense m64n256k16), 2 (wgmma.sp m64n128k32) or 3 (wgmma.sp m64n64k32), got %d", kind);
+  SY_CHECK(kind >= 0 && kind <= 9, "sy_wgmma_peak",
+           "kind must be 0 (wgmma.sp m64n256k32), 1 (dense m64n256k16), 2 (wgmma.sp m64n128k32), 3 (wgmma.sp m64n64k32) or "
+           "4-9 (the SSMM k-loop structure: N = 128 routed, N = 128 routed with ping-pong turns, N = 64 routed with turns, "
+           "N = 64 with two T buffers, N = 96 routed with turns, N = 96 with two T buffers), got %d", kind);
   SY_CHECK(random == 0 || random == 1, "sy_wgmma_peak", "random must be 0 (zero operands) or 1 (random halves), got %d", random);
   SY_CHECK(iters > 0 && iters % kPeakIters == 0, "sy_wgmma_peak", "iters must be a positive multiple of %d, got %d", kPeakIters, iters);
   SY_CHECK(ms_out && flops_out, "sy_wgmma_peak", "null output pointer");
@@ -387,11 +483,19 @@ SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t random, floa
   cudaEvent_t e0, e1;
   SY_CUDA(fn, cudaEventCreate(&e0));
   SY_CUDA(fn, cudaEventCreate(&e1));
+  // kind 7 runs blocks of 8 chains
+  const int chains = kind == 7 || kind == 9 ? iters / kPeakIters / 8 * 8 : iters / kPeakIters;
   auto launch = [&]() {
     if (kind == 0) wgmma_peak_kernel<true, 256><<<sms, 256, 0, stream()>>>(iters, random, sink);
     else if (kind == 1) wgmma_peak_kernel<false, 256><<<sms, 256, 0, stream()>>>(iters, random, sink);
     else if (kind == 2) wgmma_peak_kernel<true, 128><<<sms, 256, 0, stream()>>>(iters, random, sink);
-    else wgmma_peak_kernel<true, 64><<<sms, 256, 0, stream()>>>(iters, random, sink);
+    else if (kind == 3) wgmma_peak_kernel<true, 64><<<sms, 256, 0, stream()>>>(iters, random, sink);
+    else if (kind == 4) wgmma_loop_probe_kernel<128, 0><<<sms, 256, 0, stream()>>>(chains, random, sink);
+    else if (kind == 5) wgmma_loop_probe_kernel<128, 1><<<sms, 256, 0, stream()>>>(chains, random, sink);
+    else if (kind == 6) wgmma_loop_probe_kernel<64, 1><<<sms, 256, 0, stream()>>>(chains, random, sink);
+    else if (kind == 7) wgmma_loop_probe_kernel<64, 2><<<sms, 256, 0, stream()>>>(chains, random, sink);
+    else if (kind == 8) wgmma_loop_probe_kernel<96, 1><<<sms, 256, 0, stream()>>>(chains, random, sink);
+    else wgmma_loop_probe_kernel<96, 2><<<sms, 256, 0, stream()>>>(chains, random, sink);
   };
   launch();  // warm-up
   SY_CUDA(fn, cudaEventRecord(e0, stream()));
@@ -405,7 +509,11 @@ SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t random, floa
   cudaEventDestroy(e1);
   cudaFree(sink);
   *ms_out = ms;
-  const double per = kind == 0 ? 2.0 * 64 * 256 * 32 : kind == 1 ? 2.0 * 64 * 256 * 16 : kind == 2 ? 2.0 * 64 * 128 * 32 : 2.0 * 64 * 64 * 32;
-  *flops_out = per * (double)iters * 2 /* warpgroups */ * sms;
+  const double per = kind == 0 ? 2.0 * 64 * 256 * 32
+                     : kind == 1 ? 2.0 * 64 * 256 * 16
+                     : kind == 2 || kind == 4 || kind == 5 ? 2.0 * 64 * 128 * 32
+                     : kind == 8 || kind == 9             ? 2.0 * 64 * 96 * 32
+                                                          : 2.0 * 64 * 64 * 32;
+  *flops_out = per * (double)chains * kPeakIters * 2 /* warpgroups */ * sms;
   return SY_OK;
 }
