@@ -28,7 +28,8 @@ constexpr Variant kVariants[] = {
     {"gathered-tma-h2pp", 1, 1, 3, 0, 128, "gathered-tma-h2 with ping-pong turns"},
     {"gathered-tma-sd", 1, 1, 0, 1, 128, "gathered-tma, routing by running sum and difference (one FFMA per element)"},
     {"gathered-tma-pp-sd", 1, 1, 1, 1, 128, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"},
-    {"gathered-tma-pp-n64", 1, 1, 1, 0, 64, "gathered-tma-pp with 64-token tiles (twice the CTAs of a small grid)"}};
+    {"gathered-tma-pp-n64", 1, 1, 1, 0, 64, "gathered-tma-pp with 64-token tiles (twice the CTAs of a small grid)"},
+    {"gathered-tma-2t-n64", 1, 1, 4, 0, 64, "pre-gather, TMA tiles, 64-token tiles, two T buffers: a k-vector's wgmmas run while the one before is routed (V = 128)"}};
 // gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
 // turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
 // the five shapes, equal at 1408 x 2048 (data/wgmma-perf/variants-b9bfe9d-h200.json); the turns add 1.04-1.09x

@@ -104,7 +104,7 @@ SY_API sy_status sy_ssmm_wgmma_emulate(int32_t dtype, int32_t m, int32_t k, int3
   if (variant.cluster == 1 && tile_n == kBN &&
       (st = plan_split(fn, token_tiles * ceil_div(m / 2, kRowsPerCta), ceil_div(k, kBK) / spi, [] { return kEmulatedSms; }, &split)))
     return st;
-  const bool halves = variant.schedule >= 2 && V >= kBK;  // as the kernel: V = 32 keeps N = 128
+  const bool halves = (variant.schedule == 2 || variant.schedule == 3) && V >= kBK;  // as the kernel: V = 32 keeps N = 128
   const bool running_sum = variant.routing == 1;
   const int n_parts = halves ? 2 : 1, part_regs = tile_n / 2 / n_parts;
   const int mc = m / 2, nv = ceil_div(k, V), nk = ceil_div(k, kBK), nsteps = num_ksteps(k), regs = tile_n / 2;
