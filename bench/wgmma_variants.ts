@@ -2,7 +2,7 @@
 // prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json).
 // Variants are picked through the environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: a name of kVariants in
 // native/src/common/wgmma_variants.h; SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
-//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only | --split | --pdl | --persist | --two-t]
+//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only | --split | --pdl | --persist]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
 // --split: the default variant under each split-k plan (SAMOYEDS_WGMMA_SPLIT: auto, off, 2, 3, 4; wgmma_split.h).
 // --pdl: the default variant with and without the programmatic dependent launch after the pre-gather (SAMOYEDS_WGMMA_PDL).
@@ -67,12 +67,8 @@ if (oneAt >= 0) {
       [`default, persist ${on}, round ${round}`, { SAMOYEDS_WGMMA_PERSIST: on }],
       [`gathered-tma-pp-sd, persist ${on}, round ${round}`, { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp-sd", SAMOYEDS_WGMMA_PERSIST: on }],
     ]));
-  // two T buffers (64-token tiles) against the default and the ping-pong variants, two interleaved rounds
-  const twoT: [string, Record<string, string>][] = [1, 2].flatMap((round) =>
-    [["default", {}], ["gathered-tma-pp", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp" }], ["gathered-tma-pp-n64", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp-n64" }],
-      ["gathered-tma-2t-n64", { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-2t-n64" }]].map(([n, e]): [string, Record<string, string>] => [`${n}, round ${round}`, e as Record<string, string>]));
-  const mode = args.includes("--split") ? "split" : args.includes("--pdl") ? "pdl" : args.includes("--persist") ? "persist" : args.includes("--two-t") ? "two-t" : "";
-  const byMode: Record<string, [string, Record<string, string>][]> = { split: splits, pdl, persist, "two-t": twoT };
+  const mode = args.includes("--split") ? "split" : args.includes("--pdl") ? "pdl" : args.includes("--persist") ? "persist" : "";
+  const byMode: Record<string, [string, Record<string, string>][]> = { split: splits, pdl, persist };
   const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : byMode[mode] ?? allVariants;
   const rows: unknown[] = [];
   for (const [i, [m, k]] of shapes.entries()) {

@@ -28,8 +28,7 @@ constexpr Variant kVariants[] = {
     {"gathered-tma-h2pp", 1, 1, 3, 0, 128, "gathered-tma-h2 with ping-pong turns"},
     {"gathered-tma-sd", 1, 1, 0, 1, 128, "gathered-tma, routing by running sum and difference (one FFMA per element)"},
     {"gathered-tma-pp-sd", 1, 1, 1, 1, 128, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"},
-    {"gathered-tma-pp-n64", 1, 1, 1, 0, 64, "gathered-tma-pp with 64-token tiles (twice the CTAs of a small grid)"},
-    {"gathered-tma-2t-n64", 1, 1, 4, 0, 64, "pre-gather, TMA tiles, 64-token tiles, two T buffers: a k-vector's wgmmas run while the one before is routed (V = 128)"}};
+    {"gathered-tma-pp-n64", 1, 1, 1, 0, 64, "gathered-tma-pp with 64-token tiles (twice the CTAs of a small grid)"}};
 // gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
 // turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
 // the five shapes, equal at 1408 x 2048 (data/wgmma-perf/variants-b9bfe9d-h200.json); the turns add 1.04-1.09x
@@ -40,7 +39,9 @@ constexpr Variant kVariants[] = {
 // every Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8). -pp-n64 (64-token
 // tiles) was 1.19x -pp at 1408 x 2048 with 1024 routed tokens (one partial wave: 96 CTAs instead of 48 on 132 SMs)
 // and slower at every larger grid (variants-n1024-6735fc2-h200.json, variants-6735fc2-h200.json): the default runs
-// it where the token-tile plan (wgmma_tiles.h) says so.
+// it where the token-tile plan (wgmma_tiles.h) says so. Two T buffers at 64-token tiles (-2t-n64: a k-vector's
+// wgmmas run while the one before is routed; built, tested and measured at 254a699, then removed) took 1.01-1.05x
+// the time of -pp-n64 at every Figure 12 shape (variants-two-t-n{1024,4096}-254a699-h200.json).
 constexpr int kDefaultVariant = 4;
 inline const char* default_variant_name() { return kVariants[kDefaultVariant].name; }
 

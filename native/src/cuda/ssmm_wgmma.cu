@@ -238,11 +238,10 @@ sy_status launch_by_variant(const char* fn, int dtype, const Variant& variant, d
   if (variant.cluster == 2) return launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
   if (variant.cluster == 4) return launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
   if (variant.tile_n == 64) {
-    // the 64-token instances: ping-pong or two T buffers, routing 0 (a table entry with other settings would
-    // otherwise run as one of them)
-    if ((variant.schedule != 1 && variant.schedule != 4) || variant.routing != 0)
-      return fail(SY_ERR_INTERNAL, "%s: variant %s: 64-token tiles are built for schedules 1 and 4 with routing 0 only", fn, variant.name);
-    return variant.schedule == 4 ? launch_variant<1, 1, 4, 0, 64>(fn, dtype, grid, p, x_map) : launch_variant<1, 1, 1, 0, 64>(fn, dtype, grid, p, x_map);
+    // the one 64-token instance: ping-pong, routing 0 (a table entry with other settings would otherwise run as it)
+    if (variant.schedule != 1 || variant.routing != 0)
+      return fail(SY_ERR_INTERNAL, "%s: variant %s: 64-token tiles are built for ping-pong with routing 0 only", fn, variant.name);
+    return launch_variant<1, 1, 1, 0, 64>(fn, dtype, grid, p, x_map);
   }
   if (variant.routing == 1) return variant.schedule == 1 ? launch_variant<1, 1, 1, 1>(fn, dtype, grid, p, x_map)
                                                          : launch_variant<1, 1, 0, 1>(fn, dtype, grid, p, x_map);
@@ -357,7 +356,7 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
   // a launch of grid g (token tiles x row tiles) as it is, or persistent (wgmma_tiles.h): plan_persist's CTAs walk its
   // tiles in the same order (grouped: g.x is the upper bound of the token tiles, the CTAs count the real ones)
   auto launch_tiles = [&](const Variant& v, dim3 g, Params q, const CUtensorMap& map) -> sy_status {
-    if (v.gather == 1 && v.cluster == 1 && (v.schedule == 1 || v.schedule == 4) && !q.offsets && q.split_pieces <= 1 && !q.row_tile_fastest) {
+    if (v.gather == 1 && v.cluster == 1 && v.schedule == 1 && !q.offsets && q.split_pieces <= 1 && !q.row_tile_fastest) {
       int ctas = 0;
       if (sy_status e = plan_persist(fn, (long long)g.x * g.y, sm_count, &ctas)) return e;
       if (ctas > 0) q.persist_tiles = (int)(g.x * g.y), q.token_tiles = (int)g.x, g = dim3(ctas);

@@ -335,11 +335,6 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 //    second runs, so that half of its routing overlaps its own tensor work. Costs one more read of A per k32 step
 //    (A is read per instruction). Measured slower than schedule 1 at every Figure 12 shape (H200, variants-9a0a895).
 //  3 halves and ping-pong turns. Also slower.
-//  4 two T buffers (64-token tiles, V = 128; other V run schedule 0): the wgmmas of k-vector v run while those of v - 1
-//    are routed (wgmma.wait_group 1), no turns; blocks of up to 8 k-vectors, unrolled and drained at their end (with a
-//    wgmma in flight at a loop's back edge ptxas serializes every wgmma, C7514). On the peak's operands this
-//    structure ran at 1204 TFLOP/s against 776 for N = 64 with turns and 850 for N = 128 with turns
-//    (sy_wgmma_peak kinds 7, 6, 5: data/wgmma-perf/wgmma-peaks-9e4ef4e-h200.json).
 // kRouting, how a k-vector's product reaches the output row of its pair (schedules 0 and 1):
 //  0 the wgmmas write a temporary T (scale-d = 0 at each k-vector's start); at the k-vector's end each element of T
 //    is added into set 0 or set 1 (two predicated FADDs per element: 128 per thread and k-vector at N = 128).
@@ -363,13 +358,12 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch, int kTileN>
 __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_in, const __grid_constant__ CUtensorMap x_map) {
 #ifdef SY_HAS_WGMMA
-  static_assert(kTileN == kBN || (kTileN == 64 && kGather == 1 && kCluster == 1 && (kSchedule <= 1 || kSchedule == 4) && kLaunch != 3),
-                "64-token tiles: TMA tiles, one CTA, schedules 0, 1 and 4, no split-k");
-  static_assert(kSchedule != 4 || (kTileN == 64 && kRouting == 0), "two T buffers: 64-token tiles (four accumulator sets), routing 0");
+  static_assert(kTileN == kBN || (kTileN == 64 && kGather == 1 && kCluster == 1 && kSchedule <= 1 && kLaunch != 3),
+                "64-token tiles: TMA tiles, one CTA, schedules 0 and 1, no split-k");
   static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
   static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
   static_assert(kRouting == 0 || kSchedule <= 1, "the running-sum routing exists for schedules 0 and 1");
-  static_assert(kLaunch < 4 || (kGather == 1 && kCluster == 1 && (kSchedule <= 1 || kSchedule == 4)), "persistent: TMA tiles, one CTA, schedules 0, 1 and 4");
+  static_assert(kLaunch < 4 || (kGather == 1 && kCluster == 1 && kSchedule <= 1), "persistent: TMA tiles, one CTA, schedules 0 and 1");
   // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
   // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
   const Params p = p_in;
@@ -782,114 +776,6 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         route_half(H0{}, tl.s0, tl.s1);
         route_half(H1{}, tl.s0, tl.s1);
       }
-    } else if constexpr (kSchedule == 4 && kV == 128) {
-      float U[R];
-#pragma unroll
-      for (int i = 0; i < R; i++) U[i] = 0.f;
-      // k-vector it's wgmmas into T or U, committed as one group (two lambdas: the accumulator must be a named array
-      // for the registers to stay registers)
-      using Meta = uint32_t[kSpi][kKSteps];
-      auto desc_a = [&](int kt, int js) { return make_desc(sbase + kSmemA + ((ring0 + kt) % kStages) * kAStageBytes + (cw * kKSteps + js) * kAStepBytes, kALbo, kASbo); };
-      auto desc_b = [&](int kt, int js) { return make_b_desc(sbase + kSmemB + ((ring0 + kt) % kStages) * kBStageBytes, js); };
-      auto chain_T = [&](int kt0, const Meta& meta) {
-#pragma unroll
-        for (int st = 0; st < kSpi * kKSteps; st++) {
-          const int kt = kt0 + st / kKSteps, js = st % kKSteps;
-          if constexpr (kBf16) wgmma_sp_m64n64k32_bf16(T, desc_a(kt, js), desc_b(kt, js), meta[st / kKSteps][js], st > 0);
-          else wgmma_sp_m64n64k32_f16(T, desc_a(kt, js), desc_b(kt, js), meta[st / kKSteps][js], st > 0);
-        }
-        wgmma_commit();
-      };
-      auto chain_U = [&](int kt0, const Meta& meta) {
-#pragma unroll
-        for (int st = 0; st < kSpi * kKSteps; st++) {
-          const int kt = kt0 + st / kKSteps, js = st % kKSteps;
-          if constexpr (kBf16) wgmma_sp_m64n64k32_bf16(U, desc_a(kt, js), desc_b(kt, js), meta[st / kKSteps][js], st > 0);
-          else wgmma_sp_m64n64k32_f16(U, desc_a(kt, js), desc_b(kt, js), meta[st / kKSteps][js], st > 0);
-        }
-        wgmma_commit();
-      };
-      auto route_U = [&](int sel0, int sel1) {
-#pragma unroll
-        for (int i = 0; i < R; i++) {
-          const int sel = ((i >> 1) & 1) ? sel1 : sel0;
-          if (sel) acc1[i] += U[i];
-          else acc0[i] += U[i];
-        }
-      };
-      // waits for k-vector it's stages and reads its metadata words and selections (next_sels rolls on)
-      auto prepare = [&](int it, Meta& meta, int& s0, int& s1) {
-        const int kt0 = it * kSpi, vn = (kt_begin + kt0 + kSpi) * kBK / kV;
-        s0 = next_sels[0][0], s1 = next_sels[0][1];
-        next_sels[0][0] = sel_of(c0, vn), next_sels[0][1] = sel_of(c1, vn);
-#pragma unroll
-        for (int jj = 0; jj < kSpi; jj++) {
-          wait_full(kt0 + jj);
-#pragma unroll
-          for (int js = 0; js < kKSteps; js++) meta[jj][js] = meta_of(kt0 + jj, js);
-        }
-      };
-      // a block of nb k-vectors from it0 (nb 1 or even; a literal at each call, so that the loop unrolls): k-vector
-      // it0 + j goes into T (j even) or U; once the next one is issued (at most one group pending) it is routed and its
-      // stages released; the block's last one is drained and routed at its end
-      auto block = [&](int it0, int nb) {
-        int ps0 = 0, ps1 = 0;
-#pragma unroll
-        for (int j = 0; j < nb; j += 2) {
-          Meta meta;
-          int s0, s1;
-          prepare(it0 + j, meta, s0, s1);
-          wgmma_fence();
-          chain_T((it0 + j) * kSpi, meta);
-          if (j > 0) {
-            wgmma_wait<1>();
-            fence_regs(U);
-            route_U(ps0, ps1);
-            fence_regs(U);
-            release((it0 + j - 1) * kSpi);
-          }
-          ps0 = s0, ps1 = s1;
-          if (j + 1 < nb) {
-            prepare(it0 + j + 1, meta, s0, s1);
-            wgmma_fence();
-            chain_U((it0 + j + 1) * kSpi, meta);
-            wgmma_wait<1>();
-            fence_regs(T);
-            route(ps0, ps1);
-            fence_regs(T);
-            release((it0 + j) * kSpi);
-            ps0 = s0, ps1 = s1;
-          }
-        }
-        wgmma_wait<0>();
-        if (nb % 2 == 1) {
-          fence_regs(T);
-          route(ps0, ps1);
-          fence_regs(T);
-        } else {
-          fence_regs(U);
-          route_U(ps0, ps1);
-          fence_regs(U);
-        }
-        release((it0 + nb - 1) * kSpi);
-      };
-      int it0 = 0;
-      for (; it0 + 8 <= n_iters; it0 += 8) block(it0, 8);
-      if (n_iters - it0 >= 4) block(it0, 4), it0 += 4;
-      if (n_iters - it0 >= 2) block(it0, 2), it0 += 2;
-      if (n_iters - it0 >= 1) block(it0, 1), it0 += 1;
-      wgmma_fence();
-      if (n_iters * kSpi < nk) {
-        const Tail tl = tail_stage();
-        wgmma_fence();
-        issue(tl.kt, 0, tl.m0, 0);
-        issue(tl.kt, 1, tl.m1, 1);
-        wgmma_commit();
-        wgmma_wait<0>();
-        fence_regs(T);
-        if constexpr (kPersist) mbar_arrive_if(empty_bar + 8 * ((ring0 + tl.kt) % kStages), lane0);
-        route(tl.s0, tl.s1);
-      }
     } else {
       for (int it = 0; it < n_iters; it++) {
         const int kt0 = it * kSpi, vn = (kt_begin + kt0 + kSpi) * kBK / kV;
@@ -1103,7 +989,7 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
       if constexpr (kCluster == 1 && kTileN == kBN)
         if (p.split_pieces > 1) return pick_v(bf16, SingleSplit{});
       // persistent instances for the ping-pong variants only (launch_tiles of ssmm_wgmma.cu)
-      if constexpr (kGather == 1 && kCluster == 1 && (kSchedule == 1 || kSchedule == 4))
+      if constexpr (kGather == 1 && kCluster == 1 && kSchedule == 1)
         if (p.persist_tiles > 0) return pick_v(bf16, Persistent{});
       return pick_v(bf16, Single{});
     }
@@ -1131,6 +1017,5 @@ extern template sy_status launch_variant<1, 1, 3, 0>(const char*, int, dim3, con
 extern template sy_status launch_variant<1, 1, 0, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 1, 1>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 1, 0, 64>(const char*, int, dim3, const Params&, const CUtensorMap&);
-extern template sy_status launch_variant<1, 1, 4, 0, 64>(const char*, int, dim3, const Params&, const CUtensorMap&);
 }  // namespace wg
 }  // namespace sy
