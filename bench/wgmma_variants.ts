@@ -2,7 +2,7 @@
 // prints one line per (shape, variant) and writes them to --json PATH (default $SAMOYEDS_RESULTS_DIR/wgmma-variants.json).
 // Variants are picked through the environment read by sy_ssmm_wgmma (SAMOYEDS_WGMMA_VARIANT: a name of kVariants in
 // native/src/common/wgmma_variants.h; SAMOYEDS_WGMMA_RASTER). The gathered-tma times include their pre-gather (one call = gather + kernel).
-//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only | --split | --pdl | --persist]
+//   deno run --allow-all bench/wgmma_variants.ts [--one m k] [--json out.json] [--default-only | --split | --pdl | --persist | --probe-loads]
 // --default-only: only the default launch (A/B of whole trees in scripts/gpu-stages/wgmma-baseline.sh).
 // --split: the default variant under each split-k plan (SAMOYEDS_WGMMA_SPLIT: auto, off, 2, 3, 4; wgmma_split.h).
 // --pdl: the default variant with and without the programmatic dependent launch after the pre-gather (SAMOYEDS_WGMMA_PDL).
@@ -23,7 +23,7 @@ const V = Number(Deno.env.get("WGMMA_V") ?? 128), NSEL = Number(Deno.env.get("WG
 const args = Deno.args;
 const oneAt = args.indexOf("--one");
 // the launch settings the library reads from the environment (reset between configurations)
-const ENV = ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT", "SAMOYEDS_WGMMA_TILES", "SAMOYEDS_WGMMA_PDL", "SAMOYEDS_WGMMA_PERSIST"];
+const ENV = ["SAMOYEDS_WGMMA_VARIANT", "SAMOYEDS_WGMMA_RASTER", "SAMOYEDS_WGMMA_SPLIT", "SAMOYEDS_WGMMA_TILES", "SAMOYEDS_WGMMA_PDL", "SAMOYEDS_WGMMA_PERSIST", "SAMOYEDS_WGMMA_PROBE"];
 const jsonAt = args.indexOf("--json");
 
 function timeGraph(fn: () => void, iters = 20): number {
@@ -67,8 +67,15 @@ if (oneAt >= 0) {
       [`default, persist ${on}, round ${round}`, { SAMOYEDS_WGMMA_PERSIST: on }],
       [`gathered-tma-pp-sd, persist ${on}, round ${round}`, { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp-sd", SAMOYEDS_WGMMA_PERSIST: on }],
     ]));
-  const mode = args.includes("--split") ? "split" : args.includes("--pdl") ? "pdl" : args.includes("--persist") ? "persist" : "";
-  const byMode: Record<string, [string, Record<string, string>][]> = { split: splits, pdl, persist };
+  // the loads and the epilogue alone (SAMOYEDS_WGMMA_PROBE=loads-only: no wgmmas) against the whole kernel, both as
+  // persistent launches of gathered-tma-pp on every SM, two interleaved rounds (the probe's results are zeros)
+  const pp = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp", SAMOYEDS_WGMMA_PERSIST: "ctas:132" };
+  const probeLoads: [string, Record<string, string>][] = [1, 2].flatMap((round): [string, Record<string, string>][] => [
+    [`gathered-tma-pp persistent, round ${round}`, pp],
+    [`gathered-tma-pp persistent, loads only, round ${round}`, { ...pp, SAMOYEDS_WGMMA_PROBE: "loads-only" }],
+  ]);
+  const mode = args.includes("--split") ? "split" : args.includes("--pdl") ? "pdl" : args.includes("--persist") ? "persist" : args.includes("--probe-loads") ? "probe-loads" : "";
+  const byMode: Record<string, [string, Record<string, string>][]> = { split: splits, pdl, persist, "probe-loads": probeLoads };
   const variants = args.includes("--default-only") ? allVariants.slice(0, 1) : byMode[mode] ?? allVariants;
   const rows: unknown[] = [];
   for (const [i, [m, k]] of shapes.entries()) {

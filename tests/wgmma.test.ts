@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { callJson, openBackend, SamoyedsError } from "../lib/native/library.ts";
 import { BackendTensor, DTYPE_CODE, HalfDType, HostTensor, randn, relativeError, rng } from "../lib/tensor.ts";
 import { packWgmma, packWgmmaFromDense, ssmmWgmma, WgmmaPackedWeight, wgmmaToBackend, wgmmaVariants } from "../lib/kernels/ssmm_wgmma.ts";
-import { gpuTest, hasGpu, WGMMA_VARIANT_TABLE, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaPersist, withWgmmaPersistGrouped, withWgmmaSplit, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
+import { gpuTest, hasGpu, withEnv, WGMMA_VARIANT_TABLE, WGMMA_VARIANTS, wgmmaVariantsByRouting, WgmmaVariant, withWgmmaPersist, withWgmmaPersistGrouped, withWgmmaSplit, withWgmmaTiles, withWgmmaVariant } from "./helpers.ts";
 import { encodeSamoyeds, pruneToSamoyeds } from "../lib/formats/samoyeds.ts";
 import { prepareWgmma, releaseWgmma, ssmm, wgmmaSupported } from "../lib/kernels/ssmm.ts";
 
@@ -560,4 +560,19 @@ gpuTest("sy_wgmma_peak (CUDA): every kind runs and counts its flops; a bad kind 
   }
   assert.throws(() => cuda.call("sy_wgmma_peak", 10, 64, 0, ms, flops), (e: unknown) => e instanceof SamoyedsError && /kind must be/.test(e.message));
   assert.throws(() => cuda.call("sy_wgmma_peak", 0, 6, 0, ms, flops), (e: unknown) => e instanceof SamoyedsError && /multiple of 4/.test(e.message));
+});
+
+gpuTest("SAMOYEDS_WGMMA_PROBE=loads-only (benchmarks): runs a persistent gathered-tma-pp launch without its wgmmas; anything else is a clear error", () => {
+  if (!isSm90()) return;
+  const c = cases[0];
+  const { W, indices, X, tok, rowScale } = makeInputs(c, 77);
+  const packed = packWgmmaFromDense(W, indices, { V: c.V, N: 1, M: 2 });
+  const run = () => runPacked("cuda", c, packed, X, tok, rowScale);
+  const probe = (value: string, fn: () => Float32Array) => withEnv("SAMOYEDS_WGMMA_PROBE", value, fn);
+  const zeros = probe("loads-only", () => withWgmmaVariant("gathered-tma-pp", () => withWgmmaPersist("ctas:1", run)));
+  assert.ok(zeros.every((v) => v === 0), "no wgmmas: the epilogue stores zeros");
+  assert.throws(() => probe("fast", run), (e: unknown) => e instanceof SamoyedsError && /SAMOYEDS_WGMMA_PROBE=fast is not loads-only/.test(e.message));
+  assert.throws(() => probe("loads-only", () => withWgmmaVariant("gathered-tma-pp", () => withWgmmaPersist("off", run))),
+    (e: unknown) => e instanceof SamoyedsError && /needs a persistent single launch/.test(e.message));
+  assert.ok(relativeError(run(), reference(c, W, X, tok, rowScale)) < 1e-2, "unset again: the real kernel");
 });

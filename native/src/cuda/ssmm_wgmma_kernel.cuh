@@ -94,6 +94,8 @@ struct Params {
   int split_pieces, split_first, split_tile0, token_tiles;
   // persistent single launches (kLaunch 4): flat tiles token_tiles x (row tiles from row_tile0); 0: one CTA a tile
   int persist_tiles;
+  // host only: SAMOYEDS_WGMMA_PROBE=loads-only runs a persistent single launch as kLaunch 7 (ssmm_wgmma.cu)
+  int probe_loads_only;
   // persistent grouped launches (kLaunch 5, 6): the row tiles (from row_tile0) of the walk over (row tile, token tile)
   int persist_row_tiles;
   // split_cluster: 2 pieces a tile, launched as clusters of 2 CTAs: piece 1 hands its partial sums to piece 0
@@ -364,12 +366,16 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
   static_assert(kRouting == 0 || kSchedule <= 1, "the running-sum routing exists for schedules 0 and 1");
   static_assert(kLaunch < 4 || (kGather == 1 && kCluster == 1 && kSchedule <= 1), "persistent: TMA tiles, one CTA, schedules 0 and 1");
+  static_assert(kLaunch != 7 || (kSchedule == 1 && kRouting == 0 && kTileN == kBN), "the loads-only probe: the default variant");
   // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
   // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
   const Params p = p_in;
   constexpr bool kPersistGrouped = kLaunch == 5 || kLaunch == 6;
   constexpr bool kCompact = kLaunch == 1 || kLaunch == 5, kScatter = kLaunch == 2 || kLaunch == 6;
-  constexpr bool kGrouped = kCompact || kScatter, kSplit = kLaunch == 3, kPersist = kLaunch == 4 || kPersistGrouped;
+  // kLaunch 7: a probe of 4 whose consumers only wait for each stage and release it (no wgmma, no routing; the
+  // epilogue stores zeros): the time of the loads and the epilogue alone (SAMOYEDS_WGMMA_PROBE=loads-only)
+  constexpr bool kLoadsOnly = kLaunch == 7, kPersistSingle = kLaunch == 4 || kLoadsOnly;
+  constexpr bool kGrouped = kCompact || kScatter, kSplit = kLaunch == 3, kPersist = kPersistSingle || kPersistGrouped;
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
   extern __shared__ uint8_t smem_raw[];
@@ -398,7 +404,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   }
   // the CTA's tiles: one, or (persistent) flat tiles blockIdx.x + ti gridDim.x for ti < my_tiles; persistent grouped
   // launches resolve theirs into s_ptiles below (my_tiles is then known after the first __syncthreads)
-  int my_tiles = kLaunch == 4 ? ((int)blockIdx.x < p.persist_tiles ? (p.persist_tiles - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0) : 1;
+  int my_tiles = kPersistSingle ? ((int)blockIdx.x < p.persist_tiles ? (p.persist_tiles - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0) : 1;
   // persistent grouped: the CTA's tiles (expert, first selection, end of its selection range, row tile), and every
   // expert's first token tile (an exclusive scan of the tile counts; [n_experts] = all the launch's token tiles)
   __shared__ int4 s_ptiles[kPersistGrouped ? kMaxPersistTiles : 1];
@@ -414,8 +420,8 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       ntile = f % p.token_tiles, tile = f / p.token_tiles + p.row_tile0;
     }
   };
-  if constexpr (kLaunch == 4) set_tile(0);
-  if (kLaunch == 4 && my_tiles == 0) return;  // more CTAs than tiles (the host launches at most one a tile)
+  if constexpr (kPersistSingle) set_tile(0);
+  if (kPersistSingle && my_tiles == 0) return;  // more CTAs than tiles (the host launches at most one a tile)
   // the 64-token launch that follows waits for this grid's end (griddepcontrol.wait in its producer) but may start
   // its CTAs, and their weight requests, on the SMs that this grid's last wave leaves free
   if (p.trigger_dependents && threadIdx.x == 0) asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
@@ -776,6 +782,16 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
         route_half(H0{}, tl.s0, tl.s1);
         route_half(H1{}, tl.s0, tl.s1);
       }
+    } else if constexpr (kLoadsOnly) {
+      for (int it = 0; it < n_iters; it++) {
+#pragma unroll
+        for (int j = 0; j < kSpi; j++) wait_full(it * kSpi + j);
+        release(it * kSpi);
+      }
+      if (n_iters * kSpi < nk) {
+        wait_full(n_iters * kSpi);
+        mbar_arrive_if(empty_bar + 8 * ((ring0 + n_iters * kSpi) % kStages), lane0);
+      }
     } else {
       for (int it = 0; it < n_iters; it++) {
         const int kt0 = it * kSpi, vn = (kt_begin + kt0 + kSpi) * kBK / kV;
@@ -989,8 +1005,11 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
       if constexpr (kCluster == 1 && kTileN == kBN)
         if (p.split_pieces > 1) return pick_v(bf16, SingleSplit{});
       // persistent instances for the ping-pong variants only (launch_tiles of ssmm_wgmma.cu)
-      if constexpr (kGather == 1 && kCluster == 1 && kSchedule == 1)
+      if constexpr (kGather == 1 && kCluster == 1 && kSchedule == 1) {
+        if constexpr (kRouting == 0 && kTileN == kBN)
+          if (p.persist_tiles > 0 && p.probe_loads_only) return pick_v(bf16, std::integral_constant<int, 7>{});
         if (p.persist_tiles > 0) return pick_v(bf16, Persistent{});
+      }
       return pick_v(bf16, Single{});
     }
     // persistent grouped instances: the default variant and its 64-token sibling, V = 128 (launch_ssmm_wgmma)
