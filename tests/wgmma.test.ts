@@ -562,7 +562,7 @@ gpuTest("sy_wgmma_peak (CUDA): every kind runs and counts its flops; a bad kind 
   assert.throws(() => cuda.call("sy_wgmma_peak", 0, 6, 0, ms, flops), (e: unknown) => e instanceof SamoyedsError && /multiple of 4/.test(e.message));
 });
 
-gpuTest("SAMOYEDS_WGMMA_PROBE=loads-only (benchmarks): runs a persistent gathered-tma-pp launch without its wgmmas; anything else is a clear error", () => {
+gpuTest("SAMOYEDS_WGMMA_PROBE=loads-only (benchmarks): runs gathered-tma-pp (persistent or not) and gathered-tma-mc2 without their wgmmas; anything else is a clear error", () => {
   if (!isSm90()) return;
   const c = cases[0];
   const { W, indices, X, tok, rowScale } = makeInputs(c, 77);
@@ -572,7 +572,11 @@ gpuTest("SAMOYEDS_WGMMA_PROBE=loads-only (benchmarks): runs a persistent gathere
   const zeros = probe("loads-only", () => withWgmmaVariant("gathered-tma-pp", () => withWgmmaPersist("ctas:1", run)));
   assert.ok(zeros.every((v) => v === 0), "no wgmmas: the epilogue stores zeros");
   assert.throws(() => probe("fast", run), (e: unknown) => e instanceof SamoyedsError && /SAMOYEDS_WGMMA_PROBE=fast is not loads-only/.test(e.message));
-  assert.throws(() => probe("loads-only", () => withWgmmaVariant("gathered-tma-pp", () => withWgmmaPersist("off", run))),
-    (e: unknown) => e instanceof SamoyedsError && /needs a persistent single launch/.test(e.message));
+  for (const v of ["gathered-tma-pp", "gathered-tma-mc2"] as const) {
+    const y = probe("loads-only", () => withWgmmaVariant(v, () => withWgmmaPersist("off", run)));
+    assert.ok(y.every((x) => x === 0), `${v}, a CTA per tile: zeros`);
+  }
+  assert.throws(() => probe("loads-only", () => withWgmmaVariant("gathered-tma-sd", run)),
+    (e: unknown) => e instanceof SamoyedsError && /needs a single launch \(no split-k\) of gathered-tma-pp or gathered-tma-mc2/.test(e.message));
   assert.ok(relativeError(run(), reference(c, W, X, tok, rowScale)) < 1e-2, "unset again: the real kernel");
 });

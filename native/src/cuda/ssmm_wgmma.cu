@@ -361,14 +361,16 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
       if (sy_status e = plan_persist(fn, (long long)g.x * g.y, sm_count, &ctas)) return e;
       if (ctas > 0) q.persist_tiles = (int)(g.x * g.y), q.token_tiles = (int)g.x, g = dim3(ctas);
     }
-    // SAMOYEDS_WGMMA_PROBE=loads-only (benchmarks): the loads and the epilogue without the wgmmas (kLaunch 7; wrong
-    // results by design), for persistent single launches of gathered-tma-pp only: anything else is an error
+    // SAMOYEDS_WGMMA_PROBE=loads-only (benchmarks): the loads and the epilogue without the wgmmas (kLaunch 7 and 8;
+    // wrong results by design), for single launches of gathered-tma-pp (persistent or not) and gathered-tma-mc2
+    // without split-k: anything else is an error
     if (const char* probe = getenv("SAMOYEDS_WGMMA_PROBE"); probe && *probe) {
       if (strcmp(probe, "loads-only")) return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_PROBE=%s is not loads-only", fn, probe);
-      if (q.persist_tiles == 0 || v.schedule != 1 || v.routing != 0 || v.tile_n != 128)
-        return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_PROBE=loads-only needs a persistent single launch of gathered-tma-pp "
-                    "(SAMOYEDS_WGMMA_VARIANT=gathered-tma-pp, SAMOYEDS_WGMMA_PERSIST=ctas:C); this launch is variant %s, %s", fn, v.name,
-                    q.persist_tiles ? "persistent" : "a CTA per tile");
+      const bool pp = v.gather == 1 && v.cluster == 1 && v.schedule == 1 && v.routing == 0 && v.tile_n == 128;
+      const bool mc2 = v.gather == 1 && v.cluster == 2 && v.schedule == 0 && v.routing == 0 && v.tile_n == 128;
+      if (q.offsets || q.split_pieces > 1 || !(pp || mc2))
+        return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_PROBE=loads-only needs a single launch (no split-k) of gathered-tma-pp or "
+                    "gathered-tma-mc2 (SAMOYEDS_WGMMA_VARIANT); this launch is variant %s%s", fn, v.name, q.offsets ? ", grouped" : "");
       q.probe_loads_only = 1;
     }
     // grouped: the instances of kernel launch kinds 5 and 6 (the default variant and its sibling, V = 128); the

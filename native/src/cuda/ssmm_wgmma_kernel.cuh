@@ -365,16 +365,17 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
   static_assert(kGather == 1 || kCluster == 1, "the cp.async gather has no cluster variant");
   static_assert(kCluster == 1 || kCluster == 2 || kCluster == 4, "cluster of 1, 2 or 4 CTAs");
   static_assert(kRouting == 0 || kSchedule <= 1, "the running-sum routing exists for schedules 0 and 1");
-  static_assert(kLaunch < 4 || (kGather == 1 && kCluster == 1 && kSchedule <= 1), "persistent: TMA tiles, one CTA, schedules 0 and 1");
-  static_assert(kLaunch != 7 || (kSchedule == 1 && kRouting == 0 && kTileN == kBN), "the loads-only probe: the default variant");
+  static_assert(kLaunch < 4 || kLaunch == 8 || (kGather == 1 && kCluster == 1 && kSchedule <= 1), "persistent: TMA tiles, one CTA, schedules 0 and 1");
+  static_assert(kLaunch != 7 || (kSchedule == 1 && kRouting == 0 && kTileN == kBN), "the persistent loads-only probe: the default variant");
+  static_assert(kLaunch != 8 || (kGather == 1 && kRouting == 0 && kTileN == kBN), "the loads-only probe: TMA tiles, routing 0, 128 tokens");
   // A local copy: read straight from the parameter space, the fields were addressed through a pointer into it and
   // the single launch ran 1.26x slower on the H100 (same session, data/wgmma-perf/bisect-params-copy.log).
   const Params p = p_in;
   constexpr bool kPersistGrouped = kLaunch == 5 || kLaunch == 6;
   constexpr bool kCompact = kLaunch == 1 || kLaunch == 5, kScatter = kLaunch == 2 || kLaunch == 6;
-  // kLaunch 7: a probe of 4 whose consumers only wait for each stage and release it (no wgmma, no routing; the
-  // epilogue stores zeros): the time of the loads and the epilogue alone (SAMOYEDS_WGMMA_PROBE=loads-only)
-  constexpr bool kLoadsOnly = kLaunch == 7, kPersistSingle = kLaunch == 4 || kLoadsOnly;
+  // kLaunch 7, 8: probes of 4 and 0 whose consumers only wait for each stage and release it (no wgmma, no routing;
+  // the epilogue stores zeros): the time of the loads and the epilogue alone (SAMOYEDS_WGMMA_PROBE=loads-only)
+  constexpr bool kLoadsOnly = kLaunch == 7 || kLaunch == 8, kPersistSingle = kLaunch == 4 || kLaunch == 7;
   constexpr bool kGrouped = kCompact || kScatter, kSplit = kLaunch == 3, kPersist = kPersistSingle || kPersistGrouped;
   using Map = SmemMap<kStages>;
   constexpr int kSmemA = Map::kA, kSmemB = Map::kB, kSmemMeta = Map::kMeta, kSmemBar = Map::kBar;
@@ -790,7 +791,7 @@ __global__ void __launch_bounds__(kThreads, 1) ssmm_wgmma_kernel(const Params p_
       }
       if (n_iters * kSpi < nk) {
         wait_full(n_iters * kSpi);
-        mbar_arrive_if(empty_bar + 8 * ((ring0 + n_iters * kSpi) % kStages), lane0);
+        if constexpr (kPersist) mbar_arrive_if(empty_bar + 8 * ((ring0 + n_iters * kSpi) % kStages), lane0);
       }
     } else {
       for (int it = 0; it < n_iters; it++) {
@@ -1010,6 +1011,9 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
           if (p.persist_tiles > 0 && p.probe_loads_only) return pick_v(bf16, std::integral_constant<int, 7>{});
         if (p.persist_tiles > 0) return pick_v(bf16, Persistent{});
       }
+      // the loads-only probe of single launches: gathered-tma-pp and gathered-tma-mc2 (ssmm_wgmma.cu checks the rest)
+      if constexpr (kGather == 1 && kRouting == 0 && kTileN == kBN && ((kCluster == 1 && kSchedule == 1) || (kCluster == 2 && kSchedule == 0)))
+        if (p.probe_loads_only) return pick_v(bf16, std::integral_constant<int, 8>{});
       return pick_v(bf16, Single{});
     }
     // persistent grouped instances: the default variant and its 64-token sibling, V = 128 (launch_ssmm_wgmma)
