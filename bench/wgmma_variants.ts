@@ -73,7 +73,7 @@ if (oneAt >= 0) {
   // sharing it shorten the loads?)
   const pp = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp", SAMOYEDS_WGMMA_PERSIST: "ctas:132" };
   const ppTile = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp", SAMOYEDS_WGMMA_PERSIST: "off" };
-  const mc2 = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc2" };
+  const mc2 = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc2" }, ppMc2 = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp-mc2" };
   const probeLoads: [string, Record<string, string>][] = [1, 2].flatMap((round): [string, Record<string, string>][] => [
     [`gathered-tma-pp persistent, round ${round}`, pp],
     [`gathered-tma-pp persistent, loads only, round ${round}`, { ...pp, SAMOYEDS_WGMMA_PROBE: "loads-only" }],
@@ -81,6 +81,8 @@ if (oneAt >= 0) {
     [`gathered-tma-pp a CTA per tile, loads only, round ${round}`, { ...ppTile, SAMOYEDS_WGMMA_PROBE: "loads-only" }],
     [`gathered-tma-mc2 a CTA per tile, round ${round}`, mc2],
     [`gathered-tma-mc2 a CTA per tile, loads only, round ${round}`, { ...mc2, SAMOYEDS_WGMMA_PROBE: "loads-only" }],
+    [`gathered-tma-pp-mc2 a CTA per tile, round ${round}`, ppMc2],
+    [`gathered-tma-pp-mc2 a CTA per tile, loads only, round ${round}`, { ...ppMc2, SAMOYEDS_WGMMA_PROBE: "loads-only" }],
   ]);
   const mode = args.includes("--split") ? "split" : args.includes("--pdl") ? "pdl" : args.includes("--persist") ? "persist" : args.includes("--probe-loads") ? "probe-loads" : "";
   const byMode: Record<string, [string, Record<string, string>][]> = { split: splits, pdl, persist, "probe-loads": probeLoads };

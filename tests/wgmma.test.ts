@@ -572,7 +572,7 @@ gpuTest("SAMOYEDS_WGMMA_PROBE=loads-only (benchmarks): runs gathered-tma-pp (per
   const zeros = probe("loads-only", () => withWgmmaVariant("gathered-tma-pp", () => withWgmmaPersist("ctas:1", run)));
   assert.ok(zeros.every((v) => v === 0), "no wgmmas: the epilogue stores zeros");
   assert.throws(() => probe("fast", run), (e: unknown) => e instanceof SamoyedsError && /SAMOYEDS_WGMMA_PROBE=fast is not loads-only/.test(e.message));
-  for (const v of ["gathered-tma-pp", "gathered-tma-mc2"] as const) {
+  for (const v of ["gathered-tma-pp", "gathered-tma-mc2", "gathered-tma-pp-mc2"] as const) {
     const y = probe("loads-only", () => withWgmmaVariant(v, () => withWgmmaPersist("off", run)));
     assert.ok(y.every((x) => x === 0), `${v}, a CTA per tile: zeros`);
   }

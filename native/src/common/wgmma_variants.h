@@ -28,6 +28,7 @@ constexpr Variant kVariants[] = {
     {"gathered-tma-h2pp", 1, 1, 3, 0, 128, "gathered-tma-h2 with ping-pong turns"},
     {"gathered-tma-sd", 1, 1, 0, 1, 128, "gathered-tma, routing by running sum and difference (one FFMA per element)"},
     {"gathered-tma-pp-sd", 1, 1, 1, 1, 128, "gathered-tma-pp, routing by running sum and difference (one FFMA per element)"},
+    {"gathered-tma-pp-mc2", 1, 2, 1, 0, 128, "gathered-tma-pp with the token tile multicast to clusters of 2 row tiles"},
     {"gathered-tma-pp-n64", 1, 1, 1, 0, 64, "gathered-tma-pp with 64-token tiles (twice the CTAs of a small grid)"}};
 // gathered-tma-pp is the default: pre-gather, one TMA box per stage, single CTA, the consumer warpgroups taking
 // turns. On the H200 at the Figure 12 shapes (pre-gather included): gathered-tma was 1.20-1.38x cp.async at four of
@@ -36,7 +37,8 @@ constexpr Variant kVariants[] = {
 // the specialized epilogue (variants-9a0a895-h200.json) it is 1.15-1.33x faster again, and still ahead of the
 // running-sum routing (-sd) and the N = 64 halves (-h2, -h2pp) in the geometric mean. Ping-pong with the multicast
 // clusters (-pp-mc2, -pp-mc4, built and measured at 0c22286, then removed) was 7-20% and 13-45% slower than -pp at
-// every Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8). -pp-n64 (64-token
+// every Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8). -pp-mc2 is back
+// (session 14) for the loads-only probe: multicast shortens the loads of the large shapes (variants-probe-loads-*). -pp-n64 (64-token
 // tiles) was 1.19x -pp at 1408 x 2048 with 1024 routed tokens (one partial wave: 96 CTAs instead of 48 on 132 SMs)
 // and slower at every larger grid (variants-n1024-6735fc2-h200.json, variants-6735fc2-h200.json): the default runs
 // it where the token-tile plan (wgmma_tiles.h) says so. Two T buffers at 64-token tiles (-2t-n64: a k-vector's

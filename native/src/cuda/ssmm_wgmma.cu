@@ -235,7 +235,7 @@ int sm_count() {
 // Launches `variant` of the kernel over `grid` (the instance of its gather, cluster, schedule, routing and token tile).
 sy_status launch_by_variant(const char* fn, int dtype, const Variant& variant, dim3 grid, const Params& p, const CUtensorMap& x_map) {
   if (variant.gather == 0) return launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
-  if (variant.cluster == 2) return launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
+  if (variant.cluster == 2) return variant.schedule == 1 ? launch_variant<1, 2, 1, 0>(fn, dtype, grid, p, x_map) : launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
   if (variant.cluster == 4) return launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
   if (variant.tile_n == 64) {
     // the one 64-token instance: ping-pong, routing 0 (a table entry with other settings would otherwise run as it)
@@ -362,15 +362,15 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
       if (ctas > 0) q.persist_tiles = (int)(g.x * g.y), q.token_tiles = (int)g.x, g = dim3(ctas);
     }
     // SAMOYEDS_WGMMA_PROBE=loads-only (benchmarks): the loads and the epilogue without the wgmmas (kLaunch 7 and 8;
-    // wrong results by design), for single launches of gathered-tma-pp (persistent or not) and gathered-tma-mc2
-    // without split-k: anything else is an error
+    // wrong results by design), for single launches of gathered-tma-pp (persistent or not), gathered-tma-mc2 and
+    // gathered-tma-pp-mc2 without split-k: anything else is an error
     if (const char* probe = getenv("SAMOYEDS_WGMMA_PROBE"); probe && *probe) {
       if (strcmp(probe, "loads-only")) return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_PROBE=%s is not loads-only", fn, probe);
       const bool pp = v.gather == 1 && v.cluster == 1 && v.schedule == 1 && v.routing == 0 && v.tile_n == 128;
-      const bool mc2 = v.gather == 1 && v.cluster == 2 && v.schedule == 0 && v.routing == 0 && v.tile_n == 128;
+      const bool mc2 = v.gather == 1 && v.cluster == 2 && v.routing == 0 && v.tile_n == 128;
       if (q.offsets || q.split_pieces > 1 || !(pp || mc2))
         return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_PROBE=loads-only needs a single launch (no split-k) of gathered-tma-pp or "
-                    "gathered-tma-mc2 (SAMOYEDS_WGMMA_VARIANT); this launch is variant %s%s", fn, v.name, q.offsets ? ", grouped" : "");
+                    "gathered-tma-mc2 / -pp-mc2 (SAMOYEDS_WGMMA_VARIANT); this launch is variant %s%s", fn, v.name, q.offsets ? ", grouped" : "");
       q.probe_loads_only = 1;
     }
     // grouped: the instances of kernel launch kinds 5 and 6 (the default variant and its sibling, V = 128); the

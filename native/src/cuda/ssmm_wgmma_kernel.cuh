@@ -1011,8 +1011,8 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
           if (p.persist_tiles > 0 && p.probe_loads_only) return pick_v(bf16, std::integral_constant<int, 7>{});
         if (p.persist_tiles > 0) return pick_v(bf16, Persistent{});
       }
-      // the loads-only probe of single launches: gathered-tma-pp and gathered-tma-mc2 (ssmm_wgmma.cu checks the rest)
-      if constexpr (kGather == 1 && kRouting == 0 && kTileN == kBN && ((kCluster == 1 && kSchedule == 1) || (kCluster == 2 && kSchedule == 0)))
+      // the loads-only probe of single launches: gathered-tma-pp, -mc2 and -pp-mc2 (ssmm_wgmma.cu checks the rest)
+      if constexpr (kGather == 1 && kRouting == 0 && kTileN == kBN && ((kCluster == 1 && kSchedule == 1) || kCluster == 2))
         if (p.probe_loads_only) return pick_v(bf16, std::integral_constant<int, 8>{});
       return pick_v(bf16, Single{});
     }
@@ -1033,6 +1033,7 @@ sy_status launch_variant(const char* fn, int dtype, dim3 grid, const Params& p, 
 extern template sy_status launch_variant<0, 1, 0, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 0, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 2, 0, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
+extern template sy_status launch_variant<1, 2, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 4, 0, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 1, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
 extern template sy_status launch_variant<1, 1, 2, 0>(const char*, int, dim3, const Params&, const CUtensorMap&);
