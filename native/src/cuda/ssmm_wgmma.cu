@@ -43,22 +43,27 @@ __global__ void gather_tokens_kernel(const uint16_t* __restrict__ X, int x_rows,
 
 // ---------------- instruction-peak microbenchmark ----------------
 constexpr int kPeakIters = 4;  // wgmmas per commit group
+constexpr int kPeakSmemBytes = 2048 + 256 * 64;  // A: 64 x 16 halves; B: 256 tokens x 32 (sparse) / 16 k
+// The operands of the peak and loop-probe kernels: zeros, or (random) pairs of f16 of magnitude < 1 (exponent below
+// 15) with random signs and mantissas; visible to the async proxy (wgmma) when this returns.
+__device__ __forceinline__ void fill_peak_operands(uint8_t* sm, int random) {
+  for (int i = threadIdx.x; i < kPeakSmemBytes / 4; i += blockDim.x) {
+    uint32_t h = (uint32_t)i * 2654435761u;
+    h ^= h >> 15;
+    const uint32_t two = ((h & 0x83ffu) | 0x3800u) | (((h >> 16) & 0x83ffu) | 0x3800u) << 16;
+    reinterpret_cast<uint32_t*>(sm)[i] = random ? two : 0u;
+  }
+  fence_proxy_async();
+  __syncthreads();
+}
 // kN: the instruction's N (sparse: 256, 128 or 64, the SSMM kernel's tiles use 128 and 64; dense: 256). random:
 // operands of random halves (magnitude in [0.5, 1), random signs) instead of zeros (the tensor core draws more power on real data, which can
 // lower the clock under the power limit; zeros give the unthrottled instruction rate).
 template <bool kSparse, int kN>
 __global__ void __launch_bounds__(256, 1) wgmma_peak_kernel(int iters, int random, float* sink) {
 #ifdef SY_HAS_WGMMA
-  __shared__ __align__(1024) uint8_t sm[2048 + 256 * 64];  // A: 64 x 16 halves; B: 256 tokens x 32 (sparse) / 16 k
-  for (int i = threadIdx.x; i < (int)sizeof(sm) / 4; i += blockDim.x) {
-    uint32_t h = (uint32_t)i * 2654435761u;
-    h ^= h >> 15;
-    // two f16 of magnitude < 1 (exponent below 15), random sign and mantissa
-    const uint32_t two = ((h & 0x83ffu) | 0x3800u) | (((h >> 16) & 0x83ffu) | 0x3800u) << 16;
-    reinterpret_cast<uint32_t*>(sm)[i] = random ? two : 0u;
-  }
-  fence_proxy_async();
-  __syncthreads();
+  __shared__ __align__(1024) uint8_t sm[kPeakSmemBytes];
+  fill_peak_operands(sm, random);
   const uint32_t base = smem_u32(sm);
   const uint32_t kchunks = kSparse ? 4 : 2;
   const uint64_t a_desc = make_desc(base, kALbo, kASbo);
@@ -99,15 +104,8 @@ __global__ void __launch_bounds__(256, 1) wgmma_peak_kernel(int iters, int rando
 template <int kN, int kMode>
 __global__ void __launch_bounds__(256, 1) wgmma_loop_probe_kernel(int chains, int random, float* sink) {
 #ifdef SY_HAS_WGMMA
-  __shared__ __align__(1024) uint8_t sm[2048 + 256 * 64];
-  for (int i = threadIdx.x; i < (int)sizeof(sm) / 4; i += blockDim.x) {
-    uint32_t h = (uint32_t)i * 2654435761u;
-    h ^= h >> 15;
-    const uint32_t two = ((h & 0x83ffu) | 0x3800u) | (((h >> 16) & 0x83ffu) | 0x3800u) << 16;
-    reinterpret_cast<uint32_t*>(sm)[i] = random ? two : 0u;
-  }
-  fence_proxy_async();
-  __syncthreads();
+  __shared__ __align__(1024) uint8_t sm[kPeakSmemBytes];
+  fill_peak_operands(sm, random);
   constexpr int R = kN / 2;
   const uint32_t base = smem_u32(sm);
   const uint64_t a_desc = make_desc(base, kALbo, kASbo);
