@@ -94,7 +94,7 @@ struct Params {
   int split_pieces, split_first, split_tile0, token_tiles;
   // persistent single launches (kLaunch 4): flat tiles token_tiles x (row tiles from row_tile0); 0: one CTA a tile
   int persist_tiles;
-  // host only: SAMOYEDS_WGMMA_PROBE=loads-only runs a persistent single launch as kLaunch 7 (ssmm_wgmma.cu)
+  // SAMOYEDS_WGMMA_PROBE=loads-only: single launches run as kLaunch 7 (persistent) or 8 (ssmm_wgmma.cu)
   int probe_loads_only;
   // persistent grouped launches (kLaunch 5, 6): the row tiles (from row_tile0) of the walk over (row tile, token tile)
   int persist_row_tiles;
@@ -355,6 +355,7 @@ __device__ __forceinline__ void store_accumulators(const Params& p, const float 
 // route and store the one before (a CTA per tile pays the pipeline fill and its epilogue with the tensor core idle).
 // 5, 6: 1 and 2, persistent (wgmma_tiles.h): the same walk over row tiles x every expert's token tiles; each CTA
 // resolves its tiles into shared memory at its start (group_tiles.cuh), its roles then read them from there.
+// 7, 8: benchmark probes of 4 and 0 (SAMOYEDS_WGMMA_PROBE=loads-only): the loads and the epilogue without wgmmas.
 // kTileN: selected tokens per CTA tile, the wgmma N (128; 64 gives a small grid twice the CTAs, each with half the
 // tensor work and routing per k-vector; TMA tiles, one CTA, schedules 0 and 1, no split-k).
 template <bool kBf16, int kStages, int kGather, int kCluster, int kSchedule, int kRouting, int kV, int kLaunch, int kTileN>
