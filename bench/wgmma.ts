@@ -2,7 +2,8 @@
 // (default data/). Run:  deno run --allow-all bench/wgmma.ts [--quick | --peaks-only]
 // Measures, with CUDA-graph replay timing (sy_graph_time, median):
 //  * instruction peaks: wgmma.sp m64n256k32 and dense wgmma m64n256k16 (sy_wgmma_peak), device-memory bandwidth
-//    (sy_copy_within) -> the roofline's ceilings;
+//    (sy_copy_within) -> the roofline's ceilings; the N = 128 / 64 instructions and the k-loop structure probes
+//    (kinds 2-9) beside them;
 //  * Figure 12 shapes (m = expert intermediate, k = hidden) with n_sel = 4096 selected of 16384 tokens, and the
 //    Figure 13 sweeps (m, k, n_sel in 256..16384, the other two at 4096): sy_ssmm_wgmma (this path), sy_ssmm
 //    (mma.sp path, if it runs), cuBLAS dense sy_gemm on the gathered tokens (equal work) and on all tokens of the
