@@ -14,6 +14,7 @@ import {
   speedupTable,
   wgmmaRooflineFigures,
   wgmmaLaunchAbFigures,
+  bestOfRoundRows,
   wgmmaVariantsFigures,
   mmaSpFigures,
 } from "../lib/figures/kernel_level.ts";
@@ -189,8 +190,17 @@ Deno.test("hopper-wgmma: split-k and PDL A/B figures from the newest n1024 files
     file("variants-split-n1024-new.json", "2026-01-03T00:00:00Z", ["default, split auto", "default, split off"]);
     file("variants-pdl-n1024-new.json", "2026-01-04T00:00:00Z", ["default, pdl on", "default, pdl off"]);
     file("variants-n1024-new.json", "2026-01-05T00:00:00Z", ["default", "b: the 1024-token table"]);
+    file("variants-probe-loads-n1024-new.json", "2026-01-06T00:00:00Z", ["x, round 1", "x, loads only, round 1", "x, round 2", "x, loads only, round 2"]);
     const ab = wgmmaLaunchAbFigures({ dataDir: dir, outDir: dir });
-    assert.equal(ab.length, 4);
+    assert.equal(ab.length, 6);
+    // the probe figure: one bar per setting, the better round (rates 100 + index: round 2 wins)
+    const probeSvg = Deno.readTextFileSync(ab[4]);
+    assert.match(probeSvg, /loads only/);
+    assert.doesNotMatch(probeSvg, /round \d/);
+    assert.deepEqual(bestOfRoundRows([
+      { m: 1, k: 2, n_sel: 3, V: 128, variant: "a, round 1", ms: 2, tflops_dense_eq: 5 },
+      { m: 1, k: 2, n_sel: 3, V: 128, variant: "a, round 2", ms: 1, tflops_dense_eq: 10 },
+    ]), [{ m: 1, k: 2, n_sel: 3, V: 128, variant: "a", ms: 1, tflops_dense_eq: 10 }]);
     const [split, , pdl] = ab.map((p) => p.endsWith(".svg") ? Deno.readTextFileSync(p) : "");
     assert.match(split, /variants-split-n1024-new\.json/);
     assert.match(split, /split auto/);

@@ -494,9 +494,22 @@ export function mmaSpFigures(opts: { dataDir?: string; outDir?: string } = {}): 
   return saveVariantsFigure({ f: file, j }, f, opts.outDir);
 }
 
-/** Registry: figures/hopper-wgmma-split, hopper-wgmma-pdl and hopper-wgmma-persist, the launch-setting A/Bs of the
- * default variant at the kernel-level token count (newest data/wgmma-perf/variants-{split,pdl,persist}-n1024-*.json;
- * bench/wgmma_variants.ts --split / --pdl / --persist). */
+/** The rows of an A/B file whose variants are labelled "<setting>, round N", one per setting and shape: the round
+ * with the highest rate (the shortest time). */
+export function bestOfRoundRows(rows: WgmmaVariantsJson["rows"]): WgmmaVariantsJson["rows"] {
+  const best = new Map<string, WgmmaVariantsJson["rows"][number]>();
+  for (const r of rows) {
+    const variant = r.variant.replace(/, round \d+$/, "");
+    const key = `${r.m} ${r.k} ${variant}`;
+    const seen = best.get(key);
+    if (!seen || r.tflops_dense_eq > seen.tflops_dense_eq) best.set(key, { ...r, variant });
+  }
+  return [...best.values()];
+}
+
+/** Registry: figures/hopper-wgmma-split, hopper-wgmma-pdl, hopper-wgmma-persist and hopper-wgmma-probe-loads, the launch-setting A/Bs and the loads-only probe of the
+ * default variant at the kernel-level token count (newest data/wgmma-perf/variants-{split,pdl,persist,probe-loads}-n1024-*.json;
+ * bench/wgmma_variants.ts --split / --pdl / --persist / --probe-loads). */
 export function wgmmaLaunchAbFigures(opts: { dataDir?: string; outDir?: string } = {}): string[] {
   const dir = join(opts.dataDir ?? join(repoRoot, "data"), "wgmma-perf");
   const out: string[] = [];
@@ -519,14 +532,22 @@ export function wgmmaLaunchAbFigures(opts: { dataDir?: string; outDir?: string }
       title: "Persistent CTAs against one CTA per tile (wgmma.sp, two interleaved rounds)",
       subtitle: "on (the default): one CTA per SM walks the tiles, the stage ring runs on across them; off: a CTA per tile",
     },
+    {
+      prefix: "variants-probe-loads-n1024-",
+      name: "hopper-wgmma-probe-loads",
+      title: "What bounds the wgmma.sp SSMM: each kernel against its loads alone (best of two rounds)",
+      subtitle: "loads only: SAMOYEDS_WGMMA_PROBE=loads-only (no wgmmas); mc2: token tiles multicast to row-tile pairs",
+      bestOfRounds: true,
+    },
   ];
-  for (const { prefix, ...labels } of figures) {
+  for (const { prefix, bestOfRounds, ...labels } of figures) {
     const last = newestVariantsFile(dir, prefix);
     if (!last) {
       console.log(`${labels.name}: no data/wgmma-perf/${prefix}*.json with provenance yet (bench/wgmma_variants.ts)`);
       continue;
     }
-    out.push(...saveVariantsFigure(last, wgmmaVariantsFigure(last.j, labels), opts.outDir));
+    const j = bestOfRounds ? { ...last.j, rows: bestOfRoundRows(last.j.rows) } : last.j;
+    out.push(...saveVariantsFigure({ ...last, j }, wgmmaVariantsFigure(j, labels), opts.outDir));
   }
   return out;
 }
