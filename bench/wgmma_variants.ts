@@ -67,10 +67,9 @@ if (oneAt >= 0) {
       [`default, persist ${on}, round ${round}`, { SAMOYEDS_WGMMA_PERSIST: on }],
       [`gathered-tma-pp-sd, persist ${on}, round ${round}`, { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp-sd", SAMOYEDS_WGMMA_PERSIST: on }],
     ]));
-  // the loads and the epilogue alone (SAMOYEDS_WGMMA_PROBE=loads-only: no wgmmas) against the whole kernel, both as
-  // persistent launches of gathered-tma-pp on every SM, two interleaved rounds (the probe's results are zeros)
-  // and a CTA per tile: gathered-tma-pp, and gathered-tma-mc2 (the token tile multicast to a pair of row tiles: does
-  // sharing it shorten the loads?)
+  // each kernel against its loads and epilogue alone (SAMOYEDS_WGMMA_PROBE=loads-only: no wgmmas, results are zeros),
+  // two interleaved rounds: gathered-tma-pp persistent on every SM and with a CTA per tile, and the multicast pairs
+  // gathered-tma-mc2 and -pp-mc2 (the token tile shared by two row tiles: does sharing it shorten the loads?)
   const pp = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp", SAMOYEDS_WGMMA_PERSIST: "ctas:132" };
   const ppTile = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp", SAMOYEDS_WGMMA_PERSIST: "off" };
   const mc2 = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-mc2" }, ppMc2 = { SAMOYEDS_WGMMA_VARIANT: "gathered-tma-pp-mc2" };

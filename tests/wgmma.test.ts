@@ -560,6 +560,7 @@ gpuTest("sy_wgmma_peak (CUDA): every kind runs and counts its flops; a bad kind 
   }
   assert.throws(() => cuda.call("sy_wgmma_peak", 10, 64, 0, ms, flops), (e: unknown) => e instanceof SamoyedsError && /kind must be/.test(e.message));
   assert.throws(() => cuda.call("sy_wgmma_peak", 0, 6, 0, ms, flops), (e: unknown) => e instanceof SamoyedsError && /multiple of 4/.test(e.message));
+  assert.throws(() => cuda.call("sy_wgmma_peak", 7, 16, 0, ms, flops), (e: unknown) => e instanceof SamoyedsError && /multiple of 32/.test(e.message));
 });
 
 gpuTest("SAMOYEDS_WGMMA_PROBE=loads-only (benchmarks): runs gathered-tma-pp (persistent or not) and gathered-tma-mc2 without their wgmmas; anything else is a clear error", () => {

@@ -313,7 +313,7 @@ SY_API sy_status sy_ssmm_wgmma_bad_tokens(int32_t* count_out);
  * memory, no global traffic); one CTA of 2 warpgroups per SM, iters instructions per warpgroup. Kinds 4-9: the SSMM
  * k-loop's structure on the same operands (chains of 4 wgmma.sp into T, then T routed into two accumulator sets):
  * 4 = N 128, 5 = N 128 with ping-pong turns, 6 = N 64 with turns, 7 = N 64 with two T buffers (a chain runs while
- * the previous one is routed), 8 = N 96 with turns, 9 = N 96 with two T buffers. random: 0 zero
+ * the previous one is routed), 8 = N 96 with turns, 9 = N 96 with two T buffers (7 and 9: iters a multiple of 32). random: 0 zero
  * operands, 1 random halves (more power drawn: the clock may drop). ms_out: kernel time; flops_out:
  * dense-equivalent flops executed (2*M*N*K each). */
 SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t random, float* ms_out, double* flops_out);

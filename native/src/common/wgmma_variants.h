@@ -38,8 +38,8 @@ constexpr Variant kVariants[] = {
 // running-sum routing (-sd) and the N = 64 halves (-h2, -h2pp) in the geometric mean. Ping-pong with the multicast
 // clusters (-pp-mc2, -pp-mc4, built and measured at 0c22286, then removed) was 7-20% and 13-45% slower than -pp at
 // every Figure 12 shape, at 1024 and 4096 routed tokens (docs/notes/wgmma-perf.md, session 8). -pp-mc2 is back
-// (session 14) for the loads-only probe: multicast shortens the loads of the large shapes (variants-probe-loads-*). -pp-n64 (64-token
-// tiles) was 1.19x -pp at 1408 x 2048 with 1024 routed tokens (one partial wave: 96 CTAs instead of 48 on 132 SMs)
+// (session 14) for the loads-only probe: multicast shortens the loads of the large shapes (variants-probe-loads-*).
+// -pp-n64 (64-token tiles) was 1.19x -pp at 1408 x 2048 with 1024 routed tokens (one partial wave: 96 CTAs instead of 48 on 132 SMs)
 // and slower at every larger grid (variants-n1024-6735fc2-h200.json, variants-6735fc2-h200.json): the default runs
 // it where the token-tile plan (wgmma_tiles.h) says so. Two T buffers at 64-token tiles (-2t-n64: a k-vector's
 // wgmmas run while the one before is routed; built, tested and measured at 254a699, then removed) took 1.01-1.05x

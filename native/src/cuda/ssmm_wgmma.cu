@@ -93,14 +93,13 @@ __global__ void __launch_bounds__(256, 1) wgmma_peak_kernel(int iters, int rando
 #endif
 }
 
-// The SSMM kernel's k-loop structure on the peak's operands (sy_wgmma_peak kinds 4-7; no global traffic, no
+// The SSMM kernel's k-loop structure on the peak's operands (sy_wgmma_peak kinds 4-9; no global traffic, no
 // stage barriers): chains of 4 wgmma.sp (one V = 128 k-vector, the first with scale-d = 0) into T, then T routed into
 // acc0 / acc1 by a per-thread selection that changes every chain (the kernel's two predicated adds per element).
 // kMode 0: the two warpgroups run freely; 1: they take ping-pong turns (named barriers 1 and 2, as the kernel);
 // 2: two T buffers, the chain of step c runs while T of step c - 1 is routed (wgmma.wait_group 1; N <= 96: four
-// accumulator sets must fit the registers). The gap between
-// these and the plain peak is the cost of the routing structure; the gap between them and the kernel's k-loop is
-// the memory pipeline's.
+// accumulator sets must fit the registers). The gap between these and the plain peak is the cost of the routing
+// structure; the gap between them and the kernel's k-loop is the memory pipeline's.
 template <int kN, int kMode>
 __global__ void __launch_bounds__(256, 1) wgmma_loop_probe_kernel(int chains, int random, float* sink) {
 #ifdef SY_HAS_WGMMA
@@ -233,7 +232,8 @@ int sm_count() {
 // Launches `variant` of the kernel over `grid` (the instance of its gather, cluster, schedule, routing and token tile).
 sy_status launch_by_variant(const char* fn, int dtype, const Variant& variant, dim3 grid, const Params& p, const CUtensorMap& x_map) {
   if (variant.gather == 0) return launch_variant<0, 1, 0, 0>(fn, dtype, grid, p, x_map);
-  if (variant.cluster == 2) return variant.schedule == 1 ? launch_variant<1, 2, 1, 0>(fn, dtype, grid, p, x_map) : launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
+  if (variant.cluster == 2)
+    return variant.schedule == 1 ? launch_variant<1, 2, 1, 0>(fn, dtype, grid, p, x_map) : launch_variant<1, 2, 0, 0>(fn, dtype, grid, p, x_map);
   if (variant.cluster == 4) return launch_variant<1, 4, 0, 0>(fn, dtype, grid, p, x_map);
   if (variant.tile_n == 64) {
     // the one 64-token instance: ping-pong, routing 0 (a table entry with other settings would otherwise run as it)
@@ -365,8 +365,8 @@ sy_status launch_ssmm_wgmma(const char* fn, int dtype, Params p) {
     if (const char* probe = getenv("SAMOYEDS_WGMMA_PROBE"); probe && *probe) {
       if (strcmp(probe, "loads-only")) return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_PROBE=%s is not loads-only", fn, probe);
       const bool pp = v.gather == 1 && v.cluster == 1 && v.schedule == 1 && v.routing == 0 && v.tile_n == 128;
-      const bool mc2 = v.gather == 1 && v.cluster == 2 && v.routing == 0 && v.tile_n == 128;
-      if (q.offsets || q.split_pieces > 1 || !(pp || mc2))
+      const bool pair = v.gather == 1 && v.cluster == 2 && v.routing == 0 && v.tile_n == 128;  // -mc2, -pp-mc2
+      if (q.offsets || q.split_pieces > 1 || !(pp || pair))
         return fail(SY_ERR_INVALID, "%s: SAMOYEDS_WGMMA_PROBE=loads-only needs a single launch (no split-k) of gathered-tma-pp or "
                     "gathered-tma-mc2 / -pp-mc2 (SAMOYEDS_WGMMA_VARIANT); this launch is variant %s%s", fn, v.name, q.offsets ? ", grouped" : "");
       q.probe_loads_only = 1;
@@ -483,6 +483,8 @@ SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t random, floa
            "N = 64 with two T buffers, N = 96 routed with turns, N = 96 with two T buffers), got %d", kind);
   SY_CHECK(random == 0 || random == 1, "sy_wgmma_peak", "random must be 0 (zero operands) or 1 (random halves), got %d", random);
   SY_CHECK(iters > 0 && iters % kPeakIters == 0, "sy_wgmma_peak", "iters must be a positive multiple of %d, got %d", kPeakIters, iters);
+  SY_CHECK((kind != 7 && kind != 9) || iters % (8 * kPeakIters) == 0, "sy_wgmma_peak",
+           "kinds 7 and 9 run blocks of 8 chains of %d: iters must be a multiple of %d, got %d", kPeakIters, 8 * kPeakIters, iters);
   SY_CHECK(ms_out && flops_out, "sy_wgmma_peak", "null output pointer");
   sy_status st = require_sm90(fn);
   if (st) return st;
@@ -493,8 +495,7 @@ SY_API sy_status sy_wgmma_peak(int32_t kind, int32_t iters, int32_t random, floa
   cudaEvent_t e0, e1;
   SY_CUDA(fn, cudaEventCreate(&e0));
   SY_CUDA(fn, cudaEventCreate(&e1));
-  // kind 7 runs blocks of 8 chains
-  const int chains = kind == 7 || kind == 9 ? iters / kPeakIters / 8 * 8 : iters / kPeakIters;
+  const int chains = iters / kPeakIters;
   auto launch = [&]() {
     if (kind == 0) wgmma_peak_kernel<true, 256><<<sms, 256, 0, stream()>>>(iters, random, sink);
     else if (kind == 1) wgmma_peak_kernel<false, 256><<<sms, 256, 0, stream()>>>(iters, random, sink);
